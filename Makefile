@@ -1,0 +1,100 @@
+# kiln — one plain Makefile.  `make` builds ./kiln; `make check` tests it.
+
+CC ?= gcc
+CFLAGS ?= -O2 -g
+OUT := out
+
+# Debian packages the build and the tests need (`make deps` installs them).
+DEPS_PKGS := build-essential pkg-config clang \
+	libcurl4-openssl-dev libssl-dev libarchive-dev libzstd-dev zlib1g-dev \
+	libjansson-dev libsqlite3-dev libseccomp-dev libyaml-dev libsodium-dev \
+	libmicrohttpd-dev libmnl-dev libnftables-dev libgpgme-dev \
+	libcmocka-dev bats busybox-static tar gzip zstd
+
+PKGS := jansson libcrypto libarchive sqlite3 libzstd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+KCFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
+	-D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -I. -MMD -MP $(PKG_CFLAGS)
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+MODULES := common image storage registry sign run build
+LIB_SRCS := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
+CLI_SRCS := $(wildcard cli/*.c)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(OUT)/unit/%)
+ASAN_BINS := $(UNIT_SRCS:tests/unit/%.c=$(OUT)/asan-unit/%)
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/obj/%.o)
+ASAN_OBJS := $(LIB_SRCS:%.c=$(OUT)/asan/%.o)
+CLI_OBJS := $(CLI_SRCS:%.c=$(OUT)/obj/%.o)
+
+.PHONY: all deps check unit unit-asan system demo bench fuzz clean
+all: kiln
+
+$(OUT)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(KCFLAGS) -c $< -o $@
+
+$(OUT)/asan/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g $(SAN) $(KCFLAGS) -c $< -o $@
+
+$(OUT)/libkiln.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(OUT)/libkiln-asan.a: $(ASAN_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+kiln: $(CLI_OBJS) $(OUT)/libkiln.a
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(OUT)/libkiln.a $(PKG_LIBS) -lpthread
+
+$(OUT)/unit/%: tests/unit/%.c $(OUT)/libkiln.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(KCFLAGS) -o $@ $< $(OUT)/libkiln.a $(PKG_LIBS) -lcmocka -lpthread
+
+$(OUT)/asan-unit/%: tests/unit/%.c $(OUT)/libkiln-asan.a
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g $(SAN) $(KCFLAGS) -o $@ $< $(OUT)/libkiln-asan.a $(PKG_LIBS) -lcmocka -lpthread
+
+# Installs what is missing, and is a quick no-op otherwise.
+deps:
+	@missing=$$(for p in $(DEPS_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+unit: $(UNIT_BINS)
+	@tests/run-unit.sh "unit" $(UNIT_BINS)
+
+unit-asan: $(ASAN_BINS)
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		tests/run-unit.sh "unit (asan+ubsan)" $(ASAN_BINS)
+
+system: kiln
+	@bats tests/system
+
+check: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory unit-asan
+	@$(MAKE) --no-print-directory system
+
+demo: kiln
+	@tests/demo.sh
+
+bench: kiln
+	@for b in bench/*.sh; do echo "== $$b"; bash $$b || exit 1; done
+
+clean:
+	rm -rf $(OUT) kiln
+
+-include $(LIB_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(CLI_OBJS:.o=.d)

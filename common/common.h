@@ -1,0 +1,195 @@
+/* common.h — the public header of kiln's common module.
+ *
+ * Errors: every fallible function returns 0 or a negative errno and fills a
+ * `struct kerror` passed as its last argument.  Only cli/ prints it.
+ * Ownership: locals that own something use the _cleanup_*_ attributes below;
+ * steal_pointer()/steal_fd() hand ownership on.
+ */
+#ifndef KILN_COMMON_H
+#define KILN_COMMON_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <dirent.h>
+#include <unistd.h>
+#include <jansson.h>
+
+/* ---- errors ----------------------------------------------------------- */
+
+struct kerror {
+	int code;  /* positive errno-like value; 0 = no error */
+	char *msg; /* lowercase, "what failed: why" */
+};
+
+/* Sets the error (replacing any previous one) and returns -code.  code 0
+ * becomes EINVAL. */
+int kerror_set(struct kerror *e, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* As kerror_set, appending ": strerror(errnum)". */
+int kerror_sys(struct kerror *e, int errnum, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Prefixes "<context>: " to the message; returns -code (EINVAL if unset). */
+int kerror_wrap(struct kerror *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void kerror_release(struct kerror *e);
+
+/* ---- cleanup helpers -------------------------------------------------- */
+
+void cleanup_freep(void *p);
+void cleanup_closep(int *fd);
+void cleanup_fclosep(FILE **f);
+void cleanup_closedirp(DIR **d);
+void cleanup_jsonp(json_t **j);
+void cleanup_strvp(char ***v);
+#define _cleanup_free_ __attribute__((cleanup(cleanup_freep)))
+#define _cleanup_close_ __attribute__((cleanup(cleanup_closep)))
+#define _cleanup_fclose_ __attribute__((cleanup(cleanup_fclosep)))
+#define _cleanup_closedir_ __attribute__((cleanup(cleanup_closedirp)))
+#define _cleanup_json_ __attribute__((cleanup(cleanup_jsonp)))
+#define _cleanup_strv_ __attribute__((cleanup(cleanup_strvp)))
+#define _cleanup_kerror_ __attribute__((cleanup(kerror_release)))
+
+#define steal_pointer(pp)                                                   \
+	({                                                                  \
+		__typeof__(*(pp)) _p = *(pp);                               \
+		*(pp) = NULL;                                               \
+		_p;                                                         \
+	})
+static inline int steal_fd(int *fd)
+{
+	int r = *fd;
+	*fd = -1;
+	return r;
+}
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- strings ---------------------------------------------------------- */
+
+/* Allocation failure is fatal (as in git's xmalloc): the only abort. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t m);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+bool str_has_prefix(const char *s, const char *prefix);
+bool str_has_suffix(const char *s, const char *suffix);
+
+/* NULL-terminated string vectors. */
+size_t strv_len(char *const *v);
+void strv_push(char ***v, char *owned);
+void strv_free(char **v);
+
+/* A growable byte buffer. */
+struct buf {
+	char *data;
+	size_t len, cap;
+};
+void buf_append(struct buf *b, const void *data, size_t n);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_release(struct buf *b);
+/* Returns the NUL-terminated contents, owned by the caller; b is emptied. */
+char *buf_steal(struct buf *b);
+
+/* "12.3MB"-style sizes as docker prints them (powers of 1000). */
+void format_size(uint64_t bytes, char *out, size_t outlen);
+/* "2 hours ago" as docker prints ages. */
+void format_age(int64_t then, int64_t now, char *out, size_t outlen);
+/* RFC 3339 with nanoseconds in UTC, e.g. 2026-11-27T10:00:00.123456789Z */
+void format_rfc3339(int64_t sec, long nsec, char *out, size_t outlen);
+/* Parses RFC 3339 (fraction and offset allowed); 0 on success. */
+int parse_rfc3339(const char *s, int64_t *sec, long *nsec);
+
+/* ---- logging ---------------------------------------------------------- */
+
+enum log_level { LOG_TRACE, LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_FATAL, LOG_PANIC };
+/* Parses podman's level names; -EINVAL if unknown. */
+int log_level_parse(const char *name, enum log_level *out);
+void log_set_level(enum log_level l);
+enum log_level log_get_level(void);
+/* Prints "WARN[0000] message" (podman's shape) on stderr when enabled. */
+void klog(enum log_level l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define log_debug(...) klog(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...) klog(LOG_INFO, __VA_ARGS__)
+#define log_warn(...) klog(LOG_WARN, __VA_ARGS__)
+
+/* ---- files ------------------------------------------------------------ */
+
+/* mkdir -p with mode for the created components. */
+int fs_mkdir_p(const char *path, mode_t mode, struct kerror *e);
+/* rm -rf that never crosses into other filesystems nor follows symlinks.
+ * A missing path is not an error. */
+int fs_rm_rf(const char *path, struct kerror *e);
+int fs_rm_rf_at(int dirfd, const char *name, struct kerror *e);
+/* Writes data to a temporary file beside path, fsyncs it, renames it over
+ * path and fsyncs the directory: readers see the old or the new file. */
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+		    struct kerror *e);
+/* Reads a whole file; refuses files larger than max bytes.  The result is
+ * NUL-terminated (not counted in *len). */
+int fs_read_file(const char *path, size_t max, char **out, size_t *len, struct kerror *e);
+int fs_read_fd(int fd, size_t max, const char *what, char **out, size_t *len,
+	       struct kerror *e);
+int fs_fsync_dir(const char *dir, struct kerror *e);
+/* Writes all of buf, retrying on EINTR and short writes. */
+int fs_write_all(int fd, const void *buf, size_t len);
+bool fs_exists(const char *path);
+/* Total bytes allocated (st_blocks*512) under path, hardlinks counted once. */
+int fs_disk_usage(const char *path, uint64_t *bytes, struct kerror *e);
+
+/* ---- JSON (jansson) ---------------------------------------------------- */
+
+/* Parses untrusted bytes: duplicate keys rejected, max bytes enforced by the
+ * caller's read, errors say where. */
+int json_parse(const char *data, size_t len, json_t **out, struct kerror *e);
+/* Compact serialisation (no spaces), keys in insertion order. */
+char *json_dump_compact(const json_t *j);
+/* Docker-style pretty print: 4-space indent (`docker inspect`). */
+char *json_dump_pretty(const json_t *j);
+/* Typed getters: NULL / default when absent or of the wrong type. */
+const char *json_str(const json_t *obj, const char *key);
+int64_t json_int(const json_t *obj, const char *key, int64_t dflt);
+/* Array of strings → strv (NULL if absent / not all strings). */
+char **json_strv(const json_t *arr);
+json_t *json_from_strv(char *const *v);
+
+/* ---- digests ----------------------------------------------------------- */
+
+#define DIGEST_HEX_LEN 64
+#define DIGEST_STR_LEN (7 + DIGEST_HEX_LEN) /* "sha256:" + hex */
+
+struct digester; /* streaming sha256 */
+struct digester *digester_new(void);
+void digester_update(struct digester *d, const void *data, size_t n);
+/* Writes "sha256:<hex>" (DIGEST_STR_LEN+1 bytes with NUL) and resets. */
+void digester_final(struct digester *d, char out[DIGEST_STR_LEN + 1]);
+void digester_free(struct digester *d);
+void cleanup_digesterp(struct digester **d);
+#define _cleanup_digester_ __attribute__((cleanup(cleanup_digesterp)))
+
+void digest_bytes(const void *data, size_t n, char out[DIGEST_STR_LEN + 1]);
+/* The OCI digest grammar; for sha256 the encoded part must be 64 lowercase
+ * hex characters.  Safe to use as a path component when it returns true. */
+bool digest_valid(const char *s);
+/* True for "sha256:" + 64 lowercase hex. */
+bool digest_is_sha256(const char *s);
+/* Pointer to the hex part of a sha256 digest ("sha256:" skipped). */
+const char *digest_hex(const char *digest);
+/* ChainID of parent chain + diff_id (parent NULL for the base). */
+void digest_chain(const char *parent_chain, const char *diff_id,
+		  char out[DIGEST_STR_LEN + 1]);
+
+/* ---- TOML subset (containers-*.conf) ----------------------------------- */
+
+/* Parses the TOML subset used by registries.conf, storage.conf and
+ * containers.conf into a JSON tree: tables → objects, arrays of tables →
+ * arrays of objects, strings, integers, floats, booleans, arrays.  Strict:
+ * duplicate keys, unterminated strings and anything outside the subset are
+ * errors naming the line. */
+int toml_parse(const char *data, size_t len, json_t **out, struct kerror *e);
+
+#endif

@@ -1,0 +1,113 @@
+/* Human-facing formats shared by every command: sizes, ages, timestamps. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common.h"
+
+/* docker's units.HumanSize: 4 significant digits, powers of 1000. */
+void format_size(uint64_t bytes, char *out, size_t outlen)
+{
+	static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB" };
+	double v = (double)bytes;
+	size_t u = 0;
+
+	while (v >= 1000.0 && u + 1 < ARRAY_SIZE(units)) {
+		v /= 1000.0;
+		u++;
+	}
+	snprintf(out, outlen, "%.4g%s", v, units[u]);
+}
+
+/* docker's units.HumanDuration followed by " ago". */
+void format_age(int64_t then, int64_t now, char *out, size_t outlen)
+{
+	int64_t s = now - then;
+	char d[32];
+
+	if (s < 1)
+		snprintf(d, sizeof(d), "Less than a second");
+	else if (s == 1)
+		snprintf(d, sizeof(d), "1 second");
+	else if (s < 60)
+		snprintf(d, sizeof(d), "%lld seconds", (long long)s);
+	else if (s / 60 == 1)
+		snprintf(d, sizeof(d), "About a minute");
+	else if (s < 3600)
+		snprintf(d, sizeof(d), "%lld minutes", (long long)(s / 60));
+	else if ((double)s / 3600 < 1.5)
+		snprintf(d, sizeof(d), "About an hour");
+	else if (s < 48 * 3600)
+		snprintf(d, sizeof(d), "%lld hours", (long long)((s + 1800) / 3600));
+	else if (s < 7 * 24 * 3600 * 2)
+		snprintf(d, sizeof(d), "%lld days", (long long)(s / 86400));
+	else if (s < 30 * 24 * 3600 * 3)
+		snprintf(d, sizeof(d), "%lld weeks", (long long)(s / (7 * 86400)));
+	else if (s < 365 * 24 * 3600 * 2)
+		snprintf(d, sizeof(d), "%lld months", (long long)(s / (30 * 86400)));
+	else
+		snprintf(d, sizeof(d), "%lld years", (long long)(s / (365 * 86400)));
+	snprintf(out, outlen, "%s ago", d);
+}
+
+void format_rfc3339(int64_t sec, long nsec, char *out, size_t outlen)
+{
+	struct tm tm;
+	time_t t = (time_t)sec;
+	char base[40];
+
+	gmtime_r(&t, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (nsec > 0) {
+		char frac[24];
+		snprintf(frac, sizeof(frac), "%09ld", nsec);
+		for (int i = 8; i > 0 && frac[i] == '0'; i--)
+			frac[i] = '\0';
+		snprintf(out, outlen, "%s.%.9sZ", base, frac);
+	} else {
+		snprintf(out, outlen, "%sZ", base);
+	}
+}
+
+int parse_rfc3339(const char *s, int64_t *sec, long *nsec)
+{
+	struct tm tm = { 0 };
+	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	long ns = 0;
+	int64_t off = 0;
+
+	if (!p)
+		return -1;
+	if (*p == '.') {
+		int digits = 0;
+		p++;
+		while (*p >= '0' && *p <= '9') {
+			if (digits < 9) {
+				ns = ns * 10 + (*p - '0');
+				digits++;
+			}
+			p++;
+		}
+		if (!digits)
+			return -1;
+		while (digits++ < 9)
+			ns *= 10;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int hh, mm;
+		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+			return -1;
+		off = (hh * 3600 + mm * 60) * (*p == '+' ? 1 : -1);
+		p += 6;
+	} else {
+		return -1;
+	}
+	if (*p)
+		return -1;
+	*sec = (int64_t)timegm(&tm) - off;
+	if (nsec)
+		*nsec = ns;
+	return 0;
+}
