@@ -30,7 +30,7 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/obj/%.o)
 ASAN_OBJS := $(LIB_SRCS:%.c=$(OUT)/asan/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(OUT)/obj/%.o)
 
-.PHONY: all deps check unit unit-asan system demo bench fuzz clean
+.PHONY: all deps check unit unit-asan system demo bench fuzz fuzz-smoke clean
 all: kiln
 
 $(OUT)/obj/%.o: %.c
@@ -86,6 +86,7 @@ check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory unit-asan
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory system
 
 demo: kiln
@@ -94,7 +95,41 @@ demo: kiln
 bench: kiln
 	@for b in bench/*.sh; do echo "== $$b"; bash $$b || exit 1; done
 
+# Fuzz targets: tests/fuzz/fuzz_<name>.c with a seed corpus in
+# tests/fuzz/corpus/<name>/ (inputs that ever crashed stay there).  New inputs
+# go to out/fuzz/, never into the repository.
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(OUT)/fuzz/%)
+FUZZ_OBJS := $(LIB_SRCS:%.c=$(OUT)/fuzzobj/%.o)
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+
+$(OUT)/fuzzobj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $(filter-out -Werror,$(KCFLAGS)) -c $< -o $@
+
+$(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
+	@mkdir -p $(dir $@)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined $(filter-out -MMD -MP,$(KCFLAGS)) \
+		-o $@ $< $(FUZZ_OBJS) $(PKG_LIBS) -lpthread
+
+define run_fuzz
+	@for f in $(FUZZ_BINS); do n=$${f##*/fuzz_}; mkdir -p $(OUT)/fuzz/new-$$n tests/fuzz/corpus/$$n; \
+		echo "fuzz $$n: $(1) s"; \
+		$$f -max_total_time=$(1) -timeout=5 -rss_limit_mb=2048 -print_final_stats=0 \
+			-artifact_prefix=$(OUT)/fuzz/crash-$$n- $(OUT)/fuzz/new-$$n tests/fuzz/corpus/$$n \
+			> $(OUT)/fuzz/$$n.log 2>&1 || { tail -40 $(OUT)/fuzz/$$n.log; exit 1; }; \
+		grep -h 'Done' $(OUT)/fuzz/$$n.log | tail -1; done
+endef
+
+fuzz: $(FUZZ_BINS)
+	$(call run_fuzz,$(FUZZ_SECONDS))
+
+fuzz-smoke: $(FUZZ_BINS)
+	$(call run_fuzz,$(FUZZ_SMOKE_SECONDS))
+
 clean:
 	rm -rf $(OUT) kiln
 
--include $(LIB_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(CLI_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d)
