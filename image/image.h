@@ -85,6 +85,7 @@ enum layer_compression layer_media_compression(const char *media_type);
 
 struct platform {
 	char *os, *architecture, *variant, *os_version;
+	char **os_features; /* "os.features", may be NULL */
 };
 
 struct descriptor {
@@ -95,6 +96,7 @@ struct descriptor {
 	json_t *annotations;  /* object or NULL */
 	struct platform *platform; /* may be NULL */
 	char *artifact_type;  /* may be NULL */
+	char *data;           /* base64 embedded content, may be NULL */
 };
 
 /* OCI image manifest or Docker v2 schema 2 manifest. */
@@ -105,6 +107,8 @@ struct manifest {
 	struct descriptor config;
 	struct descriptor *layers;
 	size_t n_layers;
+	char *artifact_type;        /* may be NULL */
+	struct descriptor *subject; /* may be NULL */
 	json_t *annotations;
 	char *raw; /* exact bytes read, or produced by manifest_serialize */
 	size_t raw_len;
@@ -117,6 +121,8 @@ struct manifest_index {
 	char *media_type;
 	struct descriptor *manifests;
 	size_t n_manifests;
+	char *artifact_type;        /* may be NULL */
+	struct descriptor *subject; /* may be NULL */
 	json_t *annotations;
 	char *raw;
 	size_t raw_len;
@@ -143,6 +149,10 @@ void manifest_serialize(struct manifest *m);
 void index_serialize(struct manifest_index *x);
 void config_serialize(struct image_config *c);
 
+/* A descriptor from/to its JSON object (fields in the spec's order).  The
+ * parse validates the digest, size >= 0 and a platform's os/architecture. */
+int descriptor_from_json(const json_t *j, struct descriptor *out, struct kerror *e);
+json_t *descriptor_to_json(const struct descriptor *d);
 void descriptor_release(struct descriptor *d);
 void manifest_free(struct manifest *m);
 void index_free(struct manifest_index *x);
