@@ -64,4 +64,105 @@ int tar_apply(struct archive *a, int rootfd, const struct tar_apply_opts *o,
 int tar_apply_fd(int fd, int rootfd, const struct tar_apply_opts *o,
 		 struct tar_apply_stats *stats, struct kerror *e);
 
+/* ---- the store -----------------------------------------------------------
+ * Layout under root (see design.md): kiln.db (SQLite, WAL), blobs/sha256/,
+ * layers/<chain-id-hex>/diff, tmp/.  Mutations take the store lock
+ * (root/store.lock, bounded wait) around one DB transaction plus the renames
+ * that go with it; the slow work (extracting, hashing) happens before, in a
+ * private directory under tmp/ that a crashed process leaves for the next
+ * store_open to remove. */
+
+struct store_opts {
+	const char *root;    /* graph root (required) */
+	const char *runroot; /* state root (may be NULL) */
+	const char *driver;  /* "overlay" (NULL = overlay) */
+	bool read_only;      /* no tmp clean-up, no schema creation */
+	int lock_timeout_ms; /* 0 = default (60 s) */
+};
+
+struct store;
+int store_open(const struct store_opts *o, struct store **out, struct kerror *e);
+void store_close(struct store *s);
+void cleanup_storep(struct store **s);
+#define _cleanup_store_ __attribute__((cleanup(cleanup_storep)))
+const char *store_root(const struct store *s);
+const char *store_driver(const struct store *s);
+
+/* Blobs: verified against their digest before they are kept. */
+int store_blob_put(struct store *s, const void *data, size_t len, const char *expect,
+		   char digest[DIGEST_STR_LEN + 1], struct kerror *e);
+int store_blob_get(struct store *s, const char *digest, size_t max, char **data, size_t *len,
+		   struct kerror *e);
+bool store_blob_exists(struct store *s, const char *digest);
+char *store_blob_path(const struct store *s, const char *digest);
+
+/* A layer unpacked into a private directory, not yet in the store. */
+struct staged_layer {
+	char *dir;                    /* tmp dir holding diff/ */
+	char diff_id[DIGEST_STR_LEN + 1];
+	char chain_id[DIGEST_STR_LEN + 1];
+	int64_t size;                 /* uncompressed tar bytes */
+};
+void staged_layer_release(struct staged_layer *l);
+
+/* A private working directory under tmp/ (removed by store_tmp_release, or
+ * by a later store_open if this process dies). */
+struct store_tmp {
+	char *path;
+	int lock_fd;
+};
+int store_tmp_create(struct store *s, struct store_tmp *t, struct kerror *e);
+void store_tmp_release(struct store_tmp *t);
+
+/* Unpacks a layer tar read from fd (gzip/zstd/xz/bzip2 or plain) on top of
+ * parent_chain (NULL for a base layer) into t, computing its DiffID. */
+int store_stage_layer(struct store *s, struct store_tmp *t, int fd, const char *parent_chain,
+		      struct staged_layer *out, struct kerror *e);
+
+struct image_info {
+	char id[DIGEST_HEX_LEN + 1];  /* hex of the config digest */
+	char *top_layer;              /* layer id (chain id hex) or NULL */
+	char *manifest_digest;        /* NULL if none */
+	char **names;                 /* full references, sorted */
+	char **digests;               /* repo digests "name@sha256:…" */
+	int64_t created;              /* from the config */
+	int64_t created_nsec;
+	int64_t stored;               /* when it was stored / last tagged */
+	int64_t size;                 /* sum of its layers' sizes */
+	char **layers;                /* layer ids, base first */
+	char **diff_ids;              /* diff ids, base first */
+};
+void image_info_free(struct image_info *i);
+void cleanup_image_infop(struct image_info **i);
+#define _cleanup_image_info_ __attribute__((cleanup(cleanup_image_infop)))
+void image_list_free(struct image_info **list, size_t n);
+
+/* Adds an image: config blob, staged layers in order (chain ids must
+ * follow), names (full references) moved onto it.  One transaction: after a
+ * crash the image is either fully there or absent.  Layers already present
+ * are reused and their staged copy discarded. */
+struct image_commit {
+	const char *config; size_t config_len;
+	const char *manifest; size_t manifest_len; /* may be NULL */
+	struct staged_layer *layers; size_t n_layers;
+	char *const *names;
+};
+int store_image_commit(struct store *s, const struct image_commit *c,
+		       char id[DIGEST_HEX_LEN + 1], struct kerror *e);
+
+/* Looks an image up by ID, unique ID prefix (at least 3 hex chars), full
+ * name, or short name (localhost/NAME, then docker.io/library/NAME).
+ * -ENOENT with "No such image: X" when absent. */
+int store_image_lookup(struct store *s, const char *what, struct image_info **out,
+		       struct kerror *e);
+int store_image_list(struct store *s, struct image_info ***out, size_t *n, struct kerror *e);
+/* Moves name (a full reference) onto the image. */
+int store_image_tag(struct store *s, const char *id, const char *name, struct kerror *e);
+/* Removes name from the image; -ENOENT if it does not carry it. */
+int store_image_untag(struct store *s, const char *id, const char *name, struct kerror *e);
+/* Removes the image and every layer and blob nothing else uses. */
+int store_image_remove(struct store *s, const char *id, struct kerror *e);
+/* Path of a layer's diff directory. */
+char *store_layer_diff_path(const struct store *s, const char *layer_id);
+
 #endif

@@ -1,0 +1,75 @@
+/* cli.h — shared by the subcommands: global options, the store, output. */
+#ifndef KILN_CLI_H
+#define KILN_CLI_H
+
+#include <getopt.h>
+
+#include "common/common.h"
+#include "image/image.h"
+#include "storage/storage.h"
+
+#define KILN_VERSION "0.1.0"
+
+/* Exit codes (docs/errors.md). */
+#define EXIT_KILN 125
+
+struct cli {
+	/* global options */
+	char *root, *runroot, *driver, *storage_conf;
+	/* set up on demand */
+	struct store *store;
+	/* a command may set a specific exit code for its error */
+	int exit_code;
+};
+
+/* Opens the store on first use. */
+int cli_store(struct cli *c, struct store **out, struct kerror *e);
+
+typedef int (*cmd_fn)(struct cli *c, int argc, char **argv, struct kerror *e);
+
+struct command {
+	const char *name;
+	cmd_fn fn;
+	const char *summary;
+};
+
+/* Parses a command's flags with getopt_long (flags and arguments may be
+ * interleaved, as Docker allows).  Returns the option char, -1 at the end;
+ * unknown flags and missing arguments fill e and return '?'. */
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+	       struct kerror *e);
+/* Prints usage for -h/--help; returns 0. */
+int cli_usage(const char *usage, const char *options);
+/* Parses a Docker-style boolean flag value ("true", "false", "1", "0"). */
+int cli_parse_bool(const char *flag, const char *v, bool *out, struct kerror *e);
+
+/* ---- output -------------------------------------------------------------- */
+
+/* Docker's tabwriter (minwidth 10, padding 3): cells separated by '\t',
+ * lines by '\n'; the last cell of a line does not widen its column. */
+void table_print(FILE *out, const char *text);
+
+/* Go-template subset for --format. */
+int template_render(const char *tmpl, json_t *data, struct buf *out, struct kerror *e);
+/* Renders each item of an array with tmpl, one line each (table header
+ * handled for "table ..." templates). */
+int template_print_list(FILE *out, const char *tmpl, json_t *items, struct kerror *e);
+
+/* ---- commands ------------------------------------------------------------ */
+
+int cmd_images(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_import(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_tag(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_untag(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_rmi(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_inspect(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_image_inspect(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_version(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_info(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_image(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e);
+
+/* Docker-shaped image inspect JSON for one image. */
+int image_inspect_json(struct cli *c, const struct image_info *i, json_t **out, struct kerror *e);
+
+#endif

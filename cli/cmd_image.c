@@ -1,0 +1,33 @@
+/* kiln image SUBCOMMAND: the long forms of the image commands. */
+#include <errno.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const struct command image_commands[] = {
+	{ "build", cmd_build, "Build an image from a Containerfile" },
+	{ "import", cmd_import, "Import a tarball to create a filesystem image" },
+	{ "inspect", cmd_image_inspect, "Display detailed information on one or more images" },
+	{ "list", cmd_images, "List images" },
+	{ "ls", cmd_images, "List images" },
+	{ "rm", cmd_rmi, "Remove one or more images" },
+	{ "tag", cmd_tag, "Add an additional name to a local image" },
+	{ "untag", cmd_untag, "Remove a name from a local image" },
+};
+
+int cmd_image(struct cli *c, int argc, char **argv, struct kerror *e)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		FILE *out = argc < 2 ? stderr : stdout;
+		fprintf(out, "Usage: kiln image COMMAND\n\nManage images\n\nCommands:\n");
+		for (size_t i = 0; i < ARRAY_SIZE(image_commands); i++)
+			fprintf(out, "  %-10s %s\n", image_commands[i].name, image_commands[i].summary);
+		return argc < 2 ? kerror_set(e, EINVAL, "missing command 'kiln image COMMAND'") : 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(image_commands); i++)
+		if (strcmp(image_commands[i].name, argv[1]) == 0) {
+			optind = 0;
+			return image_commands[i].fn(c, argc - 1, argv + 1, e);
+		}
+	return kerror_set(e, EINVAL, "unrecognized command `kiln image %s`", argv[1]);
+}

@@ -1,0 +1,160 @@
+/* kiln images / kiln image ls */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+
+static const char images_usage[] = "kiln images [OPTIONS] [REPOSITORY[:TAG]]";
+static const char images_options[] =
+	"  -a, --all             Show all images (default hides intermediate images)\n"
+	"      --digests         Show digests\n"
+	"      --format string   Format output using a Go template, or \"json\"\n"
+	"      --no-trunc        Don't truncate output\n"
+	"  -q, --quiet           Only show image IDs\n";
+
+/* One row of `kiln images` as the template sees it (docker's field names). */
+static json_t *row_json(const struct image_info *i, const char *name, bool no_trunc, int64_t now)
+{
+	char id[DIGEST_STR_LEN + 1], size[32], age[64], created[64];
+	_cleanup_free_ char *repo = NULL, *tag = NULL;
+
+	if (name) {
+		_cleanup_ref_ struct image_ref *r = NULL;
+		if (ref_parse(name, &r, NULL) == 0) {
+			struct image_ref bare = { r->domain, r->path, NULL, NULL };
+			repo = ref_familiar(&bare);
+			tag = xstrdup(r->tag ? r->tag : "<none>");
+		}
+	}
+	if (no_trunc)
+		snprintf(id, sizeof(id), "sha256:%s", i->id);
+	else
+		snprintf(id, sizeof(id), "%.12s", i->id);
+	format_size((uint64_t)i->size, size, sizeof(size));
+	format_age(i->created, now, age, sizeof(age));
+	format_rfc3339(i->created, 0, created, sizeof(created));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "Repository",
+			 repo ? repo : "<none>", "Tag", tag ? tag : "<none>", "ID", id, "Digest",
+			 i->manifest_digest ? i->manifest_digest : "<none>", "CreatedSince", age,
+			 "CreatedAt", created, "Size", size, "VirtualSize", (json_int_t)i->size,
+			 "Containers", "N/A");
+}
+
+/* `--format json`: podman/docker-compatible objects, one per image. */
+static json_t *image_json(const struct image_info *i)
+{
+	json_t *names = json_from_strv(i->names);
+	char id[DIGEST_STR_LEN + 1];
+	snprintf(id, sizeof(id), "sha256:%s", i->id);
+	return json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:o, s:i}", "Id", id, "ParentId", "",
+			 "RepoTags", names, "Created", (json_int_t)i->created, "Size",
+			 (json_int_t)i->size, "VirtualSize", (json_int_t)i->size, "RepoDigests",
+			 json_array(), "Containers", 0);
+}
+
+static bool matches_filter(const char *name, const char *want)
+{
+	_cleanup_ref_ struct image_ref *r = NULL;
+	_cleanup_strv_ char **cands = NULL;
+	if (!want)
+		return true;
+	if (!name || ref_parse(name, &r, NULL) < 0)
+		return false;
+	cands = ref_local_candidates(want, NULL);
+	for (size_t k = 0; cands && cands[k]; k++) {
+		_cleanup_ref_ struct image_ref *w = NULL;
+		if (ref_parse(cands[k], &w, NULL) < 0)
+			continue;
+		bool has_tag = strchr(want, ':') && !strchr(want, '@') &&
+			       strrchr(want, ':') > strrchr(want, '/') ? true : false;
+		if (strcmp(w->domain, r->domain) == 0 && strcmp(w->path, r->path) == 0 &&
+		    (!has_tag || (r->tag && w->tag && strcmp(r->tag, w->tag) == 0)))
+			return true;
+	}
+	return false;
+}
+
+int cmd_images(struct cli *c, int argc, char **argv, struct kerror *e)
+{
+	static const struct option opts[] = {
+		{ "all", no_argument, NULL, 'a' },	{ "quiet", no_argument, NULL, 'q' },
+		{ "no-trunc", no_argument, NULL, 'T' }, { "digests", no_argument, NULL, 'D' },
+		{ "format", required_argument, NULL, 'f' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool quiet = false, no_trunc = false, digests = false;
+	const char *format = NULL, *filter = NULL;
+	struct image_info **list = NULL;
+	struct store *s;
+	size_t n = 0;
+	int opt, r;
+
+	while ((opt = cli_getopt(argc, argv, "aqh", opts, e)) != -1) {
+		switch (opt) {
+		case 'a': break; /* no intermediate images exist yet */
+		case 'q': quiet = true; break;
+		case 'T': no_trunc = true; break;
+		case 'D': digests = true; break;
+		case 'f': format = optarg; break;
+		case 'h': return cli_usage(images_usage, images_options);
+		default: return -EINVAL;
+		}
+	}
+	if (argc - optind > 1)
+		return kerror_set(e, EINVAL, "\"kiln images\" requires at most 1 argument");
+	if (optind < argc)
+		filter = argv[optind];
+	r = cli_store(c, &s, e);
+	if (r < 0)
+		return r;
+	r = store_image_list(s, &list, &n, e);
+	if (r < 0)
+		return r;
+
+	int64_t now = (int64_t)time(NULL);
+	_cleanup_json_ json_t *rows = json_array();
+	_cleanup_json_ json_t *objs = json_array();
+	for (size_t i = 0; i < n; i++) {
+		bool any = false;
+		for (size_t k = 0; list[i]->names[k]; k++) {
+			if (!matches_filter(list[i]->names[k], filter))
+				continue;
+			json_array_append_new(rows, row_json(list[i], list[i]->names[k], no_trunc, now));
+			any = true;
+		}
+		if (!list[i]->names[0] && !filter) {
+			json_array_append_new(rows, row_json(list[i], NULL, no_trunc, now));
+			any = true;
+		}
+		if (any)
+			json_array_append_new(objs, image_json(list[i]));
+	}
+	image_list_free(list, n);
+
+	if (format && strcmp(format, "json") == 0) {
+		_cleanup_free_ char *s2 = json_dump_pretty(objs);
+		printf("%s\n", s2);
+		return 0;
+	}
+	if (quiet)
+		return template_print_list(stdout, "{{.ID}}", rows, e);
+	if (format)
+		return template_print_list(stdout, format, rows, e);
+
+	struct buf b = { 0 };
+	size_t i;
+	json_t *row;
+	buf_printf(&b, digests ? "REPOSITORY\tTAG\tDIGEST\tIMAGE ID\tCREATED\tSIZE\n"
+			       : "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE\n");
+	json_array_foreach(rows, i, row) {
+		buf_printf(&b, "%s\t%s\t", json_str(row, "Repository"), json_str(row, "Tag"));
+		if (digests)
+			buf_printf(&b, "%s\t", json_str(row, "Digest"));
+		buf_printf(&b, "%s\t%s\t%s\n", json_str(row, "ID"), json_str(row, "CreatedSince"),
+			   json_str(row, "Size"));
+	}
+	table_print(stdout, b.data);
+	buf_release(&b);
+	return 0;
+}

@@ -1,0 +1,215 @@
+/* kiln's entry point: global options, then one subcommand. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+static const struct command commands[] = {
+	{ "build", cmd_build, "Build an image from a Containerfile" },
+	{ "image", cmd_image, "Manage images" },
+	{ "images", cmd_images, "List images in local storage" },
+	{ "import", cmd_import, "Import a tarball to create a filesystem image" },
+	{ "info", cmd_info, "Display system-wide information" },
+	{ "inspect", cmd_inspect, "Display the configuration of an object" },
+	{ "rmi", cmd_rmi, "Remove one or more images from local storage" },
+	{ "tag", cmd_tag, "Add an additional name to a local image" },
+	{ "untag", cmd_untag, "Remove a name from a local image" },
+	{ "version", cmd_version, "Display the kiln version information" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: kiln [options] COMMAND [ARG...]\n\n"
+		     "Build, keep, move and run OCI container images.\n\n"
+		     "Commands:\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\nOptions:\n"
+		     "      --log-level string        Log messages at and above this level "
+		     "(trace, debug, info, warn, error, fatal, panic) (default \"warn\")\n"
+		     "      --root string             Path to the root directory in which data "
+		     "is stored\n"
+		     "      --runroot string          Path to the state directory\n"
+		     "      --storage-driver string   Storage driver (overlay)\n"
+		     "      --storage-conf string     storage.conf to read instead of the default\n"
+		     "  -v, --version                 Print version information and quit\n");
+}
+
+static char *default_root(bool run)
+{
+	const char *x;
+	if (geteuid() == 0)
+		return xstrdup(run ? "/run/kiln" : "/var/lib/kiln");
+	if (run) {
+		x = getenv("XDG_RUNTIME_DIR");
+		return x && *x ? xasprintf("%s/kiln", x) : xasprintf("/tmp/kiln-run-%u", geteuid());
+	}
+	x = getenv("XDG_DATA_HOME");
+	if (x && *x)
+		return xasprintf("%s/kiln", x);
+	x = getenv("HOME");
+	return xasprintf("%s/.local/share/kiln", x && *x ? x : "/tmp");
+}
+
+int cli_store(struct cli *c, struct store **out, struct kerror *e)
+{
+	if (!c->store) {
+		struct storage_conf conf = { 0 };
+		struct store_opts o = { 0 };
+		_cleanup_free_ char *root = NULL, *runroot = NULL, *driver = NULL;
+		int r = storage_conf_load(c->storage_conf, &conf, e);
+		if (r < 0)
+			return r;
+		root = xstrdup(c->root ? c->root : conf.graphroot ? conf.graphroot : "");
+		if (!*root) {
+			free(root);
+			root = default_root(false);
+		}
+		runroot = c->runroot ? xstrdup(c->runroot)
+			  : conf.runroot ? xstrdup(conf.runroot)
+					 : default_root(true);
+		driver = xstrdup(c->driver ? c->driver : conf.driver ? conf.driver : "overlay");
+		storage_conf_release(&conf);
+		o.root = root;
+		o.runroot = runroot;
+		o.driver = driver;
+		r = store_open(&o, &c->store, e);
+		if (r < 0)
+			return r;
+	}
+	*out = c->store;
+	return 0;
+}
+
+int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
+	       struct kerror *e)
+{
+	int opt;
+	opterr = 0;
+	opt = getopt_long(argc, argv, shortopts, longopts, NULL);
+	if (opt == '?' || opt == ':') {
+		const char *bad = argv[optind - 1];
+		if (optopt && strchr(shortopts, optopt) && optopt != '?')
+			kerror_set(e, EINVAL, "flag needs an argument: '%c' in -%c", optopt, optopt);
+		else if (optopt)
+			kerror_set(e, EINVAL, "unknown shorthand flag: '%c' in -%c", optopt, optopt);
+		else if (bad && strchr(bad, '=') == NULL && str_has_prefix(bad, "--") &&
+			 optind <= argc && longopts) {
+			bool known = false;
+			for (const struct option *o = longopts; o->name; o++)
+				if (strcmp(o->name, bad + 2) == 0)
+					known = true;
+			if (known)
+				kerror_set(e, EINVAL, "flag needs an argument: %s", bad);
+			else
+				kerror_set(e, EINVAL, "unknown flag: %s", bad);
+		} else {
+			kerror_set(e, EINVAL, "unknown flag: %s", bad ? bad : "?");
+		}
+		return '?';
+	}
+	return opt;
+}
+
+int cli_usage(const char *usage_text, const char *options)
+{
+	printf("Usage: %s\n", usage_text);
+	if (options && *options)
+		printf("\nOptions:\n%s", options);
+	return 0;
+}
+
+int cli_parse_bool(const char *flag, const char *v, bool *out, struct kerror *e)
+{
+	if (!v || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "t") || !strcmp(v, "TRUE"))
+		*out = true;
+	else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "f") || !strcmp(v, "FALSE"))
+		*out = false;
+	else
+		return kerror_set(e, EINVAL, "invalid argument \"%s\" for \"%s\" flag: "
+					     "strconv.ParseBool: parsing \"%s\": invalid syntax",
+				  v, flag, v);
+	return 0;
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+enum { OPT_ROOT = 256, OPT_RUNROOT, OPT_DRIVER, OPT_LOG_LEVEL, OPT_STORAGE_CONF };
+
+int main(int argc, char **argv)
+{
+	static const struct option globals[] = {
+		{ "root", required_argument, NULL, OPT_ROOT },
+		{ "runroot", required_argument, NULL, OPT_RUNROOT },
+		{ "storage-driver", required_argument, NULL, OPT_DRIVER },
+		{ "storage-conf", required_argument, NULL, OPT_STORAGE_CONF },
+		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli c = { 0 };
+	struct kerror e = { 0 };
+	const struct command *cmd;
+	int opt, r;
+
+	log_set_level(LOG_WARN);
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+hv", globals, NULL)) != -1) {
+		switch (opt) {
+		case OPT_ROOT: free(c.root); c.root = xstrdup(optarg); break;
+		case OPT_RUNROOT: free(c.runroot); c.runroot = xstrdup(optarg); break;
+		case OPT_DRIVER: free(c.driver); c.driver = xstrdup(optarg); break;
+		case OPT_STORAGE_CONF: free(c.storage_conf); c.storage_conf = xstrdup(optarg); break;
+		case OPT_LOG_LEVEL: {
+			enum log_level l;
+			if (log_level_parse(optarg, &l) < 0) {
+				fprintf(stderr, "Error: invalid log level \"%s\": must be one of trace, "
+						"debug, info, warn, error, fatal, panic\n", optarg);
+				return EXIT_KILN;
+			}
+			log_set_level(l);
+			break;
+		}
+		case 'h': usage(stdout); return 0;
+		case 'v': printf("kiln version %s\n", KILN_VERSION); return 0;
+		default:
+			fprintf(stderr, "Error: unknown flag: %s\nSee 'kiln --help'.\n", argv[optind - 1]);
+			return EXIT_KILN;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_KILN;
+	}
+	cmd = find_command(argv[optind]);
+	if (!cmd) {
+		fprintf(stderr, "Error: unrecognized command `kiln %s`\nTry 'kiln --help' for more "
+				"information\n", argv[optind]);
+		return EXIT_KILN;
+	}
+	argc -= optind;
+	argv += optind;
+	optind = 0; /* full getopt reset for the subcommand */
+	r = cmd->fn(&c, argc, argv, &e);
+	fflush(stdout);
+	if (r < 0) {
+		fprintf(stderr, "Error: %s\n", e.msg ? e.msg : strerror(-r));
+		r = c.exit_code ? c.exit_code : EXIT_KILN;
+	}
+	kerror_release(&e);
+	store_close(c.store);
+	free(c.root);
+	free(c.runroot);
+	free(c.driver);
+	free(c.storage_conf);
+	return r;
+}

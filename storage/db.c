@@ -1,0 +1,156 @@
+/* The metadata DB: SQLite in WAL mode, a versioned schema with migrations. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage/store_private.h"
+
+/* Each entry migrates from version i to i+1; never edit a released one,
+ * append a new one. */
+static const char *const migrations[] = {
+	/* 0 → 1: images, names, layers */
+	"CREATE TABLE layers ("
+	"  id TEXT PRIMARY KEY,"            /* chain id hex */
+	"  parent TEXT,"                    /* parent layer id */
+	"  diff_id TEXT NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  compressed_digest TEXT,"
+	"  compressed_size INTEGER,"
+	"  compressed_media_type TEXT,"
+	"  created INTEGER NOT NULL);"
+	"CREATE INDEX layers_parent ON layers(parent);"
+	"CREATE TABLE images ("
+	"  id TEXT PRIMARY KEY,"            /* config digest hex */
+	"  top_layer TEXT,"
+	"  manifest_digest TEXT,"
+	"  created INTEGER NOT NULL,"
+	"  created_nsec INTEGER NOT NULL DEFAULT 0,"
+	"  stored INTEGER NOT NULL,"
+	"  size INTEGER NOT NULL);"
+	"CREATE INDEX images_top ON images(top_layer);"
+	"CREATE TABLE names ("
+	"  name TEXT PRIMARY KEY,"
+	"  image_id TEXT NOT NULL);"
+	"CREATE INDEX names_image ON names(image_id);",
+};
+
+void cleanup_stmtp(sqlite3_stmt **st)
+{
+	sqlite3_finalize(*st);
+}
+
+int db_error(struct store *s, const char *what, struct kerror *e)
+{
+	int code = sqlite3_errcode(s->db);
+	int err = code == SQLITE_BUSY || code == SQLITE_LOCKED ? EBUSY
+		  : code == SQLITE_FULL				  ? ENOSPC
+		  : code == SQLITE_READONLY			  ? EROFS
+								  : EIO;
+	return kerror_set(e, err, "%s: %s", what, sqlite3_errmsg(s->db));
+}
+
+int db_exec(struct store *s, const char *sql, struct kerror *e)
+{
+	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_error(s, "updating the store's database", e);
+	return 0;
+}
+
+int db_prepare(struct store *s, const char *sql, sqlite3_stmt **st, struct kerror *e)
+{
+	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK)
+		return db_error(s, "reading the store's database", e);
+	return 0;
+}
+
+int db_begin(struct store *s, struct kerror *e)
+{
+	return db_exec(s, "BEGIN IMMEDIATE", e);
+}
+
+int db_commit(struct store *s, struct kerror *e)
+{
+	int r = db_exec(s, "COMMIT", e);
+	if (r < 0)
+		db_rollback(s);
+	return r;
+}
+
+void db_rollback(struct store *s)
+{
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int user_version(struct store *s, int *v, struct kerror *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = db_prepare(s, "PRAGMA user_version", &st, e);
+	if (r < 0)
+		return r;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		return db_error(s, "reading the schema version", e);
+	*v = sqlite3_column_int(st, 0);
+	return 0;
+}
+
+static int migrate(struct store *s, struct kerror *e)
+{
+	int v, r;
+
+	r = user_version(s, &v, e);
+	if (r < 0)
+		return r;
+	if (v == (int)ARRAY_SIZE(migrations))
+		return 0;
+	if (v > (int)ARRAY_SIZE(migrations))
+		return kerror_set(e, EPROTO,
+				  "the store's schema version %d is newer than this kiln "
+				  "understands (%zu)",
+				  v, ARRAY_SIZE(migrations));
+	if (s->read_only)
+		return kerror_set(e, EROFS, "the store's schema needs an upgrade");
+	r = db_begin(s, e);
+	if (r < 0)
+		return r;
+	/* Another process may have migrated while we waited for the lock. */
+	r = user_version(s, &v, e);
+	for (; r == 0 && v < (int)ARRAY_SIZE(migrations); v++) {
+		_cleanup_free_ char *bump = xasprintf("PRAGMA user_version = %d", v + 1);
+		r = db_exec(s, migrations[v], e);
+		if (r == 0)
+			r = db_exec(s, bump, e);
+	}
+	if (r < 0) {
+		db_rollback(s);
+		return kerror_wrap(e, "upgrading the store's schema");
+	}
+	return db_commit(s, e);
+}
+
+int db_open(struct store *s, struct kerror *e)
+{
+	_cleanup_free_ char *path = xasprintf("%s/kiln.db", s->root);
+	int flags = s->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+
+	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		int r = kerror_set(e, EIO, "opening \"%s\": %s", path,
+				   s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		db_close(s);
+		return r;
+	}
+	sqlite3_busy_timeout(s->db, s->lock_timeout_ms);
+	/* WAL: readers never block the writer; FULL: a commit is on disk before
+	 * the files it describes are removed. */
+	if (!s->read_only &&
+	    (db_exec(s, "PRAGMA journal_mode=WAL", e) < 0 ||
+	     db_exec(s, "PRAGMA synchronous=FULL", e) < 0))
+		return kerror_wrap(e, "opening \"%s\"", path);
+	return migrate(s, e);
+}
+
+void db_close(struct store *s)
+{
+	if (s->db)
+		sqlite3_close(s->db);
+	s->db = NULL;
+}

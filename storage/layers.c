@@ -1,0 +1,116 @@
+/* Staging layers: one pass over the tar stream that decompresses, hashes
+ * (the DiffID covers the exact uncompressed bytes) and extracts. */
+#include <archive.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+
+#include "storage/store_private.h"
+
+#define READ_CHUNK (256 * 1024)
+
+struct hashing_source {
+	struct archive *outer; /* decompressed bytes (raw format) */
+	struct digester *d;
+	char *buf;
+	int64_t total;
+};
+
+static la_ssize_t hashing_read(struct archive *a, void *ctx, const void **out)
+{
+	struct hashing_source *h = ctx;
+	la_ssize_t n = archive_read_data(h->outer, h->buf, READ_CHUNK);
+
+	if (n < 0) {
+		archive_set_error(a, archive_errno(h->outer), "%s",
+				  archive_error_string(h->outer));
+		return -1;
+	}
+	digester_update(h->d, h->buf, (size_t)n);
+	h->total += n;
+	*out = h->buf;
+	return n;
+}
+
+static void free_archive(struct archive **a)
+{
+	if (*a)
+		archive_read_free(*a);
+}
+
+int store_stage_layer(struct store *s, struct store_tmp *t, int fd, const char *parent_chain,
+		      struct staged_layer *out, struct kerror *e)
+{
+	__attribute__((cleanup(free_archive))) struct archive *outer = NULL;
+	__attribute__((cleanup(free_archive))) struct archive *inner = NULL;
+	_cleanup_digester_ struct digester *d = digester_new();
+	_cleanup_free_ char *buf = xmalloc(READ_CHUNK);
+	_cleanup_free_ char *dir = xasprintf("%s/layer-XXXXXX", t->path);
+	_cleanup_close_ int diff_fd = -1;
+	struct hashing_source h = { 0 };
+	struct tar_apply_opts opts = { .whiteouts = TAR_WHITEOUT_OVERLAY };
+	struct archive_entry *ent;
+	int r;
+
+	(void)s;
+	memset(out, 0, sizeof(*out));
+	if (!mkdtemp(dir))
+		return kerror_sys(e, errno, "creating a layer directory");
+	{
+		_cleanup_free_ char *diff = xasprintf("%s/diff", dir);
+		if (mkdir(diff, 0755) < 0 ||
+		    (diff_fd = open(diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			return kerror_sys(e, errno, "creating \"%s\"", diff);
+	}
+
+	outer = archive_read_new();
+	archive_read_support_filter_all(outer);
+	archive_read_support_format_raw(outer);
+	if (archive_read_open_fd(outer, fd, READ_CHUNK) != ARCHIVE_OK)
+		return kerror_set(e, EIO, "reading the layer: %s", archive_error_string(outer));
+	r = archive_read_next_header(outer, &ent);
+	if (r == ARCHIVE_EOF)
+		return kerror_set(e, EINVAL, "reading the layer: the input is empty");
+	if (r != ARCHIVE_OK)
+		return kerror_set(e, EIO, "reading the layer: %s", archive_error_string(outer));
+
+	h.outer = outer;
+	h.d = d;
+	h.buf = buf;
+	inner = archive_read_new();
+	archive_read_support_format_tar(inner);
+	if (archive_read_open(inner, &h, NULL, hashing_read, NULL) != ARCHIVE_OK)
+		return kerror_set(e, EINVAL, "reading the layer: %s", archive_error_string(inner));
+	r = tar_apply(inner, diff_fd, &opts, NULL, e);
+	if (r < 0)
+		return r;
+	/* The DiffID covers everything after the end-of-archive marker too. */
+	for (;;) {
+		la_ssize_t n = archive_read_data(outer, buf, READ_CHUNK);
+		if (n < 0)
+			return kerror_set(e, EIO, "reading the layer: %s",
+					  archive_error_string(outer));
+		if (n == 0)
+			break;
+		digester_update(d, buf, (size_t)n);
+		h.total += n;
+	}
+	digester_final(d, out->diff_id);
+	digest_chain(parent_chain, out->diff_id, out->chain_id);
+	out->size = h.total;
+	out->dir = steal_pointer(&dir);
+	return 0;
+}
+
+void staged_layer_release(struct staged_layer *l)
+{
+	free(l->dir);
+	l->dir = NULL;
+}
+
+char *store_layer_diff_path(const struct store *s, const char *layer_id)
+{
+	return xasprintf("%s/layers/%s/diff", s->root, layer_id);
+}

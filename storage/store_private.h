@@ -1,0 +1,42 @@
+/* Private to storage/: the store's fields and the DB helpers shared by its
+ * files. */
+#ifndef KILN_STORE_PRIVATE_H
+#define KILN_STORE_PRIVATE_H
+
+#include <sqlite3.h>
+
+#include "storage/storage.h"
+
+struct store {
+	char *root;
+	char *runroot;
+	char *driver;
+	int root_fd;
+	int lock_fd; /* store.lock, opened once */
+	int lock_depth;
+	int lock_timeout_ms;
+	bool read_only;
+	sqlite3 *db;
+};
+
+/* The store lock: exclusive, bounded wait (kerror on timeout), re-entrant
+ * within one process. */
+int store_lock(struct store *s, struct kerror *e);
+void store_unlock(struct store *s);
+
+int db_open(struct store *s, struct kerror *e);
+void db_close(struct store *s);
+/* Runs SQL without results. */
+int db_exec(struct store *s, const char *sql, struct kerror *e);
+int db_prepare(struct store *s, const char *sql, sqlite3_stmt **st, struct kerror *e);
+int db_error(struct store *s, const char *what, struct kerror *e);
+void cleanup_stmtp(sqlite3_stmt **st);
+#define _cleanup_stmt_ __attribute__((cleanup(cleanup_stmtp)))
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
+int db_begin(struct store *s, struct kerror *e);
+int db_commit(struct store *s, struct kerror *e);
+void db_rollback(struct store *s);
+
+int64_t now_seconds(void);
+
+#endif

@@ -1,0 +1,85 @@
+#!/usr/bin/env bats
+# Concurrent kiln processes and SIGKILLs never leave the store inconsistent.
+
+load helpers
+
+# A tar of many small files, so that an import takes a while.
+many_files_tar() {
+	local tar=$BATS_RUN_TMPDIR/many.tar
+	if [ ! -f "$tar" ]; then
+		python3 - "$tar.tmp" <<'PY'
+import io, os, sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+    for d in range(40):
+        ti = tarfile.TarInfo(f"d{d}"); ti.type = tarfile.DIRTYPE; ti.mode = 0o755
+        t.addfile(ti)
+        for f in range(500):
+            data = os.urandom(2048)
+            ti = tarfile.TarInfo(f"d{d}/f{f}"); ti.size = len(data); ti.mode = 0o644
+            t.addfile(ti, io.BytesIO(data))
+PY
+		mv "$tar.tmp" "$tar"
+	fi
+	echo "$tar"
+}
+
+@test "two imports of the same tar at once" {
+	tar=$(busybox_tar)
+	for round in 1 2 3; do
+		kiln import "$tar" "a$round" > "$BATS_TEST_TMPDIR/a.out" 2>&1 &
+		p1=$!
+		kiln import "$tar" "b$round" > "$BATS_TEST_TMPDIR/b.out" 2>&1 &
+		p2=$!
+		wait $p1 || { cat "$BATS_TEST_TMPDIR/a.out"; false; }
+		wait $p2 || { cat "$BATS_TEST_TMPDIR/b.out"; false; }
+	done
+	[ "$(kiln images -q | wc -l)" -eq 6 ]
+	[ "$(ls "$KROOT/layers" | wc -l)" -eq 1 ]
+	for n in a1 b1 a2 b2 a3 b3; do
+		kiln inspect --format '{{.Id}}' "$n" >/dev/null
+	done
+	assert_store_consistent
+	[ -z "$(ls "$KROOT/tmp")" ]
+}
+
+@test "an import racing an rmi of an image sharing its layer" {
+	tar=$(busybox_tar)
+	for round in 1 2 3 4 5; do
+		kiln import "$tar" "old$round" >/dev/null
+		kiln import "$tar" "new$round" > "$BATS_TEST_TMPDIR/i.out" 2>&1 &
+		p1=$!
+		kiln rmi "old$round" > "$BATS_TEST_TMPDIR/r.out" 2>&1 &
+		p2=$!
+		wait $p1 || { cat "$BATS_TEST_TMPDIR/i.out"; false; }
+		wait $p2 || { cat "$BATS_TEST_TMPDIR/r.out"; false; }
+		# The new image must be whole: its layer is on disk.
+		layer=$(kiln inspect --format '{{.GraphDriver.Data.UpperDir}}' "new$round")
+		[ -x "$layer/bin/busybox" ]
+		assert_store_consistent
+		kiln rmi "new$round" >/dev/null
+	done
+	[ -z "$(ls "$KROOT/layers")" ]
+}
+
+@test "SIGKILL during an import leaves the image whole or absent" {
+	tar=$(many_files_tar)
+	for delay in 0.05 0.2 0.4 0.8 1.5; do
+		kiln import "$tar" "killed" >/dev/null 2>&1 &
+		pid=$!
+		sleep "$delay"
+		kill -9 $pid 2>/dev/null || true
+		wait $pid 2>/dev/null || true
+		run kiln images --format '{{.Repository}}'
+		[ "$status" -eq 0 ]
+		if [[ "$output" == *killed* ]]; then
+			layer=$(kiln inspect --format '{{.GraphDriver.Data.UpperDir}}' killed)
+			[ "$(find "$layer" -type f | wc -l)" -eq 20000 ]
+			kiln rmi killed >/dev/null
+		fi
+		assert_store_consistent
+	done
+	# The next command that writes clears what the killed ones left in tmp/.
+	kiln import "$(busybox_tar)" after >/dev/null
+	[ -z "$(ls "$KROOT/tmp")" ]
+	assert_store_consistent
+}

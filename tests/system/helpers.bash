@@ -1,0 +1,48 @@
+# Shared set-up for the system tests: every test gets a private store.
+
+KILN_BIN=${KILN_BIN:-$BATS_TEST_DIRNAME/../../kiln}
+
+kiln() {
+	"$KILN_BIN" --root "$KROOT" --runroot "$KRUN" "$@"
+}
+
+# A busybox rootfs tarball, built once per test run.
+busybox_tar() {
+	local tar=$BATS_RUN_TMPDIR/busybox.tar
+	if [ ! -f "$tar" ]; then
+		local dir=$BATS_RUN_TMPDIR/busybox-rootfs.$$
+		"$BATS_TEST_DIRNAME/../lib/busybox-rootfs.sh" "$dir"
+		tar -C "$dir" -cf "$tar.tmp" . && mv "$tar.tmp" "$tar"
+		rm -rf "$dir"
+	fi
+	echo "$tar"
+}
+
+setup() {
+	KROOT=$(mktemp -d "$BATS_TEST_TMPDIR/root.XXXXXX")
+	KRUN=$(mktemp -d "$BATS_TEST_TMPDIR/run.XXXXXX")
+	export KROOT KRUN
+}
+
+teardown() {
+	rm -rf "$KROOT" "$KRUN"
+}
+
+# Consistency of the store seen from outside: every layer row has its
+# directory and every layer directory has its row; every image's config blob
+# is there.
+assert_store_consistent() {
+	local rows dirs
+	rows=$(sqlite3 "$KROOT/kiln.db" 'SELECT id FROM layers ORDER BY id')
+	dirs=$(ls "$KROOT/layers" | sort)
+	if [ "$rows" != "$dirs" ]; then
+		echo "layer rows: $rows"; echo "layer dirs: $dirs"; return 1
+	fi
+	for id in $(sqlite3 "$KROOT/kiln.db" 'SELECT id FROM images'); do
+		[ -f "$KROOT/blobs/sha256/$id" ] || { echo "config blob of $id missing"; return 1; }
+	done
+	for id in $(sqlite3 "$KROOT/kiln.db" 'SELECT image_id FROM names'); do
+		[ -n "$(sqlite3 "$KROOT/kiln.db" "SELECT id FROM images WHERE id='$id'")" ] ||
+			{ echo "name points at missing image $id"; return 1; }
+	done
+}
