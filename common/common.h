@@ -185,11 +185,15 @@ void digest_chain(const char *parent_chain, const char *diff_id,
 
 /* ---- TOML subset (containers-*.conf) ----------------------------------- */
 
-/* Parses the TOML subset used by registries.conf, storage.conf and
- * containers.conf into a JSON tree: tables → objects, arrays of tables →
- * arrays of objects, strings, integers, floats, booleans, arrays.  Strict:
- * duplicate keys, unterminated strings and anything outside the subset are
- * errors naming the line. */
+/* Parses the TOML 1.0 subset used by registries.conf, storage.conf and
+ * containers.conf into a JSON tree: tables → objects (keys in document
+ * order), arrays of tables → arrays of objects, strings, integers (int64),
+ * floats, booleans, arrays.  data need not be NUL-terminated; callers bound
+ * len.  Strict: invalid UTF-8, control characters, duplicate keys, redefined
+ * or extended tables, unterminated strings/arrays, garbage after a value,
+ * integer overflow and nesting deeper than 64 levels are errors; dates/times
+ * and inf/nan (JSON cannot hold them) are rejected as unsupported.  Every
+ * error message starts with "line N: ".  *out is NULL on failure. */
 int toml_parse(const char *data, size_t len, json_t **out, struct kerror *e);
 
 #endif
