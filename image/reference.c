@@ -158,7 +158,7 @@ static bool is_hex64(const char *s)
 static int parse_on_domain(const char *domain, const char *rem,
 			   bool normalize, struct image_ref **out, struct kerror *e)
 {
-	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ char *path = NULL, *tag = NULL;
 	const char *at, *colon;
 	size_t path_len;
 
@@ -171,22 +171,22 @@ static int parse_on_domain(const char *domain, const char *rem,
 
 	/* Docker checks the repository (up to the first ':') for case first. */
 	colon = strchr(path, ':');
-	if (has_upper(path, colon ? (size_t)(colon - path) : strlen(path)))
+	path_len = colon ? (size_t)(colon - path) : strlen(path);
+	if (has_upper(path, path_len))
 		return kerror_set(e, EINVAL, REF_FORMAT ": repository name (%.*s) must be lowercase",
-				  (int)(colon ? colon - path : (long)strlen(path)), path);
+				  (int)path_len, path);
 
 	at = strchr(path, '@');
 	path_len = at ? (size_t)(at - path) : strlen(path);
 	colon = memchr(path, ':', path_len);
-	if (colon)
+	if (colon) {
+		tag = xstrndup(colon + 1, path_len - (colon + 1 - path));
 		path_len = colon - path;
+	}
 	if (!domain_valid(domain, strlen(domain)) || !path_valid(path, path_len))
 		return kerror_set(e, EINVAL, REF_FORMAT);
-	if (colon) {
-		_cleanup_free_ char *tag = xstrndup(colon + 1, (at ? at : path + strlen(path)) - colon - 1);
-		if (!ref_tag_valid(tag))
-			return kerror_set(e, EINVAL, REF_FORMAT ": invalid tag format");
-	}
+	if (colon && !ref_tag_valid(tag))
+		return kerror_set(e, EINVAL, REF_FORMAT ": invalid tag format");
 	if (strlen(domain) + 1 + path_len > REF_NAME_MAX)
 		return kerror_set(e, EINVAL,
 				  REF_FORMAT ": repository name must not be more than %d characters",
@@ -197,10 +197,8 @@ static int parse_on_domain(const char *domain, const char *rem,
 	struct image_ref *r = xcalloc(1, sizeof(*r));
 	r->domain = xstrdup(domain);
 	r->path = xstrndup(path, path_len);
-	if (colon)
-		r->tag = xstrndup(colon + 1, (at ? at : path + strlen(path)) - colon - 1);
-	if (at)
-		r->digest = xstrdup(at + 1);
+	r->tag = steal_pointer(&tag);
+	r->digest = at ? xstrdup(at + 1) : NULL;
 	*out = r;
 	return 0;
 }
