@@ -112,6 +112,7 @@ static int prune_children(struct applier *ap, int fd, const char *rel, struct ke
 {
 	_cleanup_closedir_ DIR *d = fdopendir(fd);
 	_cleanup_strv_ char **names = NULL;
+	size_t n = 0, cap = 0;
 	struct dirent *de;
 
 	if (!d) {
@@ -119,10 +120,18 @@ static int prune_children(struct applier *ap, int fd, const char *rel, struct ke
 		close(fd);
 		return kerror_sys(e, err, "reading \"%.256s\"", rel);
 	}
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-			strv_push(&names, xstrdup(de->d_name));
-	for (size_t i = 0; names && names[i]; i++) {
+	/* Names first, removals after: no readdir over a changing directory. */
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (n + 1 >= cap) {
+			cap = cap ? cap * 2 : 16;
+			names = xrealloc(names, cap * sizeof(*names));
+		}
+		names[n++] = xstrdup(de->d_name);
+		names[n] = NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
 		_cleanup_free_ char *crel = join(rel, names[i]);
 		int r = prune(ap, dirfd(d), names[i], crel, e);
 		if (r < 0)
