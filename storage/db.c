@@ -127,6 +127,20 @@ static int migrate(struct store *s, struct kerror *e)
 	return db_commit(s, e);
 }
 
+static bool is_wal(struct store *s)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	if (db_prepare(s, "PRAGMA journal_mode", &st, NULL) < 0 || sqlite3_step(st) != SQLITE_ROW)
+		return false;
+	return strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+}
+
+static bool schema_current(struct store *s)
+{
+	int v;
+	return user_version(s, &v, NULL) == 0 && v == (int)ARRAY_SIZE(migrations);
+}
+
 int db_open(struct store *s, struct kerror *e)
 {
 	_cleanup_free_ char *path = xasprintf("%s/kiln.db", s->root);
@@ -139,13 +153,25 @@ int db_open(struct store *s, struct kerror *e)
 		return r;
 	}
 	sqlite3_busy_timeout(s->db, s->lock_timeout_ms);
-	/* WAL: readers never block the writer; FULL: a commit is on disk before
-	 * the files it describes are removed. */
-	if (!s->read_only &&
-	    (db_exec(s, "PRAGMA journal_mode=WAL", e) < 0 ||
-	     db_exec(s, "PRAGMA synchronous=FULL", e) < 0))
+	if (s->read_only)
+		return migrate(s, e);
+	/* FULL: a commit is on disk before the files it describes are removed. */
+	if (db_exec(s, "PRAGMA synchronous=FULL", e) < 0)
 		return kerror_wrap(e, "opening \"%s\"", path);
-	return migrate(s, e);
+	if (is_wal(s) && schema_current(s))
+		return 0;
+	/* First use (or an upgrade): switching to WAL and creating the schema
+	 * are done by one process at a time, under the store lock. */
+	int r = store_lock(s, e);
+	if (r < 0)
+		return r;
+	r = db_exec(s, "PRAGMA journal_mode=WAL", e);
+	if (r == 0)
+		r = migrate(s, e);
+	store_unlock(s);
+	if (r < 0)
+		return kerror_wrap(e, "opening \"%s\"", path);
+	return 0;
 }
 
 void db_close(struct store *s)

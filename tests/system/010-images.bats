@@ -88,7 +88,7 @@ assert i["Comment"].startswith("Imported from")
 	[ "$output" = '["busybox:latest"]' ]
 	kiln tag busybox mine >/dev/null
 	run kiln inspect --format '{{json .RepoTags}}' mine
-	[ "$output" = '["localhost/mine:latest"]' ]
+	[ "$output" = '["busybox:latest","localhost/mine:latest"]' ]
 	run kiln images --format '{{.Repository}}:{{.Tag}}'
 	[[ "$output" == *"busybox:latest"* ]]
 	[[ "$output" == *"localhost/mine:latest"* ]]

@@ -64,7 +64,8 @@ PY
 @test "SIGKILL during an import leaves the image whole or absent" {
 	tar=$(many_files_tar)
 	for delay in 0.05 0.2 0.4 0.8 1.5; do
-		kiln import "$tar" "killed" >/dev/null 2>&1 &
+		# The binary itself, not a subshell running the kiln() function.
+		"$KILN_BIN" --root "$KROOT" --runroot "$KRUN" import "$tar" killed >/dev/null 2>&1 &
 		pid=$!
 		sleep "$delay"
 		kill -9 $pid 2>/dev/null || true
