@@ -5,7 +5,8 @@
 
 #include "common.h"
 
-/* docker's units.HumanSize: 4 significant digits, powers of 1000. */
+/* docker's units.HumanSizeWithPrecision(size, 3), as `docker images` prints
+ * sizes: 3 significant digits, powers of 1000. */
 void format_size(uint64_t bytes, char *out, size_t outlen)
 {
 	static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB" };
@@ -16,13 +17,13 @@ void format_size(uint64_t bytes, char *out, size_t outlen)
 		v /= 1000.0;
 		u++;
 	}
-	snprintf(out, outlen, "%.4g%s", v, units[u]);
+	snprintf(out, outlen, "%.3g%s", v, units[u]);
 }
 
 /* docker's units.HumanDuration followed by " ago". */
 void format_age(int64_t then, int64_t now, char *out, size_t outlen)
 {
-	int64_t s = now - then;
+	int64_t s = now - then, minutes = s / 60, hours = (s + 1800) / 3600;
 	char d[32];
 
 	if (s < 1)
@@ -31,22 +32,22 @@ void format_age(int64_t then, int64_t now, char *out, size_t outlen)
 		snprintf(d, sizeof(d), "1 second");
 	else if (s < 60)
 		snprintf(d, sizeof(d), "%lld seconds", (long long)s);
-	else if (s / 60 == 1)
+	else if (minutes == 1)
 		snprintf(d, sizeof(d), "About a minute");
-	else if (s < 3600)
-		snprintf(d, sizeof(d), "%lld minutes", (long long)(s / 60));
-	else if ((double)s / 3600 < 1.5)
+	else if (minutes < 60)
+		snprintf(d, sizeof(d), "%lld minutes", (long long)minutes);
+	else if (hours == 1)
 		snprintf(d, sizeof(d), "About an hour");
-	else if (s < 48 * 3600)
-		snprintf(d, sizeof(d), "%lld hours", (long long)((s + 1800) / 3600));
-	else if (s < 7 * 24 * 3600 * 2)
-		snprintf(d, sizeof(d), "%lld days", (long long)(s / 86400));
-	else if (s < 30 * 24 * 3600 * 3)
-		snprintf(d, sizeof(d), "%lld weeks", (long long)(s / (7 * 86400)));
-	else if (s < 365 * 24 * 3600 * 2)
-		snprintf(d, sizeof(d), "%lld months", (long long)(s / (30 * 86400)));
+	else if (hours < 48)
+		snprintf(d, sizeof(d), "%lld hours", (long long)hours);
+	else if (hours < 24 * 7 * 2)
+		snprintf(d, sizeof(d), "%lld days", (long long)(hours / 24));
+	else if (hours < 24 * 30 * 2)
+		snprintf(d, sizeof(d), "%lld weeks", (long long)(hours / 24 / 7));
+	else if (hours < 24 * 365 * 2)
+		snprintf(d, sizeof(d), "%lld months", (long long)(hours / 24 / 30));
 	else
-		snprintf(d, sizeof(d), "%lld years", (long long)(s / (365 * 86400)));
+		snprintf(d, sizeof(d), "%lld years", (long long)(s / 3600 / 24 / 365));
 	snprintf(out, outlen, "%s ago", d);
 }
 

@@ -86,7 +86,9 @@ static void test_formats(void **state)
 	format_size(0, b, sizeof(b));
 	assert_string_equal(b, "0B");
 	format_size(4261036, b, sizeof(b));
-	assert_string_equal(b, "4.261MB");
+	assert_string_equal(b, "4.26MB");
+	format_size(999999, b, sizeof(b));
+	assert_string_equal(b, "1e+03kB");
 	format_size(1000, b, sizeof(b));
 	assert_string_equal(b, "1kB");
 	format_age(100, 100 + 7200, b, sizeof(b));
