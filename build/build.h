@@ -62,6 +62,8 @@ struct cf_node {
 	char **flags;
 	size_t nflags;
 	char **args;
+	size_t *arg_lens; /* byte length of each arg (a JSON "\u0000" makes an
+			   * arg hold a NUL; C code may treat args as strings) */
 	size_t nargs;
 	bool json;
 	bool known; /* name is one of the 18 Dockerfile instructions */

@@ -29,7 +29,7 @@ static void dump_node(const struct cf_node *n, struct buf *out)
 	for (size_t i = 0; i < n->nargs; i++) {
 		if (any)
 			buf_append(out, " ", 1);
-		go_quote(out, n->args[i], strlen(n->args[i]));
+		go_quote(out, n->args[i], n->arg_lens[i]);
 		any = true;
 	}
 }

@@ -231,8 +231,10 @@ out:
 /* Returns 1 and fills *out (heap strv) for a JSON array of strings, 0 when
  * the text is not valid JSON / not an array, -EINVAL when it is a JSON array
  * holding a non-string. */
-int cf_parse_json_array(const char *rest, size_t n, char ***out, size_t *count)
+int cf_parse_json_array(const char *rest, size_t n, char ***out, size_t **lens,
+			size_t *count)
 {
+	struct buf lb = { 0 };
 	rest = trim_left_uspace(rest, &n);
 	if (n == 0 || rest[0] != '[')
 		return 0;
@@ -244,6 +246,7 @@ int cf_parse_json_array(const char *rest, size_t n, char ***out, size_t *count)
 	size_t i = skip_ws(rest, n, 1);
 	if (rest[i] == ']') {
 		*out = xcalloc(1, sizeof(char *));
+		*lens = NULL;
 		*count = 0;
 		return 1;
 	}
@@ -253,10 +256,12 @@ int cf_parse_json_array(const char *rest, size_t n, char ***out, size_t *count)
 			for (size_t k = 0; k < v.n; k++)
 				free(v.v[k]);
 			ptrvec_release(&v);
+			buf_release(&lb);
 			return -EINVAL;
 		}
 		struct buf d = { 0 };
 		i = scan_string(rest, n, i, &d);
+		buf_append(&lb, &d.len, sizeof(size_t));
 		ptrvec_push(&v, buf_steal(&d));
 		i = skip_ws(rest, n, i);
 		if (rest[i] == ']')
@@ -264,6 +269,7 @@ int cf_parse_json_array(const char *rest, size_t n, char ***out, size_t *count)
 		i++; /* ',' */
 	}
 	*count = v.n;
+	*lens = (size_t *)(void *)buf_steal(&lb);
 	ptrvec_push(&v, NULL);
 	*out = (char **)v.v;
 	return 1;

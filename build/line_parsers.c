@@ -24,11 +24,13 @@ static const struct {
 struct strs {
 	struct arena *a;
 	struct ptrvec v;
+	struct buf lens; /* size_t per entry */
 };
 
 static void strs_add(struct strs *s, const char *p, size_t n)
 {
 	ptrvec_push(&s->v, arena_strndup(s->a, p, n));
+	buf_append(&s->lens, &n, sizeof(n));
 }
 
 /* Go's string(rune(b)) of a byte: bytes >= 0x80 become U+0080..U+00FF. */
@@ -237,6 +239,7 @@ static int name_val(const char *rest, size_t n, uint32_t esc, const char *key,
 	}
 out:
 	ptrvec_release(&words.v);
+	buf_release(&words.lens);
 	return r;
 }
 
@@ -245,17 +248,18 @@ static int maybe_json(const char *rest, size_t n, bool to_list, struct strs *arg
 		      bool *json, struct kerror *e)
 {
 	char **v = NULL;
-	size_t cnt = 0;
+	size_t cnt = 0, *lens = NULL;
 	if (n == 0 && !to_list)
 		return 0;
-	int r = cf_parse_json_array(rest, n, &v, &cnt);
+	int r = cf_parse_json_array(rest, n, &v, &lens, &cnt);
 	if (r < 0)
 		return kerror_set(e, EINVAL,
 				  "when using JSON array syntax, arrays must be comprised of strings only");
 	if (r == 1) {
 		for (size_t i = 0; i < cnt; i++)
-			strs_add(args, v[i], strlen(v[i]));
+			strs_add(args, v[i], lens[i]);
 		strv_free(v);
+		free(lens);
 		*json = true;
 		return 0;
 	}
@@ -360,8 +364,13 @@ int cf_node_from_line(struct arena *a, const char *line, size_t len, char escape
 	node->flags = arena_strv(a, (char *const *)flags.v.v, flags.v.n);
 	node->nargs = args.v.n;
 	node->args = arena_strv(a, (char *const *)args.v.v, args.v.n);
+	node->arg_lens = arena_alloc(a, args.lens.len + 1);
+	if (args.lens.len)
+		memcpy(node->arg_lens, args.lens.data, args.lens.len);
 out:
 	ptrvec_release(&flags.v);
 	ptrvec_release(&args.v);
+	buf_release(&flags.lens);
+	buf_release(&args.lens);
 	return r;
 }

@@ -58,7 +58,8 @@ int shell_process(const char *word, size_t len, const struct shell_opts *o,
 
 /* JSON exec form: 1 = array of strings (*out heap strv), 0 = not JSON,
  * -EINVAL = JSON array with a non-string. */
-int cf_parse_json_array(const char *rest, size_t n, char ***out, size_t *count);
+int cf_parse_json_array(const char *rest, size_t n, char ***out, size_t **lens,
+			size_t *count);
 
 /* Parses one instruction line into node (exposed for ONBUILD triggers). */
 int cf_node_from_line(struct arena *a, const char *line, size_t len, char escape,
