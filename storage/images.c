@@ -64,11 +64,16 @@ static int commit_layer(struct store *s, struct store_tmp *t, const struct stage
 		if (rename(dst, aside) < 0)
 			return kerror_sys(e, errno, "moving aside \"%s\"", dst);
 	}
+	if (l->blob_path && !store_blob_exists(s, l->blob_digest)) {
+		_cleanup_free_ char *bp = store_blob_path(s, l->blob_digest);
+		if (rename(l->blob_path, bp) < 0)
+			return kerror_sys(e, errno, "storing the blob of layer %s", l->diff_id);
+	}
 	if (rename(l->dir, dst) < 0)
 		return kerror_sys(e, errno, "storing layer %s", l->diff_id);
 	r = db_prepare(s,
-		       "INSERT INTO layers (id, parent, diff_id, size, created) "
-		       "VALUES (?, ?, ?, ?, ?)",
+		       "INSERT INTO layers (id, parent, diff_id, size, created, compressed_digest, "
+		       "compressed_size, compressed_media_type) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 		       &st, e);
 	if (r < 0)
 		return r;
@@ -78,6 +83,11 @@ static int commit_layer(struct store *s, struct store_tmp *t, const struct stage
 	sqlite3_bind_text(st, 3, l->diff_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, l->size);
 	sqlite3_bind_int64(st, 5, now_seconds());
+	if (l->blob_path) {
+		sqlite3_bind_text(st, 6, l->blob_digest, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 7, l->blob_size);
+		sqlite3_bind_text(st, 8, l->blob_media_type, -1, SQLITE_STATIC);
+	}
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return db_error(s, "recording a layer", e);
 	return 0;
@@ -446,6 +456,7 @@ int store_image_untag(struct store *s, const char *id, const char *name, struct 
 struct remove_op {
 	const char *id;
 	char **dead_layers;
+	char **dead_blobs;
 	bool drop_manifest;
 	char *manifest_digest;
 };
@@ -492,6 +503,19 @@ static int remove_fn(struct store *s, void *arg, struct kerror *e)
 	op->dead_layers = xcalloc(1, sizeof(char *));
 	while (sqlite3_step(dead) == SQLITE_ROW)
 		strv_push(&op->dead_layers, col_text(dead, 0));
+	op->dead_blobs = xcalloc(1, sizeof(char *));
+	{
+		_cleanup_stmt_ sqlite3_stmt *b = NULL;
+		r = db_prepare(s, "SELECT compressed_digest FROM layers WHERE id = ?", &b, e);
+		if (r < 0)
+			return r;
+		for (size_t i = 0; op->dead_layers[i]; i++) {
+			sqlite3_reset(b);
+			sqlite3_bind_text(b, 1, op->dead_layers[i], -1, SQLITE_STATIC);
+			if (sqlite3_step(b) == SQLITE_ROW && sqlite3_column_text(b, 0))
+				strv_push(&op->dead_blobs, col_text(b, 0));
+		}
+	}
 	r = db_prepare(s, "DELETE FROM layers WHERE id = ?", &del, e);
 	if (r < 0)
 		return r;
@@ -539,6 +563,17 @@ int store_image_remove(struct store *s, const char *id, struct kerror *e)
 		snprintf(cfg, sizeof(cfg), "sha256:%s", id);
 		_cleanup_free_ char *p = store_blob_path(s, cfg);
 		unlink(p);
+		/* A blob shared with a surviving layer stays (same bytes). */
+		for (size_t i = 0; op.dead_blobs && op.dead_blobs[i]; i++) {
+			_cleanup_stmt_ sqlite3_stmt *st = NULL;
+			if (db_prepare(s, "SELECT 1 FROM layers WHERE compressed_digest = ?", &st, NULL) < 0)
+				break;
+			sqlite3_bind_text(st, 1, op.dead_blobs[i], -1, SQLITE_STATIC);
+			if (sqlite3_step(st) != SQLITE_ROW && digest_is_sha256(op.dead_blobs[i])) {
+				_cleanup_free_ char *bp = store_blob_path(s, op.dead_blobs[i]);
+				unlink(bp);
+			}
+		}
 		if (op.drop_manifest && digest_is_sha256(op.manifest_digest)) {
 			_cleanup_free_ char *mp = store_blob_path(s, op.manifest_digest);
 			unlink(mp);
@@ -546,6 +581,7 @@ int store_image_remove(struct store *s, const char *id, struct kerror *e)
 	}
 out:
 	strv_free(op.dead_layers);
+	strv_free(op.dead_blobs);
 	free(op.manifest_digest);
 	store_tmp_release(&t);
 	return r;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <fcntl.h>
 
+#include "storage/layer_blob.h"
 #include "storage/store_private.h"
 
 #define READ_CHUNK (256 * 1024)
@@ -16,6 +17,8 @@ struct hashing_source {
 	struct digester *d;
 	char *buf;
 	int64_t total;
+	struct blob_writer *blob; /* the compressed copy, or NULL */
+	struct kerror blob_err;
 };
 
 static la_ssize_t hashing_read(struct archive *a, void *ctx, const void **out)
@@ -29,6 +32,10 @@ static la_ssize_t hashing_read(struct archive *a, void *ctx, const void **out)
 		return -1;
 	}
 	digester_update(h->d, h->buf, (size_t)n);
+	if (h->blob && n > 0 && blob_writer_update(h->blob, h->buf, (size_t)n, &h->blob_err) < 0) {
+		archive_set_error(a, h->blob_err.code, "%s", h->blob_err.msg);
+		return -1;
+	}
 	h->total += n;
 	*out = h->buf;
 	return n;
@@ -51,6 +58,8 @@ int store_stage_layer(struct store *s, struct store_tmp *t, int fd, const char *
 	_cleanup_close_ int diff_fd = -1;
 	struct hashing_source h = { 0 };
 	struct tar_apply_opts opts = { .whiteouts = TAR_WHITEOUT_OVERLAY };
+	_cleanup_free_ char *blob_path = NULL;
+	struct blob_writer bw = { .fd = -1 };
 	struct archive_entry *ent;
 	int r;
 
@@ -76,38 +85,60 @@ int store_stage_layer(struct store *s, struct store_tmp *t, int fd, const char *
 	if (r != ARCHIVE_OK)
 		return kerror_set(e, EIO, "reading the layer: %s", archive_error_string(outer));
 
+	blob_path = xasprintf("%s.tar.zst", dir);
+	r = blob_writer_open(&bw, blob_path, e);
+	if (r < 0)
+		return r;
 	h.outer = outer;
 	h.d = d;
 	h.buf = buf;
+	h.blob = &bw;
 	inner = archive_read_new();
 	archive_read_support_format_tar(inner);
-	if (archive_read_open(inner, &h, NULL, hashing_read, NULL) != ARCHIVE_OK)
-		return kerror_set(e, EINVAL, "reading the layer: %s", archive_error_string(inner));
+	if (archive_read_open(inner, &h, NULL, hashing_read, NULL) != ARCHIVE_OK) {
+		r = kerror_set(e, EINVAL, "reading the layer: %s", archive_error_string(inner));
+		goto out;
+	}
 	r = tar_apply(inner, diff_fd, &opts, NULL, e);
 	if (r < 0)
-		return r;
+		goto out;
 	/* The DiffID covers everything after the end-of-archive marker too. */
 	for (;;) {
 		la_ssize_t n = archive_read_data(outer, buf, READ_CHUNK);
-		if (n < 0)
-			return kerror_set(e, EIO, "reading the layer: %s",
-					  archive_error_string(outer));
+		if (n < 0) {
+			r = kerror_set(e, EIO, "reading the layer: %s", archive_error_string(outer));
+			goto out;
+		}
 		if (n == 0)
 			break;
 		digester_update(d, buf, (size_t)n);
+		r = blob_writer_update(&bw, buf, (size_t)n, e);
+		if (r < 0)
+			goto out;
 		h.total += n;
 	}
+	r = blob_writer_finish(&bw, out->blob_digest, e);
+	if (r < 0)
+		goto out;
+	out->blob_size = bw.size;
+	out->blob_media_type = MT_OCI_LAYER_ZSTD;
+	out->blob_path = steal_pointer(&blob_path);
 	digester_final(d, out->diff_id);
 	digest_chain(parent_chain, out->diff_id, out->chain_id);
 	out->size = h.total;
 	out->dir = steal_pointer(&dir);
-	return 0;
+out:
+	blob_writer_release(&bw);
+	kerror_release(&h.blob_err);
+	return r;
 }
 
 void staged_layer_release(struct staged_layer *l)
 {
 	free(l->dir);
 	l->dir = NULL;
+	free(l->blob_path);
+	l->blob_path = NULL;
 }
 
 char *store_layer_diff_path(const struct store *s, const char *layer_id)

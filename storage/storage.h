@@ -102,6 +102,12 @@ struct staged_layer {
 	char diff_id[DIGEST_STR_LEN + 1];
 	char chain_id[DIGEST_STR_LEN + 1];
 	int64_t size;                 /* uncompressed tar bytes */
+	/* The exact tar stream, compressed, kept so that save and push
+	 * reproduce the DiffID (a re-tar of the tree would not). */
+	char *blob_path;              /* tmp file, NULL if none */
+	char blob_digest[DIGEST_STR_LEN + 1];
+	int64_t blob_size;
+	const char *blob_media_type;  /* MT_OCI_LAYER_ZSTD, MT_OCI_LAYER_GZIP, … */
 };
 void staged_layer_release(struct staged_layer *l);
 
@@ -162,6 +168,21 @@ int store_image_tag(struct store *s, const char *id, const char *name, struct ke
 int store_image_untag(struct store *s, const char *id, const char *name, struct kerror *e);
 /* Removes the image and every layer and blob nothing else uses. */
 int store_image_remove(struct store *s, const char *id, struct kerror *e);
+struct layer_info {
+	char *id, *parent, *diff_id;
+	int64_t size;                  /* uncompressed tar bytes */
+	char *blob_digest;             /* compressed tar blob, NULL if none */
+	char *blob_media_type;
+	int64_t blob_size;
+};
+int store_layer_get(struct store *s, const char *id, struct layer_info *out, struct kerror *e);
+void layer_info_release(struct layer_info *l);
+/* Streams the layer's exact uncompressed tar (sha256 = its DiffID, checked:
+ * a mismatch fails after the last byte) to sink; a sink returning < 0
+ * stops with that error. */
+typedef int (*layer_sink)(void *ctx, const void *data, size_t n, struct kerror *e);
+int store_layer_read_tar(struct store *s, const char *id, layer_sink sink, void *ctx,
+			 struct kerror *e);
 /* Path of a layer's diff directory. */
 char *store_layer_diff_path(const struct store *s, const char *layer_id);
 
