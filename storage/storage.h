@@ -36,7 +36,20 @@ void storage_conf_release(struct storage_conf *c);
  * land outside it: ".." escapes, absolute names, parents reached through a
  * symlink that leaves the root (from an earlier entry or an earlier layer),
  * hardlinks whose target is outside the root, whiteouts naming "..".
- * Nothing is written outside rootfd's tree, whatever the input. */
+ * Nothing is written outside rootfd's tree, whatever the input.
+ *
+ * Parents are opened with openat2(RESOLVE_BENEATH): a symlink met in a
+ * parent is followed only while it stays inside the root, so one with an
+ * absolute target is refused even if it would name a path inside it.  The
+ * last component is never followed: what is there is replaced (a directory
+ * over a directory is merged: metadata updated, children kept).  Symlink
+ * targets are stored as they are.  A "./" directory entry (the root itself)
+ * is left alone.  Whiteouts only hide lower layers: paths this layer wrote
+ * survive its whiteouts and opaque markers, whatever the order.  xattrs:
+ * trusted.*, security.* (but security.capability) and overlay ones are
+ * skipped.  Errors read `entry "NAME": why`, e.g. `entry "a/passwd":
+ * parent "a" leaves the layer through a symlink`; the tree is then left
+ * half-applied (callers extract into tmp/ and discard it). */
 enum tar_whiteout_mode {
 	/* Layer directory in overlay format: ".wh.NAME" becomes a 0/0 char
 	 * device, ".wh..wh..opq" sets <xattr_prefix>opaque="y" on the dir. */
@@ -60,7 +73,8 @@ struct tar_apply_stats {
  * tar format) and applies it under rootfd. */
 int tar_apply(struct archive *a, int rootfd, const struct tar_apply_opts *o,
 	      struct tar_apply_stats *stats, struct kerror *e);
-/* Convenience: opens fd (gzip, zstd, xz, bzip2 or plain tar) and applies. */
+/* Convenience: opens fd (gzip, zstd, xz, bzip2 or plain tar; the built-in
+ * decoders only, never an external program) and applies. */
 int tar_apply_fd(int fd, int rootfd, const struct tar_apply_opts *o,
 		 struct tar_apply_stats *stats, struct kerror *e);
 
