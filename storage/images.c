@@ -172,6 +172,17 @@ int store_image_commit(struct store *s, const struct image_commit *c,
 			return kerror_set(e, EBADMSG,
 					  "layer %zu: content hashes to %s, the config says %s", i,
 					  c->layers[i].diff_id, diff_ids[i]);
+	/* Each layer is recorded under the one before it: a layer staged on
+	 * another parent would put a wrong parent in the layer graph. */
+	for (size_t i = 0; i < c->n_layers; i++) {
+		char want[DIGEST_STR_LEN + 1];
+		digest_chain(i ? c->layers[i - 1].chain_id : NULL, c->layers[i].diff_id, want);
+		if (strcmp(want, c->layers[i].chain_id) != 0)
+			return kerror_set(e, EINVAL,
+					  "layer %zu: staged on another parent (chain id %s, "
+					  "expected %s)",
+					  i, c->layers[i].chain_id, want);
+	}
 	{
 		const char *cr = json_str(cfg->json, "created");
 		int64_t sec;
