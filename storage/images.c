@@ -189,20 +189,22 @@ int store_image_commit(struct store *s, const struct image_commit *c,
 		if (cr && parse_rfc3339(cr, &sec, &nsec) == 0)
 			created = sec;
 	}
-	r = store_blob_put(s, c->config, c->config_len, NULL, digest, e);
-	if (r == 0 && c->manifest) {
-		char md[DIGEST_STR_LEN + 1];
-		r = store_blob_put(s, c->manifest, c->manifest_len, NULL, md, e);
-	}
-	if (r < 0)
-		return r;
+	digest_bytes(c->config, c->config_len, digest);
 	snprintf(id, DIGEST_HEX_LEN + 1, "%s", digest_hex(digest));
 	r = store_tmp_create(s, &t, e);
 	if (r < 0)
 		return r;
 	r = store_lock(s, e);
 	if (r == 0) {
-		r = db_begin(s, e);
+		/* Blobs go in under the lock: a concurrent prune must not see
+		 * them before the transaction that references them. */
+		r = store_blob_put(s, c->config, c->config_len, NULL, digest, e);
+		if (r == 0 && c->manifest) {
+			char md[DIGEST_STR_LEN + 1];
+			r = store_blob_put(s, c->manifest, c->manifest_len, NULL, md, e);
+		}
+		if (r == 0)
+			r = db_begin(s, e);
 		if (r == 0) {
 			r = commit_locked(s, &t, c, id, created, nsec, e);
 			if (r == 0)
@@ -568,7 +570,8 @@ int store_image_remove(struct store *s, const char *id, struct kerror *e)
 		if (rename(src, dst) < 0 && errno != ENOENT)
 			log_warn("removing layer %s: %s", op.dead_layers[i], strerror(errno));
 	}
-	store_unlock(s);
+	/* Blobs go under the lock too: a concurrent commit that found one
+	 * present (and so did not write it) must not lose it afterwards. */
 	if (r == 0) {
 		char cfg[DIGEST_STR_LEN + 1];
 		snprintf(cfg, sizeof(cfg), "sha256:%s", id);
@@ -590,6 +593,7 @@ int store_image_remove(struct store *s, const char *id, struct kerror *e)
 			unlink(mp);
 		}
 	}
+	store_unlock(s);
 out:
 	strv_free(op.dead_layers);
 	strv_free(op.dead_blobs);
