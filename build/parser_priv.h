@@ -20,6 +20,8 @@ char *arena_strdup(struct arena *a, const char *s);
 /* Copies n pointers into a NULL-terminated array in the arena. */
 char **arena_strv(struct arena *a, char *const *v, size_t n);
 void arena_release(struct arena *a);
+char *xasprintf_arena(struct arena *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /* A growable vector of pointers (heap), used while building. */
 struct ptrvec {

@@ -1,4 +1,6 @@
 /* Arena, pointer vectors, UTF-8 and Go-compatible quoting for the parser. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +58,19 @@ char **arena_strv(struct arena *a, char *const *v, size_t n)
 	for (size_t i = 0; i < n; i++)
 		r[i] = v[i];
 	r[n] = NULL;
+	return r;
+}
+
+char *xasprintf_arena(struct arena *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *t;
+	va_start(ap, fmt);
+	if (vasprintf(&t, fmt, ap) < 0)
+		abort();
+	va_end(ap);
+	char *r = arena_strdup(a, t);
+	free(t);
 	return r;
 }
 
