@@ -207,7 +207,8 @@ struct plan_healthcheck {
 /* One instruction of a stage, ready for the engine. */
 struct plan_step {
 	enum cf_kind kind;
-	const struct cf_node *node; /* source (borrowed from the containerfile) */
+	const struct cf_node *node; /* source: borrowed, valid while the containerfile lives;
+				    * every other field is owned by the plan */
 	int line, end_line;
 	bool from_onbuild; /* inserted from the base image's OnBuild triggers */
 

@@ -458,7 +458,10 @@ static int at_least_one(const struct cf_node *n, const char *kw, struct kerror *
 
 static void raw_argv(struct plan_ctx *pc, const struct cf_node *n, struct plan_step *st)
 {
-	st->argv = arena_strv(pc->a, n->args, n->nargs);
+	st->argv = arena_alloc(pc->a, (n->nargs + 1) * sizeof(char *));
+	for (size_t i = 0; i < n->nargs; i++)
+		st->argv[i] = arena_strdup(pc->a, n->args[i]);
+	st->argv[n->nargs] = NULL;
 	st->argc = n->nargs;
 	st->json = n->json;
 }
@@ -537,8 +540,13 @@ static int run_step(struct plan_ctx *pc, struct scope *sc, const struct cf_node 
 {
 	int r;
 	raw_argv(pc, n, st);
-	st->heredocs = n->heredocs;
 	st->nheredocs = n->nheredocs;
+	st->heredocs = arena_alloc(pc->a, (n->nheredocs + 1) * sizeof(*st->heredocs));
+	for (size_t i = 0; i < n->nheredocs; i++) {
+		st->heredocs[i] = n->heredocs[i];
+		st->heredocs[i].name = arena_strdup(pc->a, n->heredocs[i].name);
+		st->heredocs[i].content = arena_strdup(pc->a, n->heredocs[i].content);
+	}
 	if (fv[0].all.n) {
 		st->nmounts = fv[0].all.n;
 		st->mounts = arena_alloc(pc->a, st->nmounts * sizeof(*st->mounts));
@@ -695,7 +703,7 @@ static int healthcheck_step(struct plan_ctx *pc, const struct cf_node *n, struct
 		char **t = arena_alloc(pc->a, (n->nargs + 1) * sizeof(char *));
 		t[0] = n->json ? "CMD" : "CMD-SHELL";
 		for (size_t i = 1; i < n->nargs; i++)
-			t[i] = n->args[i];
+			t[i] = arena_strdup(pc->a, n->args[i]);
 		t[n->nargs] = NULL;
 		hc->test = t;
 		if ((r = opt_interval(&fv[0], "interval", &hc->interval, e)) < 0 ||

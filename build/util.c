@@ -35,6 +35,7 @@ void *arena_alloc(struct arena *a, size_t n)
 	}
 	void *p = (char *)c->data + c->used;
 	c->used += n;
+	memset(p, 0, n); /* callers rely on zeroed fields */
 	return p;
 }
 
