@@ -68,6 +68,34 @@ int cmd_version(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_info(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_image(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_history(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_image_prune(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_image_tree(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_system(struct cli *c, int argc, char **argv, struct kerror *e);
+
+/* ---- image helpers (cli/image_util.c) ---------------------------------- */
+
+int image_load_config(struct cli *c, const struct image_info *i, struct image_config **out,
+		      struct kerror *e);
+/* Docker's familiar form of a full name (new string). */
+char *image_familiar(const char *name);
+
+/* --filter for images and image prune. */
+struct image_filter {
+	int dangling; /* -1 any, 0 named only, 1 dangling only */
+	char **reference, **label, **label_not;
+	char *before, *since;
+	int64_t before_time, since_time; /* ns, set by image_filter_resolve */
+	bool has_until;
+	int64_t until;
+};
+#define IMAGE_FILTER_INIT { .dangling = -1 }
+int image_filter_parse(struct image_filter *f, const char *spec, struct kerror *e);
+int image_filter_resolve(struct cli *c, struct image_filter *f, struct kerror *e);
+int image_filter_match(struct cli *c, const struct image_filter *f, const struct image_info *i,
+		       bool *match, struct kerror *e);
+bool image_name_matches(const char *name, const char *pattern);
+void image_filter_release(struct image_filter *f);
 
 /* Docker-shaped image inspect JSON for one image. */
 int image_inspect_json(struct cli *c, const struct image_info *i, json_t **out, struct kerror *e);

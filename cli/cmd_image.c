@@ -6,12 +6,15 @@
 
 static const struct command image_commands[] = {
 	{ "build", cmd_build, "Build an image from a Containerfile" },
+	{ "history", cmd_history, "Show the history of an image" },
 	{ "import", cmd_import, "Import a tarball to create a filesystem image" },
 	{ "inspect", cmd_image_inspect, "Display detailed information on one or more images" },
 	{ "list", cmd_images, "List images" },
 	{ "ls", cmd_images, "List images" },
+	{ "prune", cmd_image_prune, "Remove unused images" },
 	{ "rm", cmd_rmi, "Remove one or more images" },
 	{ "tag", cmd_tag, "Add an additional name to a local image" },
+	{ "tree", cmd_image_tree, "Show the layers of images and which images share them" },
 	{ "untag", cmd_untag, "Remove a name from a local image" },
 };
 

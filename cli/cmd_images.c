@@ -9,9 +9,48 @@ static const char images_usage[] = "kiln images [OPTIONS] [REPOSITORY[:TAG]]";
 static const char images_options[] =
 	"  -a, --all             Show all images (default hides intermediate images)\n"
 	"      --digests         Show digests\n"
+	"  -f, --filter filter   Filter output based on conditions provided (dangling=, "
+	"reference=, label=, before=, since=, until=)\n"
 	"      --format string   Format output using a Go template, or \"json\"\n"
 	"      --no-trunc        Don't truncate output\n"
-	"  -q, --quiet           Only show image IDs\n";
+	"  -q, --quiet           Only show image IDs\n"
+	"      --sort string     Sort by created, id, repository, size or tag (default "
+	"\"created\")\n";
+
+static const char *sort_key;
+
+static int cmp_rows(const void *a, const void *b)
+{
+	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	int r;
+	if (!strcmp(sort_key, "size"))
+		return json_int(x, "VirtualSize", 0) < json_int(y, "VirtualSize", 0) ? -1 :
+		       json_int(x, "VirtualSize", 0) > json_int(y, "VirtualSize", 0);
+	if (!strcmp(sort_key, "id"))
+		return strcmp(json_str(x, "ID"), json_str(y, "ID"));
+	if (!strcmp(sort_key, "tag"))
+		return strcmp(json_str(x, "Tag"), json_str(y, "Tag"));
+	r = strcmp(json_str(x, "Repository"), json_str(y, "Repository"));
+	return r ? r : strcmp(json_str(x, "Tag"), json_str(y, "Tag"));
+}
+
+/* Stable sort of the rows (created order is the list's own). */
+static void sort_rows(json_t *rows, const char *key)
+{
+	size_t n = json_array_size(rows);
+	json_t **v;
+	if (!key || !strcmp(key, "created") || n < 2)
+		return;
+	sort_key = key;
+	v = xcalloc(n, sizeof(*v));
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_incref(json_array_get(rows, i));
+	qsort(v, n, sizeof(*v), cmp_rows);
+	json_array_clear(rows);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(rows, v[i]);
+	free(v);
+}
 
 /* One row of `kiln images` as the template sees it (docker's field names). */
 static json_t *row_json(const struct image_info *i, const char *name, bool no_trunc, int64_t now)
@@ -80,9 +119,12 @@ int cmd_images(struct cli *c, int argc, char **argv, struct kerror *e)
 	static const struct option opts[] = {
 		{ "all", no_argument, NULL, 'a' },	{ "quiet", no_argument, NULL, 'q' },
 		{ "no-trunc", no_argument, NULL, 'T' }, { "digests", no_argument, NULL, 'D' },
-		{ "format", required_argument, NULL, 'f' }, { "help", no_argument, NULL, 'h' },
+		{ "format", required_argument, NULL, 'F' }, { "help", no_argument, NULL, 'h' },
+		{ "filter", required_argument, NULL, 'f' }, { "sort", required_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct image_filter filt = IMAGE_FILTER_INIT;
+	const char *sort = NULL;
 	bool quiet = false, no_trunc = false, digests = false;
 	const char *format = NULL, *filter = NULL;
 	struct image_info **list = NULL;
@@ -90,33 +132,59 @@ int cmd_images(struct cli *c, int argc, char **argv, struct kerror *e)
 	size_t n = 0;
 	int opt, r;
 
-	while ((opt = cli_getopt(argc, argv, "aqh", opts, e)) != -1) {
+	while ((opt = cli_getopt(argc, argv, "aqhf:", opts, e)) != -1) {
 		switch (opt) {
 		case 'a': break; /* no intermediate images exist yet */
 		case 'q': quiet = true; break;
 		case 'T': no_trunc = true; break;
 		case 'D': digests = true; break;
-		case 'f': format = optarg; break;
-		case 'h': return cli_usage(images_usage, images_options);
-		default: return -EINVAL;
+		case 'F': format = optarg; break;
+		case 'S':
+			if (strcmp(optarg, "created") && strcmp(optarg, "id") &&
+			    strcmp(optarg, "repository") && strcmp(optarg, "size") &&
+			    strcmp(optarg, "tag")) {
+				image_filter_release(&filt);
+				return kerror_set(e, EINVAL, "invalid option for --sort, options are: "
+							     "[created id repository size tag]");
+			}
+			sort = optarg;
+			break;
+		case 'f':
+			if (image_filter_parse(&filt, optarg, e) < 0) {
+				image_filter_release(&filt);
+				return -EINVAL;
+			}
+			break;
+		case 'h': image_filter_release(&filt); return cli_usage(images_usage, images_options);
+		default: image_filter_release(&filt); return -EINVAL;
 		}
 	}
-	if (argc - optind > 1)
+	if (argc - optind > 1) {
+		image_filter_release(&filt);
 		return kerror_set(e, EINVAL, "\"kiln images\" requires at most 1 argument");
+	}
 	if (optind < argc)
 		filter = argv[optind];
 	r = cli_store(c, &s, e);
-	if (r < 0)
+	if (r == 0)
+		r = image_filter_resolve(c, &filt, e);
+	if (r == 0)
+		r = store_image_list(s, &list, &n, e);
+	if (r < 0) {
+		image_filter_release(&filt);
 		return r;
-	r = store_image_list(s, &list, &n, e);
-	if (r < 0)
-		return r;
+	}
 
 	int64_t now = (int64_t)time(NULL);
 	_cleanup_json_ json_t *rows = json_array();
 	_cleanup_json_ json_t *objs = json_array();
 	for (size_t i = 0; i < n; i++) {
-		bool any = false;
+		bool any = false, keep;
+		r = image_filter_match(c, &filt, list[i], &keep, e);
+		if (r < 0)
+			break;
+		if (!keep)
+			continue;
 		for (size_t k = 0; list[i]->names[k]; k++) {
 			if (!matches_filter(list[i]->names[k], filter))
 				continue;
@@ -131,6 +199,10 @@ int cmd_images(struct cli *c, int argc, char **argv, struct kerror *e)
 			json_array_append_new(objs, image_json(list[i]));
 	}
 	image_list_free(list, n);
+	image_filter_release(&filt);
+	if (r < 0)
+		return r;
+	sort_rows(rows, sort);
 
 	if (format && strcmp(format, "json") == 0) {
 		_cleanup_free_ char *s2 = json_dump_pretty(objs);

@@ -8,6 +8,7 @@
 
 static const struct command commands[] = {
 	{ "build", cmd_build, "Build an image from a Containerfile" },
+	{ "history", cmd_history, "Show the history of an image" },
 	{ "image", cmd_image, "Manage images" },
 	{ "images", cmd_images, "List images in local storage" },
 	{ "import", cmd_import, "Import a tarball to create a filesystem image" },
@@ -15,6 +16,7 @@ static const struct command commands[] = {
 	{ "inspect", cmd_inspect, "Display the configuration of an object" },
 	{ "rmi", cmd_rmi, "Remove one or more images from local storage" },
 	{ "tag", cmd_tag, "Add an additional name to a local image" },
+	{ "system", cmd_system, "Manage kiln" },
 	{ "untag", cmd_untag, "Remove a name from a local image" },
 	{ "version", cmd_version, "Display the kiln version information" },
 };

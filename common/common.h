@@ -95,8 +95,11 @@ void buf_release(struct buf *b);
 /* Returns the NUL-terminated contents, owned by the caller; b is emptied. */
 char *buf_steal(struct buf *b);
 
-/* "12.3MB"-style sizes as docker prints them (powers of 1000). */
+/* "12.3MB"-style sizes as `docker images` prints them (powers of 1000, 3
+ * significant digits); format_size_precision for other precisions (docker's
+ * HumanSize, used by `system df`, is 4). */
 void format_size(uint64_t bytes, char *out, size_t outlen);
+void format_size_precision(uint64_t bytes, int precision, char *out, size_t outlen);
 /* "2 hours ago" as docker prints ages. */
 void format_age(int64_t then, int64_t now, char *out, size_t outlen);
 /* RFC 3339 with nanoseconds in UTC, e.g. 2026-11-27T10:00:00.123456789Z */

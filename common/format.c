@@ -9,6 +9,12 @@
  * sizes: 3 significant digits, powers of 1000. */
 void format_size(uint64_t bytes, char *out, size_t outlen)
 {
+	format_size_precision(bytes, 3, out, outlen);
+}
+
+/* docker's units.HumanSize is precision 4. */
+void format_size_precision(uint64_t bytes, int precision, char *out, size_t outlen)
+{
 	static const char *const units[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB" };
 	double v = (double)bytes;
 	size_t u = 0;
@@ -17,7 +23,7 @@ void format_size(uint64_t bytes, char *out, size_t outlen)
 		v /= 1000.0;
 		u++;
 	}
-	snprintf(out, outlen, "%.3g%s", v, units[u]);
+	snprintf(out, outlen, "%.*g%s", precision, v, units[u]);
 }
 
 /* docker's units.HumanDuration followed by " ago". */

@@ -197,7 +197,81 @@ void layer_info_release(struct layer_info *l);
 typedef int (*layer_sink)(void *ctx, const void *data, size_t n, struct kerror *e);
 int store_layer_read_tar(struct store *s, const char *id, layer_sink sink, void *ctx,
 			 struct kerror *e);
+/* Garbage collection, under the store lock: layer rows no image reaches,
+ * layer directories without a row (left by a crash), and blobs nothing
+ * references (configs, manifests, layer blobs). */
+struct gc_stats {
+	uint64_t layers, blobs, bytes;
+};
+int store_gc(struct store *s, struct gc_stats *st, struct kerror *e);
+
+/* Bytes on disk per layer: its directory plus its stored tar blob. */
+struct layer_usage {
+	char id[DIGEST_HEX_LEN + 1];
+	uint64_t bytes;
+};
+int store_layers_usage(struct store *s, struct layer_usage **out, size_t *n, struct kerror *e);
+/* Bytes on disk of a blob (0 if absent). */
+uint64_t store_blob_usage(struct store *s, const char *digest);
+
 /* Path of a layer's diff directory. */
 char *store_layer_diff_path(const struct store *s, const char *layer_id);
+
+
+/* ---- archives (save/load) -----------------------------------------------
+ * docker-archive (Docker >= 25's hybrid: an OCI layout plus manifest.json
+ * and repositories, readable as docker-archive and as oci-archive),
+ * oci-archive, an OCI layout directory (oci-dir) and containers/image's
+ * dir: layout (docker-dir).  Saved archives are deterministic: sorted
+ * entries, mtime 0, uid/gid 0; layers are the exact tars kept by the store
+ * (uncompressed, named by DiffID). */
+
+/* A source of bytes for store_stage_layer_cb: points *buf at the next
+ * chunk and returns its length, 0 at the end, or a negative errno (e
+ * filled). */
+typedef ssize_t (*layer_source)(void *ctx, const void **buf, struct kerror *e);
+/* As store_stage_layer, reading the (possibly gzip/zstd/xz/bzip2
+ * compressed) layer from a callback: a layer streamed out of an archive. */
+int store_stage_layer_cb(struct store *s, struct store_tmp *t, layer_source read, void *ctx,
+			 const char *parent_chain, struct staged_layer *out, struct kerror *e);
+
+enum archive_format {
+	ARCHIVE_DOCKER,     /* "docker-archive" (default) */
+	ARCHIVE_OCI,        /* "oci-archive" */
+	ARCHIVE_OCI_DIR,    /* "oci-dir" */
+	ARCHIVE_DOCKER_DIR, /* "docker-dir": one image only */
+};
+/* Parses podman's --format names. */
+int archive_format_parse(const char *name, enum archive_format *out, struct kerror *e);
+bool archive_format_is_dir(enum archive_format f);
+
+/* Writes the images (IDs, ID prefixes or names as the user typed them; one
+ * named by one of its names is saved with that name as its tag, one named
+ * by ID untagged) as a tar to fd.  Tar formats only. */
+int store_archive_save_fd(struct store *s, char *const *images, enum archive_format fmt, int fd,
+			  struct kerror *e);
+/* Writes them to path: a temporary file (or directory, for the dir
+ * formats) beside it, renamed over path once complete. */
+int store_archive_save_path(struct store *s, char *const *images, enum archive_format fmt,
+			    const char *path, struct kerror *e);
+
+/* What one load added: the image and the names it received. */
+struct loaded_image {
+	char id[DIGEST_HEX_LEN + 1];
+	char **names; /* full references, NULL if none */
+};
+void loaded_images_free(struct loaded_image *l, size_t n);
+/* Loads every image of an archive read from fd (docker-archive classic or
+ * >= 25, oci-archive; the whole archive possibly gzip/zstd/xz/bzip2
+ * compressed, layers inside too).  Every blob is checked against its
+ * digest, every layer against the config's DiffIDs, before anything is
+ * stored; then one store_image_commit per image.  Names come from RepoTags
+ * or the index's io.containerd.image.name / ref.name annotations. */
+int store_archive_load_fd(struct store *s, int fd, struct loaded_image **out, size_t *n,
+			  struct kerror *e);
+/* The same from a directory: an OCI layout, a docker-dir (dir:) layout or
+ * an unpacked docker-archive. */
+int store_archive_load_dir(struct store *s, const char *dir, struct loaded_image **out,
+			   size_t *n, struct kerror *e);
 
 #endif

@@ -1,0 +1,118 @@
+/* kiln image prune: dangling (or, with -a, unused) images, then garbage. */
+#include <errno.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static bool confirm(const char *warning)
+{
+	char line[16];
+	fprintf(stderr, "%s\nAre you sure you want to continue? [y/N] ", warning);
+	if (!fgets(line, sizeof(line), stdin))
+		return false;
+	return line[0] == 'y' || line[0] == 'Y';
+}
+
+static uint64_t store_bytes(struct store *s)
+{
+	uint64_t a = 0, b = 0;
+	_cleanup_free_ char *layers = xasprintf("%s/layers", store_root(s));
+	_cleanup_free_ char *blobs = xasprintf("%s/blobs", store_root(s));
+	fs_disk_usage(layers, &a, NULL);
+	fs_disk_usage(blobs, &b, NULL);
+	return a + b;
+}
+
+int cmd_image_prune(struct cli *c, int argc, char **argv, struct kerror *e)
+{
+	static const struct option opts[] = {
+		{ "all", no_argument, NULL, 'a' },	   { "force", no_argument, NULL, 'f' },
+		{ "filter", required_argument, NULL, 'F' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct image_filter filt = IMAGE_FILTER_INIT;
+	struct image_info **list = NULL;
+	bool all = false, force = false;
+	struct gc_stats gc;
+	struct store *s;
+	size_t n = 0;
+	uint64_t before;
+	int opt, r;
+	char sz[32];
+
+	while ((opt = cli_getopt(argc, argv, "afh", opts, e)) != -1) {
+		switch (opt) {
+		case 'a': all = true; break;
+		case 'f': force = true; break;
+		case 'F':
+			if (image_filter_parse(&filt, optarg, e) < 0) {
+				image_filter_release(&filt);
+				return -EINVAL;
+			}
+			break;
+		case 'h':
+			image_filter_release(&filt);
+			return cli_usage("kiln image prune [OPTIONS]",
+					 "  -a, --all             Remove all unused images, not just "
+					 "dangling ones\n"
+					 "      --filter filter   Provide filter values (e.g. "
+					 "'until=<timestamp>', 'label=k=v')\n"
+					 "  -f, --force           Do not prompt for confirmation\n");
+		default: image_filter_release(&filt); return -EINVAL;
+		}
+	}
+	if (!force && !confirm(all ? "WARNING! This will remove all images without at least "
+				     "one container associated to them."
+				   : "WARNING! This will remove all dangling images.")) {
+		image_filter_release(&filt);
+		return 0;
+	}
+	if (!all)
+		filt.dangling = 1;
+	r = cli_store(c, &s, e);
+	if (r == 0)
+		r = image_filter_resolve(c, &filt, e);
+	if (r == 0)
+		r = store_image_list(s, &list, &n, e);
+	if (r < 0) {
+		image_filter_release(&filt);
+		return r;
+	}
+	before = store_bytes(s);
+	bool header = false;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		bool match;
+		r = image_filter_match(c, &filt, list[i], &match, e);
+		if (r < 0 || !match)
+			continue;
+		r = store_image_remove(s, list[i]->id, e);
+		if (r == -ENOENT) { /* removed meanwhile by another kiln */
+			kerror_release(e);
+			r = 0;
+			continue;
+		}
+		if (r < 0)
+			break;
+		if (!header) {
+			printf("Deleted Images:\n");
+			header = true;
+		}
+		for (size_t k = 0; list[i]->names[k]; k++) {
+			_cleanup_free_ char *fam = image_familiar(list[i]->names[k]);
+			printf("untagged: %s\n", fam);
+		}
+		printf("deleted: sha256:%s\n", list[i]->id);
+	}
+	image_list_free(list, n);
+	image_filter_release(&filt);
+	if (r == 0)
+		r = store_gc(s, &gc, e);
+	if (r < 0)
+		return r;
+	uint64_t after = store_bytes(s);
+	format_size(before > after ? before - after : 0, sz, sizeof(sz));
+	if (header)
+		printf("\n");
+	printf("Total reclaimed space: %s\n", sz);
+	return 0;
+}
