@@ -68,6 +68,8 @@ int cmd_version(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_info(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_image(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_save(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_load(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_history(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_image_prune(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_image_tree(struct cli *c, int argc, char **argv, struct kerror *e);

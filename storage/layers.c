@@ -47,10 +47,11 @@ static void free_archive(struct archive **a)
 		archive_read_free(*a);
 }
 
-int store_stage_layer(struct store *s, struct store_tmp *t, int fd, const char *parent_chain,
-		      struct staged_layer *out, struct kerror *e)
+/* The shared body: outer is open (raw format, any filter) and not yet
+ * positioned at its one entry. */
+static int stage_from_outer(struct store_tmp *t, struct archive *outer, const char *parent_chain,
+			    struct staged_layer *out, struct kerror *e)
 {
-	__attribute__((cleanup(free_archive))) struct archive *outer = NULL;
 	__attribute__((cleanup(free_archive))) struct archive *inner = NULL;
 	_cleanup_digester_ struct digester *d = digester_new();
 	_cleanup_free_ char *buf = xmalloc(READ_CHUNK);
@@ -63,7 +64,6 @@ int store_stage_layer(struct store *s, struct store_tmp *t, int fd, const char *
 	struct archive_entry *ent;
 	int r;
 
-	(void)s;
 	memset(out, 0, sizeof(*out));
 	if (!mkdtemp(dir))
 		return kerror_sys(e, errno, "creating a layer directory");
@@ -74,11 +74,6 @@ int store_stage_layer(struct store *s, struct store_tmp *t, int fd, const char *
 			return kerror_sys(e, errno, "creating \"%s\"", diff);
 	}
 
-	outer = archive_read_new();
-	archive_read_support_filter_all(outer);
-	archive_read_support_format_raw(outer);
-	if (archive_read_open_fd(outer, fd, READ_CHUNK) != ARCHIVE_OK)
-		return kerror_set(e, EIO, "reading the layer: %s", archive_error_string(outer));
 	r = archive_read_next_header(outer, &ent);
 	if (r == ARCHIVE_EOF)
 		return kerror_set(e, EINVAL, "reading the layer: the input is empty");
@@ -130,6 +125,63 @@ int store_stage_layer(struct store *s, struct store_tmp *t, int fd, const char *
 out:
 	blob_writer_release(&bw);
 	kerror_release(&h.blob_err);
+	return r;
+}
+
+int store_stage_layer(struct store *s, struct store_tmp *t, int fd, const char *parent_chain,
+		      struct staged_layer *out, struct kerror *e)
+{
+	__attribute__((cleanup(free_archive))) struct archive *outer = archive_read_new();
+
+	(void)s;
+	memset(out, 0, sizeof(*out));
+	archive_read_support_filter_all(outer);
+	archive_read_support_format_raw(outer);
+	if (archive_read_open_fd(outer, fd, READ_CHUNK) != ARCHIVE_OK)
+		return kerror_set(e, EIO, "reading the layer: %s", archive_error_string(outer));
+	return stage_from_outer(t, outer, parent_chain, out, e);
+}
+
+struct cb_source {
+	layer_source read;
+	void *ctx;
+	struct kerror err;
+};
+
+static la_ssize_t cb_read(struct archive *a, void *ctx, const void **out)
+{
+	struct cb_source *c = ctx;
+	ssize_t n = c->read(c->ctx, out, &c->err);
+
+	if (n < 0) {
+		archive_set_error(a, c->err.code ? c->err.code : EIO, "%s",
+				  c->err.msg ? c->err.msg : "read error");
+		return -1;
+	}
+	return n;
+}
+
+int store_stage_layer_cb(struct store *s, struct store_tmp *t, layer_source read, void *ctx,
+			 const char *parent_chain, struct staged_layer *out, struct kerror *e)
+{
+	__attribute__((cleanup(free_archive))) struct archive *outer = archive_read_new();
+	struct cb_source c = { .read = read, .ctx = ctx };
+	int r;
+
+	(void)s;
+	memset(out, 0, sizeof(*out));
+	/* Built-in decoders only: the input is untrusted and filter_all could
+	 * run an external program chosen by its first bytes. */
+	archive_read_support_filter_gzip(outer);
+	archive_read_support_filter_zstd(outer);
+	archive_read_support_filter_xz(outer);
+	archive_read_support_filter_bzip2(outer);
+	archive_read_support_format_raw(outer);
+	if (archive_read_open(outer, &c, NULL, cb_read, NULL) != ARCHIVE_OK)
+		r = kerror_set(e, EIO, "reading the layer: %s", archive_error_string(outer));
+	else
+		r = stage_from_outer(t, outer, parent_chain, out, e);
+	kerror_release(&c.err);
 	return r;
 }
 
