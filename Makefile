@@ -80,7 +80,7 @@ unit-asan: $(ASAN_BINS)
 		tests/run-unit.sh "unit (asan+ubsan)" $(ASAN_BINS)
 
 system: kiln
-	@bats tests/system
+	@tests/run-system.sh tests/system
 
 check: deps
 	@$(MAKE) --no-print-directory all
