@@ -340,4 +340,27 @@ void ignore_free(struct ignore_rules *r);
 void cleanup_ignore_rulesp(struct ignore_rules **r);
 #define _cleanup_ignore_rules_ __attribute__((cleanup(cleanup_ignore_rulesp)))
 
+
+/* ======================================================================
+ * 6. Image config from metadata instructions (build/config_apply.c)
+ * ====================================================================== */
+
+/* Applies one metadata step (CMD ENTRYPOINT ENV LABEL EXPOSE VOLUME USER
+ * WORKDIR STOPSIGNAL HEALTHCHECK SHELL ONBUILD MAINTAINER) to an image
+ * config JSON, with Docker's rules (shell-form commands wrapped in shell,
+ * default ["/bin/sh","-c"]; ENTRYPOINT resets a Cmd that *cmd_set says
+ * was not set in this build; relative WORKDIR joins the previous one).
+ * -ENOTSUP (e untouched) for other instructions. */
+int build_apply_config_step(json_t *image_config, const struct plan_step *st,
+			    char *const *shell, bool *cmd_set, struct kerror *e);
+/* `--change` strings ("CMD [\"sh\"]", "ENV A=1", …) parsed with the
+ * Containerfile rules and applied in order; allowed is a bit set of
+ * (1u << CF_*) kinds. */
+#define CHANGE_ALLOWED_IMPORT                                                              \
+	((1u << CF_CMD) | (1u << CF_ENTRYPOINT) | (1u << CF_ENV) | (1u << CF_WORKDIR) |      \
+	 (1u << CF_USER) | (1u << CF_LABEL) | (1u << CF_EXPOSE) | (1u << CF_VOLUME) |        \
+	 (1u << CF_STOPSIGNAL) | (1u << CF_ONBUILD))
+int build_apply_changes(json_t *image_config, char *const *changes, unsigned allowed,
+			struct kerror *e);
+
 #endif

@@ -4,15 +4,19 @@
 #include <string.h>
 #include <time.h>
 
+#include "build/build.h"
 #include "cli/cli.h"
 
 static const char import_usage[] = "kiln import [OPTIONS] file|- [REPOSITORY[:TAG]]";
 static const char import_options[] =
+	"  -c, --change list      Apply a Containerfile instruction to the created image "
+	"(CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR)\n"
 	"  -m, --message string   Set commit message for imported image\n"
 	"  -q, --quiet            Suppress output\n";
 
 /* The config of an imported image, as docker import writes it. */
-static char *import_config(const char *diff_id, const char *source, const char *message)
+static int import_config(const char *diff_id, const char *source, const char *message,
+			 char *const *changes, char **out, struct kerror *e)
 {
 	struct platform host = { 0 };
 	struct timespec ts;
@@ -20,7 +24,7 @@ static char *import_config(const char *diff_id, const char *source, const char *
 	_cleanup_free_ char *comment = message ? xstrdup(message)
 					       : xasprintf("Imported from %s", source);
 	json_t *cfg;
-	char *s;
+	int r;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	format_rfc3339(ts.tv_sec, ts.tv_nsec, created, sizeof(created));
@@ -32,20 +36,24 @@ static char *import_config(const char *diff_id, const char *source, const char *
 	if (host.variant)
 		json_object_set_new(cfg, "variant", json_string(host.variant));
 	platform_release(&host);
-	s = json_dump_compact(cfg);
+	r = build_apply_changes(cfg, changes, CHANGE_ALLOWED_IMPORT, e);
+	if (r == 0)
+		*out = json_dump_compact(cfg);
 	json_decref(cfg);
-	return s;
+	return r;
 }
 
 int cmd_import(struct cli *c, int argc, char **argv, struct kerror *e)
 {
 	static const struct option opts[] = {
+		{ "change", required_argument, NULL, 'c' },
 		{ "message", required_argument, NULL, 'm' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *message = NULL, *source, *name = NULL;
+	_cleanup_strv_ char **changes = NULL;
 	_cleanup_free_ char *config = NULL, *fullname = NULL;
 	_cleanup_close_ int fd = -1;
 	struct staged_layer layer = { 0 };
@@ -55,8 +63,9 @@ int cmd_import(struct cli *c, int argc, char **argv, struct kerror *e)
 	struct store *s;
 	int opt, r;
 
-	while ((opt = cli_getopt(argc, argv, "m:qh", opts, e)) != -1) {
+	while ((opt = cli_getopt(argc, argv, "c:m:qh", opts, e)) != -1) {
 		switch (opt) {
+		case 'c': strv_push(&changes, xstrdup(optarg)); break;
 		case 'm': message = optarg; break;
 		case 'q': quiet = true; break;
 		case 'h': return cli_usage(import_usage, import_options);
@@ -78,6 +87,14 @@ int cmd_import(struct cli *c, int argc, char **argv, struct kerror *e)
 					  name);
 		fullname = ref_string(ref);
 	}
+	{
+		/* Check the changes before reading anything. */
+		_cleanup_free_ char *probe = NULL;
+		r = import_config("sha256:" "0000000000000000000000000000000000000000000000000000000000000000",
+				  source, message, changes, &probe, e);
+		if (r < 0)
+			return r;
+	}
 	if (strcmp(source, "-") == 0) {
 		fd = dup(STDIN_FILENO);
 	} else {
@@ -96,7 +113,9 @@ int cmd_import(struct cli *c, int argc, char **argv, struct kerror *e)
 		kerror_wrap(e, "importing \"%s\"", source);
 		goto out;
 	}
-	config = import_config(layer.diff_id, source, message);
+	r = import_config(layer.diff_id, source, message, changes, &config, e);
+	if (r < 0)
+		goto out;
 	{
 		char *names[] = { fullname, NULL };
 		struct image_commit ic = {
