@@ -132,6 +132,9 @@ int fs_rm_rf_at(int dirfd, const char *name, struct kerror *e);
  * path and fsyncs the directory: readers see the old or the new file. */
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		    struct kerror *e);
+/* The same with the temporary file in tmpdir (same filesystem as path). */
+int fs_write_atomic_in(const char *tmpdir, const char *path, const void *data, size_t len,
+		       mode_t mode, struct kerror *e);
 /* Reads a whole file; refuses files larger than max bytes.  The result is
  * NUL-terminated (not counted in *len). */
 int fs_read_file(const char *path, size_t max, char **out, size_t *len, struct kerror *e);

@@ -145,8 +145,8 @@ int fs_fsync_dir(const char *dir, struct kerror *e)
 	return 0;
 }
 
-int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
-		    struct kerror *e)
+int fs_write_atomic_in(const char *tmpdir, const char *path, const void *data, size_t len,
+		       mode_t mode, struct kerror *e)
 {
 	_cleanup_free_ char *dir = xstrdup(path);
 	_cleanup_free_ char *tmp = NULL;
@@ -160,7 +160,7 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		*slash = '\0';
 	else
 		strcpy(dir, ".");
-	tmp = xasprintf("%s.tmp-XXXXXX", path);
+	tmp = tmpdir ? xasprintf("%s/write-XXXXXX", tmpdir) : xasprintf("%s.tmp-XXXXXX", path);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
 		return kerror_sys(e, errno, "writing \"%s\"", path);
@@ -176,6 +176,12 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 		return kerror_sys(e, -r, "writing \"%s\"", path);
 	}
 	return fs_fsync_dir(dir, e);
+}
+
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+		    struct kerror *e)
+{
+	return fs_write_atomic_in(NULL, path, data, len, mode, e);
 }
 
 int fs_read_fd(int fd, size_t max, const char *what, char **out, size_t *len,

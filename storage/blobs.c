@@ -32,7 +32,15 @@ int store_blob_put(struct store *s, const void *data, size_t len, const char *ex
 	path = store_blob_path(s, digest);
 	if (access(path, F_OK) == 0)
 		return 0;
-	return fs_write_atomic(path, data, len, 0644, e);
+	/* Written in tmp/ (what a crash leaves there is cleaned at start-up)
+	 * under the store lock (the clean-up takes it too). */
+	_cleanup_free_ char *tmpdir = xasprintf("%s/tmp", s->root);
+	int r = store_lock(s, e);
+	if (r < 0)
+		return r;
+	r = fs_write_atomic_in(tmpdir, path, data, len, 0644, e);
+	store_unlock(s);
+	return r;
 }
 
 int store_blob_get(struct store *s, const char *digest, size_t max, char **data, size_t *len,

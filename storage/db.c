@@ -34,6 +34,11 @@ static const char *const migrations[] = {
 	"CREATE INDEX names_image ON names(image_id);",
 };
 
+int store_schema_version(void)
+{
+	return (int)ARRAY_SIZE(migrations);
+}
+
 void cleanup_stmtp(sqlite3_stmt **st)
 {
 	sqlite3_finalize(*st);

@@ -95,6 +95,8 @@ struct store_opts {
 };
 
 struct store;
+/* The schema version this kiln creates (the number of migrations). */
+int store_schema_version(void);
 int store_open(const struct store_opts *o, struct store **out, struct kerror *e);
 void store_close(struct store *s);
 void cleanup_storep(struct store **s);
@@ -170,7 +172,8 @@ struct image_commit {
 int store_image_commit(struct store *s, const struct image_commit *c,
 		       char id[DIGEST_HEX_LEN + 1], struct kerror *e);
 
-/* Looks an image up by ID, unique ID prefix (at least 3 hex chars), full
+/* Looks an image up by ID, unique ID prefix (at least 3 hex chars; any
+ * length after "sha256:"), full
  * name, or short name (localhost/NAME, then docker.io/library/NAME).
  * -ENOENT with "No such image: X" when absent. */
 int store_image_lookup(struct store *s, const char *what, struct image_info **out,
