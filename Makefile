@@ -9,7 +9,8 @@ DEPS_PKGS := build-essential pkg-config clang \
 	libcurl4-openssl-dev libssl-dev libarchive-dev libzstd-dev zlib1g-dev \
 	libjansson-dev libsqlite3-dev libseccomp-dev libyaml-dev libsodium-dev \
 	libmicrohttpd-dev libmnl-dev libnftables-dev libgpgme-dev \
-	libcmocka-dev bats busybox-static tar gzip zstd sqlite3 python3
+	libcmocka-dev bats busybox-static tar gzip zstd sqlite3 python3 \
+	podman skopeo
 
 PKGS := jansson libcrypto libarchive sqlite3 libzstd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
