@@ -45,8 +45,18 @@ char *archive_path_clean(const char *base, const char *path)
 	for (tok = strtok_r(joined, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
 		if (strcmp(tok, ".") == 0)
 			continue;
-		if (strcmp(tok, "..") == 0)
-			return NULL; /* never out, not even up and back in */
+		if (strcmp(tok, "..") == 0) {
+			/* Entry names never climb; a link target may, within
+			 * the archive ("../<diffid>.tar" of the classic layout). */
+			size_t n = strv_len(parts);
+			if (!base || n == 0)
+				return NULL;
+			free(parts[n - 1]);
+			parts[n - 1] = NULL;
+			if (n == 1)
+				strv_free(steal_pointer(&parts));
+			continue;
+		}
 		strv_push(&parts, xstrdup(tok));
 	}
 	if (!parts)

@@ -40,7 +40,7 @@ struct load_ctx {
 
 /* Normalises a path inside the archive (relative to base's directory when
  * base is not NULL, for symlink targets); NULL if it is empty, absolute
- * (without base) or climbs out with "..". */
+ * (without base), uses ".." without base, or climbs out of the archive. */
 char *archive_path_clean(const char *base, const char *path);
 /* The entry at path (links followed, a few hops at most), or NULL. */
 struct load_entry *load_find(struct load_ctx *c, const char *path);
