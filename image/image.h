@@ -185,4 +185,43 @@ bool platform_match(const struct platform *want, const struct platform *have);
 char *platform_string(const struct platform *p);
 void platform_release(struct platform *p);
 
+/* ---- Go templates (--format) ------------------------------------------- */
+
+/* The subset of Go's text/template (with the docker CLI's functions) that
+ * every command's --format shares.  The dot is a jansson value; objects are
+ * Go structs or maps:
+ *   - an object is a *map* when it was reached through a field named Labels,
+ *     Annotations, Options, DriverOpts, Data, ExposedPorts, Volumes, Networks
+ *     or Ports, when it is empty, or when one of its keys is not an exported
+ *     Go identifier ("maintainer", "org.opencontainers…"); otherwise it is a
+ *     *struct*.
+ *   - .X on a struct without X is an error ("can't evaluate field X in type
+ *     struct"); on a map it yields no value ("<no value>"); index of a
+ *     missing map key yields "" (Docker's maps hold strings).
+ *   - objects print as map[k:v …] with sorted keys; json encodes maps with
+ *     sorted keys and structs in their stored order.
+ * Supported: text, {{ }} with {{- -}} trims, comments, fields and chains,
+ * variables, pipelines, if/else if/else, range (with else, break, continue),
+ * with, and the functions and or not len index print printf println eq ne lt
+ * le gt ge json split join lower upper title truncate pad.  Errors read as
+ * Go's: "template: :LINE: …" when parsing, "template: :LINE:COL: executing
+ * \"\" at <…>: …" when executing. */
+struct gotmpl;
+
+/* Parses once (the text is at most 1 MiB; nesting at most 100 deep). */
+int gotmpl_parse(const char *text, struct gotmpl **out, struct kerror *e);
+/* Executes against dot, appending to out.  Output is bounded (16 MiB) and
+ * so is the work done (hostile templates fail with an error). */
+#define GOTMPL_MAX_OUTPUT (16u * 1024 * 1024)
+int gotmpl_exec(const struct gotmpl *t, json_t *dot, struct buf *out, struct kerror *e);
+/* The header line of a "table" template, as docker builds it: the template
+ * run against {field: header} with json/lower/… leaving headers intact.
+ * headers is a NULL-terminated list of field/header pairs (may be NULL);
+ * other fields get their name upper-cased with words split (CreatedSince →
+ * CREATED SINCE).  Never fails: what cannot render is left out. */
+void gotmpl_header(const struct gotmpl *t, const char *const *headers, struct buf *out);
+void gotmpl_free(struct gotmpl *t);
+void cleanup_gotmplp(struct gotmpl **t);
+#define _cleanup_gotmpl_ __attribute__((cleanup(cleanup_gotmplp)))
+
 #endif
