@@ -49,10 +49,18 @@ int cli_parse_bool(const char *flag, const char *v, bool *out, struct kerror *e)
  * lines by '\n'; the last cell of a line does not widen its column. */
 void table_print(FILE *out, const char *text);
 
-/* Go-template subset for --format. */
+/* --format: Go templates (the engine is image/'s gotmpl_*).  `--format json`
+ * is the caller's.  Renders tmpl once against data (no newline added). */
 int template_render(const char *tmpl, json_t *data, struct buf *out, struct kerror *e);
-/* Renders each item of an array with tmpl, one line each (table header
- * handled for "table ..." templates). */
+/* Renders each item of an array with tmpl, one line each; "\t" and "\n"
+ * written literally are unescaped.  A "table …" template gets a header line
+ * and tabwriter alignment; headers is a NULL-terminated list of field/header
+ * pairs ({"ID", "IMAGE ID", "CreatedSince", "CREATED", …, NULL}), fields not
+ * listed are upper-cased with words split.  Parse errors come before any
+ * output; an execution error stops the output. */
+int template_print_table(FILE *out, const char *tmpl, json_t *items, const char *const *headers,
+			 struct kerror *e);
+/* template_print_table without headers. */
 int template_print_list(FILE *out, const char *tmpl, json_t *items, struct kerror *e);
 
 /* ---- commands ------------------------------------------------------------ */
