@@ -112,8 +112,13 @@ int cmd_history(struct cli *c, int argc, char **argv, struct kerror *e)
 	}
 	if (quiet)
 		return template_print_list(stdout, "{{.ID}}", rows, e);
-	if (format)
-		return template_print_list(stdout, format, rows, e);
+	if (format) {
+		static const char *const headers[] = {
+			"ID", "IMAGE", "CreatedSince", "CREATED", "CreatedAt", "CREATED AT",
+			"CreatedBy", "CREATED BY", "Size", "SIZE", "Comment", "COMMENT", NULL,
+		};
+		return template_print_table(stdout, format, rows, headers, e);
+	}
 	struct buf b = { 0 };
 	size_t i;
 	json_t *row;

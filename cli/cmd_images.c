@@ -211,8 +211,14 @@ int cmd_images(struct cli *c, int argc, char **argv, struct kerror *e)
 	}
 	if (quiet)
 		return template_print_list(stdout, "{{.ID}}", rows, e);
-	if (format)
-		return template_print_list(stdout, format, rows, e);
+	if (format) {
+		static const char *const headers[] = {
+			"ID", "IMAGE ID", "CreatedSince", "CREATED", "CreatedAt", "CREATED AT",
+			"Repository", "REPOSITORY", "Tag", "TAG", "Digest", "DIGEST", "Size", "SIZE",
+			NULL,
+		};
+		return template_print_table(stdout, format, rows, headers, e);
+	}
 
 	struct buf b = { 0 };
 	size_t i;

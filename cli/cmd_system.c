@@ -118,7 +118,11 @@ static int cmd_df(struct cli *c, int argc, char **argv, struct kerror *e)
 				    json_integer(i == 0 ? (json_int_t)total : 0));
 
 	if (format && !verbose) {
-		r = template_print_list(stdout, format, rows, e);
+		static const char *const headers[] = {
+			"Type", "TYPE", "TotalCount", "TOTAL", "Active", "ACTIVE", "Size", "SIZE",
+			"Reclaimable", "RECLAIMABLE", NULL,
+		};
+		r = template_print_table(stdout, format, rows, headers, e);
 	} else if (!verbose) {
 		struct buf b = { 0 };
 		size_t i;

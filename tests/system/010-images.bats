@@ -173,8 +173,8 @@ assert i["Comment"].startswith("Imported from")
 	[ "${#lines[@]}" -eq 2 ]
 	run kiln images --format json
 	echo "$output" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d)==2 and all(i["Id"].startswith("sha256:") for i in d)'
-	run kiln images --format 'table {{.Repository}}\t{{.Tag}}'
-	[[ "${lines[0]}" =~ ^REPOSITORY\ +TAG$ ]]
+	run kiln images --format 'table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}'
+	[[ "${lines[0]}" =~ ^REPOSITORY\ +TAG\ +IMAGE\ ID\ +CREATED$ ]]
 	run kiln images --format '{{.Nope}}'
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"can't evaluate field Nope"* ]]

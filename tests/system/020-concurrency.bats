@@ -3,25 +3,6 @@
 
 load helpers
 
-# A tar of many small files, so that an import takes a while.
-many_files_tar() {
-	local tar=$BATS_RUN_TMPDIR/many.tar
-	if [ ! -f "$tar" ]; then
-		python3 - "$tar.tmp" <<'PY'
-import io, os, sys, tarfile
-with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
-    for d in range(40):
-        ti = tarfile.TarInfo(f"d{d}"); ti.type = tarfile.DIRTYPE; ti.mode = 0o755
-        t.addfile(ti)
-        for f in range(500):
-            data = os.urandom(2048)
-            ti = tarfile.TarInfo(f"d{d}/f{f}"); ti.size = len(data); ti.mode = 0o644
-            t.addfile(ti, io.BytesIO(data))
-PY
-		mv "$tar.tmp" "$tar"
-	fi
-	echo "$tar"
-}
 
 @test "two imports of the same tar at once" {
 	tar=$(busybox_tar)

@@ -18,6 +18,26 @@ busybox_tar() {
 	echo "$tar"
 }
 
+# A tar of 20,000 small files, so that an import or load takes a while.
+many_files_tar() {
+	local tar=$BATS_RUN_TMPDIR/many.tar
+	if [ ! -f "$tar" ]; then
+		python3 - "$tar.tmp" <<'PY'
+import io, os, sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+    for d in range(40):
+        ti = tarfile.TarInfo(f"d{d}"); ti.type = tarfile.DIRTYPE; ti.mode = 0o755
+        t.addfile(ti)
+        for f in range(500):
+            data = os.urandom(2048)
+            ti = tarfile.TarInfo(f"d{d}/f{f}"); ti.size = len(data); ti.mode = 0o644
+            t.addfile(ti, io.BytesIO(data))
+PY
+		mv "$tar.tmp" "$tar"
+	fi
+	echo "$tar"
+}
+
 setup() {
 	KROOT=$(mktemp -d "$BATS_TEST_TMPDIR/root.XXXXXX")
 	KRUN=$(mktemp -d "$BATS_TEST_TMPDIR/run.XXXXXX")
@@ -32,7 +52,7 @@ teardown() {
 # directory and every layer directory has its row; every image's config blob
 # is there.
 assert_store_consistent() {
-	local rows dirs
+	local rows dirs id
 	rows=$(sqlite3 "$KROOT/kiln.db" 'SELECT id FROM layers ORDER BY id')
 	dirs=$(ls "$KROOT/layers" | sort)
 	if [ "$rows" != "$dirs" ]; then
