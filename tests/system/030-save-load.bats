@@ -217,6 +217,12 @@ PY
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Loaded image: docker.io/library/kbox:v1"* ]]
 	[ "$(podman_ image inspect --format '{{.Id}}' kbox:v1)" = "${iid#sha256:}" ]
+	# ... and runs it.
+	podman_run_conf
+	run podman_ run --rm --ulimit host --network none kbox:v1 sh -c 'echo hello; cat /etc/hostname >/dev/null; id -u'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "hello" ]
+	[ "${lines[1]}" = "0" ]
 	podman_ rmi -f kbox:v1 >/dev/null
 	run podman_ load -i "$BATS_TEST_TMPDIR/o.tar"
 	[ "$status" -eq 0 ]

@@ -38,6 +38,17 @@ PY
 	echo "$tar"
 }
 
+# podman run needs, on this machine, runc (crun fails on hybrid cgroups),
+# no default ulimits (no CAP_SYS_RESOURCE) and cgroupfs (no systemd).  The
+# file is written only if absent, and the test says so.
+podman_run_conf() {
+	local conf=/etc/containers/containers.conf
+	[ -f "$conf" ] && return 0
+	mkdir -p /etc/containers
+	printf '[containers]\ndefault_ulimits = []\n\n[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n' > "$conf"
+	echo "# wrote $conf for podman run (runc, cgroupfs, no default ulimits)" >&3
+}
+
 setup() {
 	KROOT=$(mktemp -d "$BATS_TEST_TMPDIR/root.XXXXXX")
 	KRUN=$(mktemp -d "$BATS_TEST_TMPDIR/run.XXXXXX")
