@@ -10,7 +10,7 @@ DEPS_PKGS := build-essential pkg-config clang \
 	libjansson-dev libsqlite3-dev libseccomp-dev libyaml-dev libsodium-dev \
 	libmicrohttpd-dev libmnl-dev libnftables-dev libgpgme-dev \
 	libcmocka-dev bats busybox-static tar gzip zstd sqlite3 python3 \
-	podman skopeo
+	podman skopeo runc
 
 PKGS := jansson libcrypto libarchive sqlite3 libzstd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
