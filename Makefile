@@ -12,7 +12,7 @@ DEPS_PKGS := build-essential pkg-config clang \
 	libcmocka-dev bats busybox-static tar gzip zstd sqlite3 python3 \
 	podman skopeo runc
 
-PKGS := jansson libcrypto libarchive sqlite3 libzstd
+PKGS := jansson libcrypto libarchive sqlite3 libzstd libseccomp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

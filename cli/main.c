@@ -5,13 +5,24 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/container.h"
 
 static const struct command commands[] = {
 	{ "build", cmd_build, "Build an image from a Containerfile" },
+	{ "container", cmd_container, "Manage containers" },
+	{ "create", cmd_create, "Create but do not start a container" },
 	{ "history", cmd_history, "Show the history of an image" },
 	{ "image", cmd_image, "Manage images" },
 	{ "images", cmd_images, "List images in local storage" },
 	{ "import", cmd_import, "Import a tarball to create a filesystem image" },
+	{ "kill", cmd_kill, "Kill one or more running containers with a specific signal" },
+	{ "logs", cmd_logs, "Fetch the logs of one or more containers" },
+	{ "ps", cmd_ps, "List containers" },
+	{ "rm", cmd_rm, "Remove one or more containers" },
+	{ "run", cmd_run, "Run a command in a new container" },
+	{ "start", cmd_start, "Start one or more containers" },
+	{ "stop", cmd_stop, "Stop one or more containers" },
+	{ "wait", cmd_wait, "Block on one or more containers" },
 	{ "info", cmd_info, "Display system-wide information" },
 	{ "inspect", cmd_inspect, "Display the configuration of an object" },
 	{ "load", cmd_load, "Load image(s) from a tar archive or STDIN" },

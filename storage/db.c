@@ -32,6 +32,20 @@ static const char *const migrations[] = {
 	"  name TEXT PRIMARY KEY,"
 	"  image_id TEXT NOT NULL);"
 	"CREATE INDEX names_image ON names(image_id);",
+	/* 1 → 2: containers (times in ns since the epoch) */
+	"CREATE TABLE containers ("
+	"  id TEXT PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  image_id TEXT NOT NULL,"
+	"  image_name TEXT NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  plan TEXT NOT NULL,"
+	"  state INTEGER NOT NULL,"
+	"  pid INTEGER NOT NULL DEFAULT 0,"
+	"  exit_code INTEGER NOT NULL DEFAULT 0,"
+	"  started INTEGER NOT NULL DEFAULT 0,"
+	"  finished INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX containers_image ON containers(image_id);",
 };
 
 int store_schema_version(void)

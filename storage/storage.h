@@ -277,4 +277,51 @@ int store_archive_load_fd(struct store *s, int fd, struct loaded_image **out, si
 int store_archive_load_dir(struct store *s, const char *dir, struct loaded_image **out,
 			   size_t *n, struct kerror *e);
 
+/* ---- containers ----------------------------------------------------------
+ * One row per container: its image, its runtime plan (run/'s JSON), its
+ * state.  Container files live under <root>/containers/<id>/ (upper, work,
+ * merged, userdata, ctr.log); runtime state (the monitor's lock, the exit
+ * file) under <runroot>/containers/<id>/.  Each call is one transaction. */
+enum ctr_state { CTR_CREATED, CTR_RUNNING, CTR_EXITED };
+const char *ctr_state_name(enum ctr_state st); /* "created", "running", "exited" */
+
+struct container_info {
+	char id[DIGEST_HEX_LEN + 1];
+	char *name;
+	char image_id[DIGEST_HEX_LEN + 1];
+	char *image_name;     /* as the user typed it, normalised */
+	int64_t created;      /* ns since the epoch */
+	char *plan;           /* JSON text */
+	enum ctr_state state;
+	int pid;              /* host pid of the container's init, 0 if none */
+	int exit_code;        /* -1 unknown */
+	int64_t started, finished; /* ns, 0 if never */
+};
+void container_info_free(struct container_info *c);
+void cleanup_container_infop(struct container_info **c);
+#define _cleanup_container_info_ __attribute__((cleanup(cleanup_container_infop)))
+void container_list_free(struct container_info **list, size_t n);
+
+/* Inserts the row; -EEXIST with Docker's "the container name X is already
+ * in use by Y" when the name is taken. */
+int store_container_create(struct store *s, const struct container_info *c, struct kerror *e);
+/* By full ID, unique ID prefix or name; -ENOENT "no container with name or
+ * ID \"X\" found". */
+int store_container_get(struct store *s, const char *what, struct container_info **out,
+			struct kerror *e);
+/* Newest first. */
+int store_container_list(struct store *s, struct container_info ***out, size_t *n,
+			 struct kerror *e);
+/* Writes state, pid, exit_code, started, finished of c (by c->id). */
+int store_container_update(struct store *s, const struct container_info *c, struct kerror *e);
+/* Deletes the row and the container's directories (root and runroot). */
+int store_container_remove(struct store *s, const char *id, struct kerror *e);
+/* The ID of a container using the image (newest), or NULL if none. */
+int store_image_container(struct store *s, const char *image_id, char **ctr_id,
+			  struct kerror *e);
+/* <root>/containers/<id> and <runroot>/containers/<id> (new strings). */
+char *store_container_dir(const struct store *s, const char *id);
+char *store_container_rundir(const struct store *s, const char *id);
+const char *store_runroot(const struct store *s);
+
 #endif

@@ -1,0 +1,57 @@
+/* kiln container SUBCOMMAND, and the helpers the container commands share. */
+#include <errno.h>
+#include <string.h>
+
+#include "cli/container.h"
+
+static const struct command container_commands[] = {
+	{ "create", cmd_create, "Create but do not start a container" },
+	{ "inspect", cmd_container_inspect, "Display the configuration of a container" },
+	{ "kill", cmd_kill, "Kill one or more running containers with a specific signal" },
+	{ "list", cmd_ps, "List containers" },
+	{ "logs", cmd_logs, "Fetch the logs of one or more containers" },
+	{ "ls", cmd_ps, "List containers" },
+	{ "ps", cmd_ps, "List containers" },
+	{ "rm", cmd_rm, "Remove one or more containers" },
+	{ "run", cmd_run, "Run a command in a new container" },
+	{ "start", cmd_start, "Start one or more containers" },
+	{ "stop", cmd_stop, "Stop one or more containers" },
+	{ "wait", cmd_wait, "Block on one or more containers" },
+};
+
+int cmd_container(struct cli *c, int argc, char **argv, struct kerror *e)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		FILE *out = argc < 2 ? stderr : stdout;
+		fprintf(out, "Usage: kiln container COMMAND\n\nManage containers\n\nCommands:\n");
+		for (size_t i = 0; i < ARRAY_SIZE(container_commands); i++)
+			fprintf(out, "  %-10s %s\n", container_commands[i].name,
+				container_commands[i].summary);
+		return argc < 2 ? kerror_set(e, EINVAL, "missing command 'kiln container COMMAND'")
+				: 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(container_commands); i++)
+		if (strcmp(container_commands[i].name, argv[1]) == 0) {
+			optind = 0;
+			return container_commands[i].fn(c, argc - 1, argv + 1, e);
+		}
+	return kerror_set(e, EINVAL, "unrecognized command `kiln container %s`", argv[1]);
+}
+
+int container_get(struct cli *c, const char *what, struct container_info **out,
+		  struct kerror *e)
+{
+	struct store *s;
+	int r = cli_store(c, &s, e);
+	if (r < 0)
+		return r;
+	r = store_container_get(s, what, out, e);
+	if (r < 0)
+		return r;
+	r = run_state_refresh(s, *out, e);
+	if (r < 0) {
+		container_info_free(*out);
+		*out = NULL;
+	}
+	return r;
+}

@@ -1,0 +1,118 @@
+/* kiln container inspect: Docker-shaped JSON. */
+#include <errno.h>
+#include <string.h>
+
+#include "cli/container.h"
+
+static json_t *ns_time(int64_t ns)
+{
+	char buf[64];
+	if (ns <= 0)
+		return json_string("0001-01-01T00:00:00Z");
+	format_rfc3339(ns / 1000000000LL, (long)(ns % 1000000000LL), buf, sizeof(buf));
+	return json_string(buf);
+}
+
+int container_inspect_json(struct cli *c, const char *what, json_t **out, struct kerror *e)
+{
+	_cleanup_container_info_ struct container_info *ctr = NULL;
+	_cleanup_json_ json_t *plan = NULL;
+	_cleanup_free_ char *img = NULL, *sig = NULL;
+	struct store *s;
+	json_t *argv, *args, *state, *config, *hostcfg, *gd;
+	int r = container_get(c, what, &ctr, e);
+	if (r < 0)
+		return r;
+	r = cli_store(c, &s, e);
+	if (r == 0)
+		r = json_parse(ctr->plan, strlen(ctr->plan), &plan, e);
+	if (r < 0)
+		return r;
+	argv = json_object_get(plan, "argv");
+	args = json_array();
+	for (size_t i = 1; i < json_array_size(argv); i++)
+		json_array_append(args, json_array_get(argv, i));
+	state = json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:I, s:i, s:s, s:o, s:o}", "Status",
+			  ctr_state_name(ctr->state), "Running", ctr->state == CTR_RUNNING,
+			  "Paused", 0, "Restarting", 0, "OOMKilled", 0, "Dead", 0, "Removing", 0,
+			  "Pid", (json_int_t)ctr->pid, "ExitCode", ctr->exit_code, "Error", "",
+			  "StartedAt", ns_time(ctr->started), "FinishedAt", ns_time(ctr->finished));
+	img = image_familiar(ctr->image_name);
+	int signo = (int)json_int(plan, "stop_signal", 15);
+	sig = xasprintf("SIG%s", sigabbrev_np(signo) ? sigabbrev_np(signo) : "TERM");
+	config = json_pack("{s:s, s:s, s:O, s:O, s:s, s:s, s:b, s:b, s:s, s:i}", "Hostname",
+			   json_str(plan, "hostname") ?: "", "User", json_str(plan, "user") ?: "",
+			   "Env", json_object_get(plan, "env"), "Cmd", argv, "Image", img,
+			   "WorkingDir", json_str(plan, "cwd") ?: "/", "Tty",
+			   json_is_true(json_object_get(plan, "tty")), "OpenStdin",
+			   json_is_true(json_object_get(plan, "interactive")), "StopSignal", sig,
+			   "StopTimeout", (int)json_int(plan, "stop_timeout", 10));
+	hostcfg = json_pack("{s:s, s:b, s:b, s:I, s:I, s:I, s:I}", "NetworkMode",
+			    json_is_true(json_object_get(plan, "network_host")) ? "host" : "none",
+			    "Privileged", 0, "ReadonlyRootfs",
+			    json_is_true(json_object_get(plan, "read_only")), "Memory",
+			    json_int(plan, "memory", 0), "PidsLimit", json_int(plan, "pids_limit", 0),
+			    "CpuShares", json_int(plan, "cpu_shares", 0), "NanoCpus",
+			    json_int(plan, "cpu_quota", 0) * 10000);
+	{
+		_cleanup_free_ char *dir = store_container_dir(s, ctr->id);
+		_cleanup_free_ char *up = xasprintf("%s/upper", dir);
+		_cleanup_free_ char *wk = xasprintf("%s/work", dir);
+		_cleanup_free_ char *mg = xasprintf("%s/merged", dir);
+		gd = json_pack("{s:s, s:{s:s, s:s, s:s}}", "Name", store_driver(s), "Data",
+			       "UpperDir", up, "WorkDir", wk, "MergedDir", mg);
+	}
+	_cleanup_free_ char *image_id = xasprintf("sha256:%s", ctr->image_id);
+	_cleanup_free_ char *logp = run_log_path(s, ctr->id);
+	*out = json_pack("{s:s, s:o, s:O, s:o, s:o, s:s, s:s, s:s, s:s, s:i, s:o, s:o, s:o}", "Id",
+			 ctr->id, "Created", ns_time(ctr->created), "Path",
+			 json_array_get(argv, 0), "Args", args, "State", state, "Image", image_id,
+			 "ImageName", img, "Name", ctr->name, "LogPath", logp, "RestartCount", 0,
+			 "GraphDriver", gd, "Config", config, "HostConfig", hostcfg);
+	return *out ? 0 : kerror_set(e, EIO, "building the inspect output");
+}
+
+int cmd_container_inspect(struct cli *c, int argc, char **argv, struct kerror *e)
+{
+	static const struct option opts[] = { { "format", required_argument, NULL, 'f' },
+					      { "size", no_argument, NULL, 's' },
+					      { "help", no_argument, NULL, 'h' },
+					      { NULL, 0, NULL, 0 } };
+	_cleanup_json_ json_t *all = json_array();
+	const char *format = NULL;
+	int opt, r, failed = 0;
+	while ((opt = cli_getopt(argc, argv, "f:sh", opts, e)) != -1) {
+		switch (opt) {
+		case 'f': format = optarg; break;
+		case 's': break;
+		case 'h':
+			return cli_usage("kiln container inspect [options] CONTAINER [CONTAINER...]",
+					 "  -f, --format string   Format the output using a Go "
+					 "template or \"json\"\n");
+		default: return -EINVAL;
+		}
+	}
+	if (optind >= argc)
+		return kerror_set(e, EINVAL, "\"kiln container inspect\" requires at least 1 "
+					     "argument");
+	for (int i = optind; i < argc; i++) {
+		struct kerror one = { 0 };
+		json_t *j;
+		if (container_inspect_json(c, argv[i], &j, &one) < 0) {
+			fprintf(stderr, "Error: %s\n", one.msg);
+			kerror_release(&one);
+			failed = 1;
+			continue;
+		}
+		json_array_append_new(all, j);
+	}
+	if (format && strcmp(format, "json") != 0) {
+		r = template_print_list(stdout, format, all, e);
+		if (r < 0)
+			return r;
+	} else {
+		_cleanup_free_ char *txt = json_dump_pretty(all);
+		printf("%s\n", txt);
+	}
+	return failed;
+}

@@ -1,0 +1,343 @@
+/* kiln stop, kill, wait, rm, start. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cli/container.h"
+
+/* Waits up to timeout_ms for pid to exit (pidfd); true if it did. */
+static bool wait_exit(pid_t pid, int timeout_ms)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd pf;
+	bool gone;
+	if (fd < 0)
+		return errno == ESRCH;
+	pf.fd = fd;
+	pf.events = POLLIN;
+	gone = poll(&pf, 1, timeout_ms) > 0;
+	close(fd);
+	return gone;
+}
+
+/* Blocks until the container's monitor released its lock, then reloads. */
+static int wait_monitor(struct cli *c, struct container_info **ctr, struct kerror *e)
+{
+	struct store *s;
+	_cleanup_free_ char *id = xstrdup((*ctr)->id);
+	int fd, r = cli_store(c, &s, e);
+	if (r < 0)
+		return r;
+	r = run_lock(s, id, true, &fd, e);
+	if (r < 0)
+		return r;
+	close(fd);
+	container_info_free(*ctr);
+	*ctr = NULL;
+	return container_get(c, id, ctr, e);
+}
+
+int container_stop(struct cli *c, struct container_info *ctr, int timeout, struct kerror *e)
+{
+	struct run_plan p = { 0 };
+	struct container_info *cur = ctr;
+	int sig = SIGTERM, r;
+
+	if (ctr->state != CTR_RUNNING || ctr->pid <= 0)
+		return 0;
+	if (run_plan_from_json(ctr->plan, &p, NULL) == 0) {
+		sig = p.stop_signal > 0 ? p.stop_signal : SIGTERM;
+		if (timeout < 0)
+			timeout = p.stop_timeout;
+	}
+	run_plan_release(&p);
+	if (timeout < 0)
+		timeout = 10;
+	if (kill(ctr->pid, sig) < 0 && errno != ESRCH)
+		return kerror_sys(e, errno, "sending signal %d to container %s", sig, ctr->name);
+	if (!wait_exit(ctr->pid, timeout * 1000)) {
+		log_warn("StopSignal %s failed to stop container %s in %d seconds, resorting to "
+			 "SIGKILL", strsignal(sig), ctr->name, timeout);
+		kill(ctr->pid, SIGKILL);
+	}
+	/* The monitor records the exit; wait for it. */
+	struct container_info *copy = xcalloc(1, sizeof(*copy));
+	memcpy(copy, cur, sizeof(*copy));
+	copy->name = xstrdup(cur->name);
+	copy->image_name = xstrdup(cur->image_name);
+	copy->plan = xstrdup(cur->plan);
+	r = wait_monitor(c, &copy, e);
+	if (r == 0) {
+		cur->state = copy->state;
+		cur->exit_code = copy->exit_code;
+		cur->pid = copy->pid;
+		cur->finished = copy->finished;
+	}
+	container_info_free(copy);
+	return r;
+}
+
+static int parse_time(const char *v, int *out, struct kerror *e)
+{
+	char *end;
+	long t = strtol(v, &end, 10);
+	if (!*v || *end)
+		return kerror_set(e, EINVAL, "invalid argument \"%s\" for \"-t, --time\" flag", v);
+	*out = t < 0 ? 0 : (int)t;
+	return 0;
+}
+
+/* Runs fn on each argument; errors are printed, the command exits 125 if
+ * any failed (Docker/Podman print each failure). */
+typedef int (*each_fn)(struct cli *c, const char *arg, void *ctx, struct kerror *e);
+static int for_each(struct cli *c, int argc, char **argv, const char *cmd, each_fn fn,
+		    void *ctx, struct kerror *e)
+{
+	int failed = 0;
+	if (optind >= argc)
+		return kerror_set(e, EINVAL, "\"kiln %s\" requires at least 1 argument", cmd);
+	for (int i = optind; i < argc; i++) {
+		struct kerror one = { 0 };
+		if (fn(c, argv[i], ctx, &one) < 0) {
+			if (i + 1 == argc && !failed) {
+				*e = one;
+				return -(one.code ? one.code : EINVAL);
+			}
+			fprintf(stderr, "Error: %s\n", one.msg);
+			failed = 1;
+		}
+		kerror_release(&one);
+	}
+	if (failed)
+		return kerror_set(e, EIO, "some containers failed");
+	return 0;
+}
+
+static int stop_one(struct cli *c, const char *arg, void *ctx, struct kerror *e)
+{
+	_cleanup_container_info_ struct container_info *ctr = NULL;
+	int r = container_get(c, arg, &ctr, e);
+	if (r == 0)
+		r = container_stop(c, ctr, *(int *)ctx, e);
+	if (r == 0)
+		printf("%s\n", arg);
+	return r;
+}
+
+int cmd_stop(struct cli *c, int argc, char **argv, struct kerror *e)
+{
+	static const struct option opts[] = { { "time", required_argument, NULL, 't' },
+					      { "timeout", required_argument, NULL, 't' },
+					      { "help", no_argument, NULL, 'h' },
+					      { NULL, 0, NULL, 0 } };
+	int opt, r, timeout = -1;
+	while ((opt = cli_getopt(argc, argv, "t:h", opts, e)) != -1) {
+		if (opt == 't') {
+			if ((r = parse_time(optarg, &timeout, e)) < 0)
+				return r;
+		} else if (opt == 'h')
+			return cli_usage("kiln stop [options] CONTAINER [CONTAINER...]",
+					 "  -t, --time int   Seconds to wait for stop before killing "
+					 "the container (default 10)\n");
+		else
+			return -EINVAL;
+	}
+	return for_each(c, argc, argv, "stop", stop_one, &timeout, e);
+}
+
+static int kill_one(struct cli *c, const char *arg, void *ctx, struct kerror *e)
+{
+	_cleanup_container_info_ struct container_info *ctr = NULL;
+	int r = container_get(c, arg, &ctr, e);
+	if (r < 0)
+		return r;
+	if (ctr->state != CTR_RUNNING || ctr->pid <= 0)
+		return kerror_set(e, EINVAL, "can only kill running containers. %.12s is in state "
+					     "%s: container state improper",
+				  ctr->id, ctr_state_name(ctr->state));
+	if (kill(ctr->pid, *(int *)ctx) < 0)
+		return kerror_sys(e, errno, "sending a signal to container %s", ctr->name);
+	printf("%s\n", arg);
+	return 0;
+}
+
+int cmd_kill(struct cli *c, int argc, char **argv, struct kerror *e)
+{
+	static const struct option opts[] = { { "signal", required_argument, NULL, 's' },
+					      { "help", no_argument, NULL, 'h' },
+					      { NULL, 0, NULL, 0 } };
+	int opt, sig = SIGKILL;
+	while ((opt = cli_getopt(argc, argv, "s:h", opts, e)) != -1) {
+		if (opt == 's') {
+			if ((sig = run_signal_parse(optarg)) < 0)
+				return kerror_set(e, EINVAL, "invalid signal: %s", optarg);
+		} else if (opt == 'h')
+			return cli_usage("kiln kill [options] CONTAINER [CONTAINER...]",
+					 "  -s, --signal string   Signal to send to the container "
+					 "(default \"KILL\")\n");
+		else
+			return -EINVAL;
+	}
+	return for_each(c, argc, argv, "kill", kill_one, &sig, e);
+}
+
+static int wait_one(struct cli *c, const char *arg, void *ctx, struct kerror *e)
+{
+	_cleanup_container_info_ struct container_info *ctr = NULL;
+	int r = container_get(c, arg, &ctr, e);
+	(void)ctx;
+	if (r == 0 && ctr->state == CTR_RUNNING)
+		r = wait_monitor(c, &ctr, e);
+	if (r == 0)
+		printf("%d\n", ctr->exit_code);
+	return r;
+}
+
+int cmd_wait(struct cli *c, int argc, char **argv, struct kerror *e)
+{
+	static const struct option opts[] = { { "help", no_argument, NULL, 'h' },
+					      { NULL, 0, NULL, 0 } };
+	int opt;
+	while ((opt = cli_getopt(argc, argv, "h", opts, e)) != -1) {
+		if (opt == 'h')
+			return cli_usage("kiln wait CONTAINER [CONTAINER...]", "");
+		return -EINVAL;
+	}
+	return for_each(c, argc, argv, "wait", wait_one, NULL, e);
+}
+
+struct rm_opts {
+	bool force;
+};
+
+static int rm_one(struct cli *c, const char *arg, void *ctx, struct kerror *e)
+{
+	_cleanup_container_info_ struct container_info *ctr = NULL;
+	struct rm_opts *o = ctx;
+	struct store *s;
+	int r = container_get(c, arg, &ctr, e);
+	if (r < 0)
+		return r;
+	if (ctr->state == CTR_RUNNING) {
+		if (!o->force)
+			return kerror_set(e, EBUSY,
+					  "cannot remove container %s as it is running - running "
+					  "or paused containers cannot be removed without force: "
+					  "container state improper",
+					  ctr->id);
+		r = container_stop(c, ctr, 0, e);
+		if (r < 0)
+			return r;
+	}
+	r = cli_store(c, &s, e);
+	if (r == 0)
+		r = store_container_remove(s, ctr->id, e);
+	if (r == 0)
+		printf("%s\n", arg);
+	return r;
+}
+
+int cmd_rm(struct cli *c, int argc, char **argv, struct kerror *e)
+{
+	static const struct option opts[] = { { "force", no_argument, NULL, 'f' },
+					      { "volumes", no_argument, NULL, 'v' },
+					      { "all", no_argument, NULL, 'a' },
+					      { "help", no_argument, NULL, 'h' },
+					      { NULL, 0, NULL, 0 } };
+	struct rm_opts o = { 0 };
+	bool all = false;
+	int opt;
+	while ((opt = cli_getopt(argc, argv, "fvah", opts, e)) != -1) {
+		switch (opt) {
+		case 'f': o.force = true; break;
+		case 'v': break;
+		case 'a': all = true; break;
+		case 'h':
+			return cli_usage("kiln rm [options] CONTAINER [CONTAINER...]",
+					 "  -a, --all       Remove all containers\n"
+					 "  -f, --force     Force removal of a running container\n"
+					 "  -v, --volumes   Remove anonymous volumes (none yet)\n");
+		default: return -EINVAL;
+		}
+	}
+	if (all) {
+		struct container_info **list = NULL;
+		struct store *s;
+		size_t n = 0;
+		int r = cli_store(c, &s, e);
+		if (r == 0)
+			r = store_container_list(s, &list, &n, e);
+		for (size_t i = 0; r == 0 && i < n; i++)
+			r = rm_one(c, list[i]->id, &o, e);
+		container_list_free(list, n);
+		return r;
+	}
+	return for_each(c, argc, argv, "rm", rm_one, &o, e);
+}
+
+struct start_opts {
+	bool attach;
+	int code;
+};
+
+static int start_one(struct cli *c, const char *arg, void *ctx, struct kerror *e)
+{
+	_cleanup_container_info_ struct container_info *ctr = NULL;
+	struct start_opts *o = ctx;
+	struct run_plan p = { 0 };
+	struct store *s;
+	int r = container_get(c, arg, &ctr, e);
+	if (r < 0)
+		return r;
+	if (ctr->state == CTR_RUNNING) {
+		if (!o->attach)
+			printf("%s\n", arg);
+		return 0;
+	}
+	r = cli_store(c, &s, e);
+	if (r == 0)
+		r = run_plan_from_json(ctr->plan, &p, e);
+	if (r < 0)
+		return r;
+	if (o->attach) {
+		struct run_monitor_opts mo = { .ready_fd = -1 };
+		r = run_monitor(s, ctr, &p, &mo, &o->code, e);
+	} else {
+		r = run_detached(s, ctr, &p, false, &o->code, e);
+		if (r == 0)
+			printf("%s\n", arg);
+	}
+	run_plan_release(&p);
+	if (r < 0)
+		c->exit_code = o->code;
+	return r;
+}
+
+int cmd_start(struct cli *c, int argc, char **argv, struct kerror *e)
+{
+	static const struct option opts[] = { { "attach", no_argument, NULL, 'a' },
+					      { "interactive", no_argument, NULL, 'i' },
+					      { "help", no_argument, NULL, 'h' },
+					      { NULL, 0, NULL, 0 } };
+	struct start_opts o = { 0 };
+	int opt, r;
+	while ((opt = cli_getopt(argc, argv, "aih", opts, e)) != -1) {
+		switch (opt) {
+		case 'a': o.attach = true; break;
+		case 'i': break;
+		case 'h':
+			return cli_usage("kiln start [options] CONTAINER [CONTAINER...]",
+					 "  -a, --attach        Attach container's STDOUT and STDERR\n"
+					 "  -i, --interactive   Attach container's STDIN\n");
+		default: return -EINVAL;
+		}
+	}
+	r = for_each(c, argc, argv, "start", start_one, &o, e);
+	if (r < 0)
+		return r;
+	return o.attach ? o.code : 0;
+}

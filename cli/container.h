@@ -1,0 +1,30 @@
+/* container.h — shared by the container commands (cli/cmd_run.c,
+ * cli/cmd_container.c, cli/cmd_container_logs.c) and `kiln inspect`. */
+#ifndef KILN_CLI_CONTAINER_H
+#define KILN_CLI_CONTAINER_H
+
+#include "cli/cli.h"
+#include "run/run.h"
+
+int cmd_run(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_create(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_start(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_ps(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_rm(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_stop(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_kill(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_wait(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_logs(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_container(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_container_inspect(struct cli *c, int argc, char **argv, struct kerror *e);
+
+/* Looks a container up (ID, prefix, name) and corrects a stale state. */
+int container_get(struct cli *c, const char *what, struct container_info **out,
+		  struct kerror *e);
+/* Docker-shaped `container inspect` JSON. */
+int container_inspect_json(struct cli *c, const char *what, json_t **out, struct kerror *e);
+/* Stops a running container: its stop signal, timeout seconds, SIGKILL;
+ * returns once its monitor recorded the exit. */
+int container_stop(struct cli *c, struct container_info *ctr, int timeout, struct kerror *e);
+
+#endif

@@ -1,0 +1,390 @@
+/* The per-container monitor: the foreground `kiln run` itself, or a
+ * detached process (setsid, double fork) for -d and start.  It holds the
+ * container's lock for its whole life, relays stdio (a pty with -t, the log
+ * file when detached), forwards signals, and records the exit. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "run/run_private.h"
+
+struct ready_msg {
+	int code; /* 0 started, else the exit code to return */
+	int err;
+	char msg[1000];
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void report_ready(int fd, int code, const struct kerror *e)
+{
+	struct ready_msg m = { .code = code, .err = e && e->code ? e->code : 0 };
+	if (fd < 0)
+		return;
+	if (e && e->msg)
+		snprintf(m.msg, sizeof(m.msg), "%s", e->msg);
+	if (write(fd, &m, sizeof(m)) < 0) {
+		/* the waiting CLI is gone: nothing to tell */
+	}
+}
+
+static void set_nonblock(int fd)
+{
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+static void copy_winsize(int from, int to)
+{
+	struct winsize ws;
+	if (ioctl(from, TIOCGWINSZ, &ws) == 0)
+		ioctl(to, TIOCSWINSZ, &ws);
+}
+
+struct relay {
+	int pty;          /* master, -1 */
+	int out_r, err_r; /* detached pipes, -1 */
+	int in;           /* our stdin to forward to the pty, -1 */
+	struct log_writer *log;
+};
+
+/* Moves what is readable on fd to its destination; false at EOF. */
+static bool pump(struct relay *r, int fd, bool is_stderr)
+{
+	char buf[16384];
+	ssize_t n = read(fd, buf, sizeof(buf));
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR;
+	if (n == 0)
+		return false;
+	if (r->log)
+		log_writer_feed(r->log, is_stderr, buf, (size_t)n);
+	else if (fs_write_all(is_stderr ? 2 : 1, buf, (size_t)n) < 0)
+		return true; /* our output went away: keep draining */
+	return true;
+}
+
+static int status_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 125;
+}
+
+/* Waits for the container's exit, relaying and forwarding meanwhile. */
+static int supervise(pid_t pid, int sfd, struct relay *r)
+{
+	bool exited = false;
+	int code = 125, status;
+
+	while (!exited || r->pty >= 0 || r->out_r >= 0 || r->err_r >= 0) {
+		struct pollfd pf[5];
+		int n = 0, ipty = -1, iout = -1, ierr = -1, iin = -1;
+		pf[n++] = (struct pollfd){ sfd, POLLIN, 0 };
+		if (r->pty >= 0)
+			ipty = n, pf[n++] = (struct pollfd){ r->pty, POLLIN, 0 };
+		if (r->out_r >= 0)
+			iout = n, pf[n++] = (struct pollfd){ r->out_r, POLLIN, 0 };
+		if (r->err_r >= 0)
+			ierr = n, pf[n++] = (struct pollfd){ r->err_r, POLLIN, 0 };
+		if (r->in >= 0 && r->pty >= 0 && !exited)
+			iin = n, pf[n++] = (struct pollfd){ r->in, POLLIN, 0 };
+		/* After the exit, drain what is left without waiting on
+		 * descriptors some orphan might keep open. */
+		if (poll(pf, (nfds_t)n, exited ? 0 : -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pf[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				if (si.ssi_signo == SIGCHLD) {
+					if (!exited && waitpid(pid, &status, WNOHANG) == pid) {
+						exited = true;
+						code = status_code(status);
+					}
+				} else if (si.ssi_signo == SIGWINCH) {
+					if (r->pty >= 0)
+						copy_winsize(0, r->pty);
+				} else if (!exited && si.ssi_signo != SIGPIPE) {
+					kill(pid, (int)si.ssi_signo);
+				}
+			}
+		}
+		bool idle = true;
+		if (ipty >= 0 && pf[ipty].revents) {
+			if (!pump(r, r->pty, false)) {
+				close(r->pty);
+				r->pty = -1;
+			} else
+				idle = false;
+		}
+		if (iout >= 0 && pf[iout].revents) {
+			if (!pump(r, r->out_r, false)) {
+				close(r->out_r);
+				r->out_r = -1;
+			} else
+				idle = false;
+		}
+		if (ierr >= 0 && pf[ierr].revents) {
+			if (!pump(r, r->err_r, true)) {
+				close(r->err_r);
+				r->err_r = -1;
+			} else
+				idle = false;
+		}
+		if (iin >= 0 && pf[iin].revents) {
+			char buf[4096];
+			ssize_t k = read(r->in, buf, sizeof(buf));
+			if (k > 0)
+				fs_write_all(r->pty, buf, (size_t)k);
+			else if (k == 0 || errno != EAGAIN)
+				r->in = -1;
+		}
+		if (exited && idle) {
+			/* Nothing more came within a poll round: done. */
+			if (r->pty >= 0)
+				close(r->pty), r->pty = -1;
+			if (r->out_r >= 0)
+				close(r->out_r), r->out_r = -1;
+			if (r->err_r >= 0)
+				close(r->err_r), r->err_r = -1;
+		}
+	}
+	if (!exited && waitpid(pid, &status, 0) == pid)
+		code = status_code(status);
+	return code;
+}
+
+static void finish(struct store *s, struct container_info *c, bool remove, int code)
+{
+	_cleanup_kerror_ struct kerror e = { 0 };
+	c->state = CTR_EXITED;
+	c->exit_code = code;
+	c->pid = 0;
+	c->finished = now_ns();
+	if (remove) {
+		if (store_container_remove(s, c->id, &e) < 0)
+			log_warn("removing container %.12s: %s", c->id, e.msg);
+		return;
+	}
+	run_exit_file_write(s, c->id, code);
+	if (store_container_update(s, c, &e) < 0)
+		log_warn("recording the exit of container %.12s: %s", c->id, e.msg);
+}
+
+int run_monitor(struct store *s, struct container_info *c, const struct run_plan *p,
+		const struct run_monitor_opts *o, int *exit_code, struct kerror *e)
+{
+	_cleanup_close_ int lock = -1, sfd = -1, logfd = -1;
+	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	struct run_stdio io = { -1, 1, 2 };
+	struct run_proc proc;
+	struct relay rl = { -1, -1, -1, -1, NULL };
+	struct log_writer lw = { -1, { { 0 }, { 0 } } };
+	struct termios saved;
+	bool raw = false;
+	sigset_t set, old;
+	int r;
+
+	*exit_code = 125;
+	r = run_lock(s, c->id, false, &lock, e);
+	if (r == -EWOULDBLOCK)
+		r = kerror_set(e, EBUSY, "container %s is already running", c->name);
+	if (r < 0) {
+		report_ready(o->ready_fd, 125, e);
+		return r;
+	}
+	{
+		/* An exit file from an earlier run must not be taken for
+		 * this one's. */
+		_cleanup_free_ char *rd = store_container_rundir(s, c->id);
+		_cleanup_free_ char *ef = xasprintf("%s/exit", rd);
+		unlink(ef);
+	}
+	/* Signals come through a signalfd; the child unblocks them. */
+	sigemptyset(&set);
+	for (int sig = 1; sig < 32; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGSEGV && sig != SIGBUS &&
+		    sig != SIGILL && sig != SIGFPE && sig != SIGTSTP && sig != SIGTTIN &&
+		    sig != SIGTTOU && sig != SIGCONT)
+			sigaddset(&set, sig);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		r = kerror_sys(e, errno, "creating a signalfd");
+		goto fail;
+	}
+	if (o->detach) {
+		_cleanup_free_ char *path = run_log_path(s, c->id);
+		logfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (logfd < 0) {
+			r = kerror_sys(e, errno, "opening the log \"%s\"", path);
+			goto fail;
+		}
+		lw.fd = logfd;
+		rl.log = &lw;
+		if (!p->tty) {
+			if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+				r = kerror_sys(e, errno, "creating the log pipes");
+				goto fail;
+			}
+			io.out = outp[1];
+			io.err = errp[1];
+		}
+	} else if (p->interactive) {
+		io.in = 0;
+	}
+	r = run_spawn(s, c->id, p, &io, &proc, exit_code, e);
+	if (outp[1] >= 0)
+		close(outp[1]);
+	if (errp[1] >= 0)
+		close(errp[1]);
+	rl.out_r = outp[0];
+	rl.err_r = errp[0];
+	if (r < 0)
+		goto fail;
+	c->state = CTR_RUNNING;
+	c->pid = proc.pid;
+	c->started = now_ns();
+	c->exit_code = 0;
+	c->finished = 0;
+	if (store_container_update(s, c, e) < 0) {
+		kill(proc.pid, SIGKILL);
+		waitpid(proc.pid, NULL, 0);
+		cgroup_remove(&proc.cg);
+		r = -EIO;
+		goto fail;
+	}
+	report_ready(o->ready_fd, 0, NULL);
+	if (o->ready_fd >= 0)
+		close(o->ready_fd);
+	if (proc.pty_master >= 0) {
+		rl.pty = proc.pty_master;
+		set_nonblock(rl.pty);
+		if (!o->detach) {
+			if (isatty(0)) {
+				copy_winsize(0, rl.pty);
+				if (tcgetattr(0, &saved) == 0) {
+					struct termios t = saved;
+					cfmakeraw(&t);
+					raw = tcsetattr(0, TCSANOW, &t) == 0;
+				}
+			}
+			if (p->interactive)
+				rl.in = 0;
+		}
+	}
+	if (rl.out_r >= 0)
+		set_nonblock(rl.out_r);
+	if (rl.err_r >= 0)
+		set_nonblock(rl.err_r);
+	*exit_code = supervise(proc.pid, sfd, &rl);
+	if (raw)
+		tcsetattr(0, TCSANOW, &saved);
+	if (rl.log)
+		log_writer_flush(rl.log);
+	cgroup_remove(&proc.cg);
+	finish(s, c, o->remove, *exit_code);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return 0;
+
+fail:
+	if (rl.out_r >= 0)
+		close(rl.out_r);
+	if (rl.err_r >= 0)
+		close(rl.err_r);
+	report_ready(o->ready_fd, *exit_code, e);
+	if (o->remove) {
+		_cleanup_kerror_ struct kerror e2 = { 0 };
+		store_container_remove(s, c->id, &e2);
+	} else if (*exit_code != 125) {
+		/* As Docker: a command that cannot run leaves the container
+		 * "created", with the code. */
+		c->exit_code = *exit_code;
+		store_container_update(s, c, NULL);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+int run_detached(struct store *s, struct container_info *c, const struct run_plan *p,
+		 bool remove, int *exit_code, struct kerror *e)
+{
+	int ready[2];
+	struct ready_msg m;
+	pid_t mid;
+	ssize_t n;
+	int status;
+
+	*exit_code = 125;
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return kerror_sys(e, errno, "creating a pipe");
+	fflush(stdout);
+	fflush(stderr);
+	mid = fork();
+	if (mid < 0) {
+		close(ready[0]);
+		close(ready[1]);
+		return kerror_sys(e, errno, "forking the monitor");
+	}
+	if (mid == 0) {
+		/* Intermediate: a new session, then the monitor as its child,
+		 * so the monitor is not a session leader and gets reparented. */
+		close(ready[0]);
+		setsid();
+		pid_t g = fork();
+		if (g != 0)
+			_exit(g < 0 ? 1 : 0);
+		struct store_opts so = { .root = store_root(s), .runroot = store_runroot(s) };
+		struct store *ms = NULL;
+		struct kerror me = { 0 };
+		struct run_monitor_opts mo = { .detach = true, .remove = remove, .ready_fd = ready[1] };
+		int code, null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+			if (null > 2)
+				close(null);
+		}
+		/* Our own connection: SQLite handles do not survive fork. */
+		if (store_open(&so, &ms, &me) < 0) {
+			report_ready(ready[1], 125, &me);
+			_exit(125);
+		}
+		run_monitor(ms, c, p, &mo, &code, &me);
+		_exit(0);
+	}
+	close(ready[1]);
+	waitpid(mid, &status, 0);
+	do
+		n = read(ready[0], &m, sizeof(m));
+	while (n < 0 && errno == EINTR);
+	close(ready[0]);
+	if (n != (ssize_t)sizeof(m))
+		return kerror_set(e, EIO, "the container's monitor died before it started");
+	m.msg[sizeof(m.msg) - 1] = '\0';
+	if (m.code != 0) {
+		*exit_code = m.code;
+		return kerror_set(e, m.err ? m.err : EIO, "%s", m.msg);
+	}
+	*exit_code = 0;
+	return 0;
+}

@@ -1,0 +1,245 @@
+/* The container's root filesystem: the overlay, pivot_root, and the
+ * kernel filesystems mounted the way Podman mounts them.  Everything after
+ * pivot_root resolves paths inside the container's root, so a symlink in
+ * the image cannot point a mount at the host. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "run/run_private.h"
+
+#define OPTS_MAX 4000 /* under the one-page limit of mount(2) data */
+
+/* Podman's masked and read-only paths (containers/common). */
+static const char *const masked[] = {
+	"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/sched_debug",
+	"/proc/scsi", "/proc/timer_list", "/proc/timer_stats", "/sys/dev/block",
+	"/sys/devices/virtual/powercap", "/sys/firmware", "/sys/fs/selinux", "/proc/interrupts",
+};
+static const char *const readonly[] = {
+	"/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+};
+
+char *rootfs_overlay_options(char *const *layers, const char *upper, const char *work)
+{
+	struct buf b = { 0 };
+	size_t n = strv_len(layers);
+	buf_printf(&b, "lowerdir=");
+	for (size_t i = n; i-- > 0;)
+		buf_printf(&b, "%s%s/diff", i + 1 == n ? "" : ":", layers[i]);
+	buf_printf(&b, ",upperdir=%s,workdir=%s", upper, work);
+	return buf_steal(&b);
+}
+
+static int do_mount(const char *src, const char *dst, const char *type, unsigned long flags,
+		    const char *data, struct kerror *e)
+{
+	if (mount(src, dst, type, flags, data) < 0)
+		return kerror_sys(e, errno, "mounting %s on \"%s\"", type ? type : src, dst);
+	return 0;
+}
+
+static void ensure_dir(const char *path)
+{
+	mkdir(path, 0755);
+}
+
+static int mount_overlay(const char *root, const char *id, const struct run_plan *p,
+			 struct kerror *e)
+{
+	_cleanup_free_ char *layers = xasprintf("%s/layers", root);
+	_cleanup_free_ char *cdir = xasprintf("%s/containers/%s", root, id);
+	_cleanup_free_ char *upper = xasprintf("../containers/%s/upper", id);
+	_cleanup_free_ char *work = xasprintf("../containers/%s/work", id);
+	_cleanup_free_ char *merged = xasprintf("%s/merged", cdir);
+	_cleanup_free_ char *opts = NULL;
+
+	for (size_t i = 0; p->layers[i]; i++)
+		if (strlen(p->layers[i]) != DIGEST_HEX_LEN || strchr(p->layers[i], '/'))
+			return kerror_set(e, EINVAL, "invalid layer id \"%s\"", p->layers[i]);
+	if (!p->layers[0]) {
+		/* An image without layers: one empty lower dir. */
+		_cleanup_free_ char *empty = xasprintf("%s/empty", cdir);
+		ensure_dir(empty);
+		opts = xasprintf("lowerdir=../containers/%s/empty,upperdir=%s,workdir=%s", id,
+				 upper, work);
+	} else {
+		opts = rootfs_overlay_options(p->layers, upper, work);
+	}
+	if (strlen(opts) > OPTS_MAX)
+		return kerror_set(e, E2BIG, "the image has too many layers (%zu) for one overlay "
+					    "mount", strv_len(p->layers));
+	/* Relative lower dirs are resolved from the current directory. */
+	if (chdir(layers) < 0)
+		return kerror_sys(e, errno, "entering \"%s\"", layers);
+	return do_mount("overlay", merged, "overlay", 0, opts, e);
+}
+
+static int pivot(const char *root, const char *id, struct kerror *e)
+{
+	_cleanup_free_ char *merged = xasprintf("%s/containers/%s/merged", root, id);
+	if (chdir(merged) < 0)
+		return kerror_sys(e, errno, "entering \"%s\"", merged);
+	/* pivot_root(".", "."): the old root ends up on top of the new one
+	 * and is detached right away. */
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return kerror_sys(e, errno, "pivot_root into \"%s\"", merged);
+	if (umount2(".", MNT_DETACH) < 0)
+		return kerror_sys(e, errno, "detaching the old root");
+	if (chdir("/") < 0)
+		return kerror_sys(e, errno, "entering the new root");
+	return 0;
+}
+
+static int make_dev(struct kerror *e)
+{
+	static const struct { const char *name; unsigned maj, min; } devs[] = {
+		{ "/dev/null", 1, 3 }, { "/dev/zero", 1, 5 }, { "/dev/full", 1, 7 },
+		{ "/dev/random", 1, 8 }, { "/dev/urandom", 1, 9 }, { "/dev/tty", 5, 0 },
+	};
+	static const struct { const char *target, *name; } links[] = {
+		{ "/proc/self/fd", "/dev/fd" }, { "/proc/self/fd/0", "/dev/stdin" },
+		{ "/proc/self/fd/1", "/dev/stdout" }, { "/proc/self/fd/2", "/dev/stderr" },
+		{ "pts/ptmx", "/dev/ptmx" }, { "/proc/kcore", "/dev/core" },
+	};
+	int r;
+
+	ensure_dir("/dev");
+	r = do_mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME,
+		     "mode=755,size=65536k", e);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ARRAY_SIZE(devs); i++)
+		if (mknod(devs[i].name, S_IFCHR | 0666, makedev(devs[i].maj, devs[i].min)) < 0)
+			return kerror_sys(e, errno, "creating \"%s\"", devs[i].name);
+	for (size_t i = 0; i < ARRAY_SIZE(links); i++)
+		if (symlink(links[i].target, links[i].name) < 0)
+			return kerror_sys(e, errno, "creating \"%s\"", links[i].name);
+	mkdir("/dev/pts", 0755);
+	mkdir("/dev/shm", 01777);
+	mkdir("/dev/mqueue", 0755);
+	r = do_mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+		     "newinstance,ptmxmode=0666,mode=0620,gid=5", e);
+	if (r == 0)
+		r = do_mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV,
+			     "mode=1777,size=65536k", e);
+	if (r == 0)
+		r = do_mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NOEXEC | MS_NODEV,
+			     NULL, e);
+	return r;
+}
+
+/* Moves a detached bind mount (open_tree clone) over path, creating an
+ * empty file there if there is none.  The clone was taken before
+ * pivot_root: a file of the old root cannot be bind-mounted after it. */
+static int bind_tree(int tree, const char *path, struct kerror *e)
+{
+	int t = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+	if (t >= 0)
+		close(t);
+	if (move_mount(tree, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return kerror_sys(e, errno, "mounting \"%s\"", path);
+	return 0;
+}
+
+static int mask_paths(struct kerror *e)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(masked); i++) {
+		struct stat st;
+		if (lstat(masked[i], &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			if (mount("tmpfs", masked[i], "tmpfs", MS_RDONLY, "size=0k") < 0)
+				return kerror_sys(e, errno, "masking \"%s\"", masked[i]);
+		} else if (mount("/dev/null", masked[i], NULL, MS_BIND, NULL) < 0) {
+			return kerror_sys(e, errno, "masking \"%s\"", masked[i]);
+		}
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(readonly); i++) {
+		if (access(readonly[i], F_OK) < 0)
+			continue;
+		if (mount(readonly[i], readonly[i], NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		    mount(NULL, readonly[i], NULL,
+			  MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+			  NULL) < 0)
+			return kerror_sys(e, errno, "making \"%s\" read-only", readonly[i]);
+	}
+	return 0;
+}
+
+static int mkdir_p_inside(const char *path)
+{
+	/* After pivot_root: "/" is the container's root, so a symlink on the
+	 * way resolves inside it. */
+	struct kerror e = { 0 };
+	int r = fs_mkdir_p(path, 0755, &e);
+	kerror_release(&e);
+	return r;
+}
+
+int rootfs_enter(const char *root, const char *id, const struct run_plan *p,
+		 struct kerror *e)
+{
+	static const char *const etc[] = { "/etc/hosts", "/etc/hostname", "/etc/resolv.conf" };
+	static const char *const gen[] = { "hosts", "hostname", "resolv.conf" };
+	int r;
+
+	int trees[3] = { -1, -1, -1 };
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return kerror_sys(e, errno, "making the mounts private");
+	for (size_t i = 0; i < 3; i++) {
+		_cleanup_free_ char *src = xasprintf("%s/containers/%s/userdata/%s", root, id,
+						     gen[i]);
+		trees[i] = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (trees[i] < 0)
+			return kerror_sys(e, errno, "cloning the mount of %s", etc[i]);
+	}
+	r = mount_overlay(root, id, p, e);
+	if (r == 0)
+		r = pivot(root, id, e);
+	if (r < 0)
+		return r;
+	ensure_dir("/proc");
+	r = do_mount("proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL, e);
+	if (r == 0)
+		r = make_dev(e);
+	if (r < 0)
+		return r;
+	ensure_dir("/sys");
+	r = do_mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY, NULL,
+		     e);
+	if (r < 0)
+		return r;
+	ensure_dir("/etc");
+	for (size_t i = 0; i < 3; i++)
+		if ((r = bind_tree(trees[i], etc[i], e)) < 0)
+			return r;
+	for (size_t i = 0; i < 3; i++)
+		close(trees[i]);
+	r = mask_paths(e);
+	if (r < 0)
+		return r;
+	if (mkdir_p_inside(p->cwd) < 0 && errno != EEXIST)
+		return kerror_sys(e, errno, "creating the working directory \"%s\"", p->cwd);
+	if (p->read_only) {
+		/* Podman's --read-only-tmpfs: writable /tmp, /var/tmp, /run. */
+		static const char *const tmp[] = { "/tmp", "/var/tmp", "/run" };
+		for (size_t i = 0; i < ARRAY_SIZE(tmp); i++) {
+			mkdir_p_inside(tmp[i]);
+			r = do_mount("tmpfs", tmp[i], "tmpfs", MS_NOSUID | MS_NODEV,
+				     "mode=1777", e);
+			if (r < 0)
+				return r;
+		}
+		if (mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+			return kerror_sys(e, errno, "making the root read-only");
+	}
+	return 0;
+}

@@ -1,0 +1,196 @@
+/* run.h — the public header of kiln's runtime: from an image config and the
+ * user's flags to a plan (spec.c), from a plan to a running container
+ * (rootfs.c, spawn.c, seccomp.c, caps.c, cgroup.c), and the per-container
+ * monitor (monitor.c, logs.c) with its lock and exit file (state.c).
+ *
+ * There is no daemon: the process that starts a container is its monitor.
+ * It holds an flock on <runroot>/containers/<id>/lock for its whole life,
+ * so a container recorded "running" whose lock is free lost its monitor
+ * (run_state_refresh corrects it). */
+#ifndef KILN_RUN_H
+#define KILN_RUN_H
+
+#include <sys/types.h>
+
+#include "common/common.h"
+#include "storage/storage.h"
+
+/* ---- the plan --------------------------------------------------------- */
+
+/* What the user asked for on the command line (cli/ fills it). */
+struct run_flags {
+	char **cmd;          /* arguments after IMAGE; NULL = the image's Cmd */
+	char *entrypoint;    /* --entrypoint, valid when entrypoint_set ("" clears) */
+	bool entrypoint_set;
+	char **env;          /* KEY=VALUE, in order (-e, --env-file already merged) */
+	char *workdir, *user, *hostname;
+	bool tty, interactive, read_only, privileged, no_new_privs, seccomp_unconfined;
+	bool network_host;
+	char **cap_add, **cap_drop; /* "CAP_X", "X" or "ALL" */
+	int64_t memory;      /* bytes, 0 = unset */
+	int64_t pids_limit;  /* 0 = unset, -1 = unlimited */
+	int64_t cpu_shares;  /* 0 = unset */
+	int64_t cpu_quota;   /* µs per 100 ms period (--cpus), 0 = unset */
+	char *stop_signal;   /* name or number, NULL = the image's or SIGTERM */
+	int stop_timeout;    /* seconds, -1 = unset (10) */
+};
+void run_flags_release(struct run_flags *f);
+
+struct run_plan {
+	char **argv, **env;
+	char *cwd, *hostname, *user; /* user: as asked, for inspect */
+	uid_t uid;
+	gid_t gid;
+	gid_t *gids;                 /* supplementary groups */
+	size_t n_gids;
+	char **layers;               /* layer ids, base first */
+	uint64_t caps;               /* bounding = effective for root */
+	bool tty, interactive, read_only, network_host, no_new_privs, seccomp;
+	int64_t memory, pids_limit, cpu_shares, cpu_quota;
+	int stop_signal, stop_timeout;
+};
+void run_plan_release(struct run_plan *p);
+
+/* Docker's merging: an --entrypoint replaces the image's Entrypoint and
+ * drops its Cmd; arguments replace Cmd.  Result is a new vector, possibly
+ * empty (the caller reports "no command specified"). */
+char **run_merge_argv(char *const *img_entrypoint, char *const *img_cmd,
+		      const char *entrypoint, bool entrypoint_set, char *const *cmd);
+/* Image Env, then the engine's additions where absent (PATH, HOSTNAME,
+ * container, TERM, HOME), then the user's (a user KEY replaces an earlier
+ * one in place).  "KEY" entries without '=' are dropped. */
+char **run_merge_env(char *const *img_env, char *const *extra_defaults, char *const *user_env);
+
+/* Resolves "user[:group]" (names or numbers) against the container's
+ * /etc/passwd and /etc/group text (either may be NULL).  A name that is not
+ * there is an error ("unable to find user X: no matching entries in passwd
+ * file").  home gets the passwd home ("/" if unknown).  gids: supplementary
+ * groups from /etc/group membership, unless a group was given. */
+struct run_user {
+	uid_t uid;
+	gid_t gid;
+	gid_t *gids;
+	size_t n_gids;
+	char *home;
+};
+int run_user_resolve(const char *spec, const char *passwd, const char *group,
+		     struct run_user *out, struct kerror *e);
+void run_user_release(struct run_user *u);
+
+/* Capability names ("CAP_CHOWN", "chown", "ALL") to a bit; -1 if unknown. */
+int run_cap_parse(const char *name);
+/* Podman's default set. */
+uint64_t run_caps_default(void);
+/* Signal name ("SIGTERM", "TERM", "15") to a number; -1 if unknown. */
+int run_signal_parse(const char *name);
+
+/* Builds the plan from the image (config's "config" object, may be NULL,
+ * and layers) and the flags.  id gives the default hostname. */
+int run_plan_build(struct store *s, const struct image_info *img, const json_t *cfg,
+		   const struct run_flags *f, const char *id, struct run_plan *out,
+		   struct kerror *e);
+json_t *run_plan_to_json(const struct run_plan *p);
+int run_plan_from_json(const char *text, struct run_plan *out, struct kerror *e);
+
+/* ---- cgroups ------------------------------------------------------------ */
+
+struct cg_limits {
+	int64_t memory, pids_limit, cpu_shares, cpu_quota; /* as in run_plan */
+};
+bool cg_limits_any(const struct cg_limits *l);
+/* cgroup v2: creates <root>/<parent>/<name>, enables the controllers the
+ * limits need in each ancestor's cgroup.subtree_control below root, writes
+ * memory.max, pids.max, cpu.max, cpu.weight.  *path gets the new dir.
+ * root is "/sys/fs/cgroup" on a real host, a fake tree in tests. */
+int cg_v2_create(const char *root, const char *parent, const char *name,
+		 const struct cg_limits *l, char **path, struct kerror *e);
+/* Docker's shares → cgroup v2 weight conversion. */
+uint64_t cg_shares_to_weight(uint64_t shares);
+
+/* A container's cgroups (v2: one dir; v1: one per controller used). */
+struct cgroup {
+	char *paths[4];
+	size_t n;
+};
+/* Creates the cgroups for the limits under the caller's own cgroups on the
+ * host (v2 or v1 hybrid); nothing when there are no limits. */
+int cgroup_create(const char *id, const struct cg_limits *l, struct cgroup *out,
+		  struct kerror *e);
+int cgroup_add_pid(const struct cgroup *cg, pid_t pid, struct kerror *e);
+/* Removes the directories (the processes must be gone). */
+void cgroup_remove(struct cgroup *cg);
+
+/* ---- starting a container ------------------------------------------------ */
+
+/* The container's standard streams: fds the child gets as 0, 1, 2 (-1:
+ * /dev/null), or with tty a pty whose master comes back in *pty_master. */
+struct run_stdio {
+	int in, out, err;
+};
+
+struct run_proc {
+	pid_t pid;
+	int pty_master; /* -1 without a tty */
+	struct cgroup cg;
+};
+
+/* Writes the container's generated files (hosts, hostname, resolv.conf)
+ * and creates its upper/work/merged directories. */
+int run_prepare_dirs(struct store *s, const char *id, const char *name,
+		     const struct run_plan *p, struct kerror *e);
+/* Clones the container's init into its namespaces, sets it up and execs
+ * the plan's argv.  Returns once the exec happened; a failure before it
+ * comes back as an error with e->code and *exit_code 125, 126 (cannot
+ * execute) or 127 (not found).  Signals in `blocked` stay blocked in the
+ * caller (for its signalfd) and are unblocked in the child. */
+int run_spawn(struct store *s, const char *id, const struct run_plan *p,
+	      const struct run_stdio *io, struct run_proc *out, int *exit_code,
+	      struct kerror *e);
+
+/* Builds and loads the default seccomp filter (in the child). */
+int run_seccomp_load(struct kerror *e);
+/* Applies the capability set: bounding set dropped to caps; permitted and
+ * effective set to caps (root) — called before switching user. */
+int run_caps_bound(uint64_t caps, struct kerror *e);
+int run_caps_apply(uint64_t caps, struct kerror *e);
+
+/* ---- monitor and state --------------------------------------------------- */
+
+/* Takes the monitor lock of a container (creating its run dir); returns the
+ * fd.  wait: block until free. -EWOULDBLOCK when held and !wait. */
+int run_lock(struct store *s, const char *id, bool wait, int *fd, struct kerror *e);
+/* If c is "running" but its monitor is gone, records it as exited with the
+ * code from the exit file (or -1) and updates c.  Returns 0 in all normal
+ * cases. */
+int run_state_refresh(struct store *s, struct container_info *c, struct kerror *e);
+/* The monitor writes the exit code here before the DB. */
+int run_exit_file_write(struct store *s, const char *id, int code);
+
+struct run_monitor_opts {
+	bool detach;   /* stdout/stderr to the log file, stdin /dev/null */
+	bool remove;   /* --rm: remove the container after it exited */
+	int ready_fd;  /* detached: where to report the start (-1 none) */
+};
+/* Runs the container as its monitor: lock, spawn, record running, relay,
+ * forward signals, wait, record the exit.  *exit_code gets the
+ * container's code (or 125/126/127 when it could not start). */
+int run_monitor(struct store *s, struct container_info *c, const struct run_plan *p,
+		const struct run_monitor_opts *o, int *exit_code, struct kerror *e);
+/* Forks a detached monitor (setsid, double fork) and waits until the
+ * container started; returns its error otherwise. */
+int run_detached(struct store *s, struct container_info *c, const struct run_plan *p,
+		 bool remove, int *exit_code, struct kerror *e);
+
+/* k8s-file log lines: "<RFC3339Nano> stdout|stderr F|P <text>". */
+struct log_line {
+	int64_t sec;
+	long nsec;
+	bool is_stderr, partial;
+	const char *text;
+	size_t len;
+};
+/* Parses one line (without its '\n'); false if malformed. */
+bool run_log_parse(const char *line, size_t len, struct log_line *out);
+char *run_log_path(struct store *s, const char *id);
+
+#endif

@@ -1,0 +1,27 @@
+/* Private to run/: the pieces of the child's set-up shared by its files. */
+#ifndef KILN_RUN_PRIVATE_H
+#define KILN_RUN_PRIVATE_H
+
+#include "run/run.h"
+
+/* In the child, in its own mount namespace: mounts the overlay of the
+ * plan's layers (lower dirs relative to <root>/layers, so the option string
+ * stays under a page) on <root>/containers/<id>/merged and pivots into it;
+ * then /proc, /dev, /sys, the generated /etc files, masked and read-only
+ * paths, --read-only.  The generated files come from
+ * <root>/containers/<id>/userdata. */
+int rootfs_enter(const char *root, const char *id, const struct run_plan *p,
+		 struct kerror *e);
+/* The overlay option string ("lowerdir=…,upperdir=…,workdir=…"). */
+char *rootfs_overlay_options(char *const *layers, const char *upper, const char *work);
+
+/* k8s-file writer: complete lines as "F", a line cut by the buffer limit
+ * or by the end of the stream as "P". */
+struct log_writer {
+	int fd;
+	struct buf pending[2]; /* stdout, stderr */
+};
+void log_writer_feed(struct log_writer *w, bool is_stderr, const char *data, size_t n);
+void log_writer_flush(struct log_writer *w);
+
+#endif

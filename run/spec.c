@@ -1,0 +1,270 @@
+/* Image config + flags → the runtime plan (Docker's semantics). */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "run/run.h"
+
+#define ETC_FILE_MAX (1024 * 1024)
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+void run_flags_release(struct run_flags *f)
+{
+	strv_free(f->cmd);
+	free(f->entrypoint);
+	strv_free(f->env);
+	free(f->workdir);
+	free(f->user);
+	free(f->hostname);
+	strv_free(f->cap_add);
+	strv_free(f->cap_drop);
+	free(f->stop_signal);
+	memset(f, 0, sizeof(*f));
+}
+
+void run_plan_release(struct run_plan *p)
+{
+	strv_free(p->argv);
+	strv_free(p->env);
+	free(p->cwd);
+	free(p->hostname);
+	free(p->user);
+	free(p->gids);
+	strv_free(p->layers);
+	memset(p, 0, sizeof(*p));
+}
+
+static void push_all(char ***v, char *const *from)
+{
+	for (size_t i = 0; from && from[i]; i++)
+		strv_push(v, xstrdup(from[i]));
+}
+
+char **run_merge_argv(char *const *img_entrypoint, char *const *img_cmd,
+		      const char *entrypoint, bool entrypoint_set, char *const *cmd)
+{
+	char **v = xcalloc(1, sizeof(char *));
+	if (entrypoint_set) {
+		/* --entrypoint is one program (not split); "" clears it. */
+		if (entrypoint && *entrypoint)
+			strv_push(&v, xstrdup(entrypoint));
+		push_all(&v, cmd);
+		return v;
+	}
+	push_all(&v, img_entrypoint);
+	push_all(&v, cmd && cmd[0] ? cmd : img_cmd);
+	return v;
+}
+
+static size_t key_len(const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	return eq ? (size_t)(eq - kv) : strlen(kv);
+}
+
+static ssize_t env_find(char **v, const char *kv)
+{
+	size_t k = key_len(kv);
+	for (size_t i = 0; v && v[i]; i++)
+		if (key_len(v[i]) == k && strncmp(v[i], kv, k) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+static void env_set(char ***v, const char *kv, bool replace)
+{
+	ssize_t at;
+	if (!strchr(kv, '=') || key_len(kv) == 0)
+		return;
+	at = env_find(*v, kv);
+	if (at < 0)
+		strv_push(v, xstrdup(kv));
+	else if (replace) {
+		free((*v)[at]);
+		(*v)[at] = xstrdup(kv);
+	}
+}
+
+char **run_merge_env(char *const *img_env, char *const *extra_defaults, char *const *user_env)
+{
+	char **v = xcalloc(1, sizeof(char *));
+	for (size_t i = 0; img_env && img_env[i]; i++)
+		env_set(&v, img_env[i], true);
+	for (size_t i = 0; extra_defaults && extra_defaults[i]; i++)
+		env_set(&v, extra_defaults[i], false);
+	for (size_t i = 0; user_env && user_env[i]; i++)
+		env_set(&v, user_env[i], true);
+	return v;
+}
+
+/* Reads a small file from the image, top layer first.  A whiteout (0/0 char
+ * device) or a non-regular file ends the search.  Paths resolve inside each
+ * layer (a symlink cannot lead out of it). */
+static char *image_file(struct store *s, const struct image_info *img, const char *rel)
+{
+	size_t n = strv_len(img->layers);
+	for (size_t i = n; i-- > 0;) {
+		_cleanup_free_ char *dir = store_layer_diff_path(s, img->layers[i]);
+		_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW,
+					.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+		_cleanup_close_ int fd = -1;
+		struct stat st;
+		char *data = NULL;
+		size_t len;
+		if (dfd < 0)
+			continue;
+		fd = (int)syscall(SYS_openat2, dfd, rel, &how, sizeof(how));
+		if (fd < 0) {
+			if (errno == ELOOP || errno == ENXIO)
+				return NULL;
+			continue;
+		}
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+			return NULL;
+		if (fs_read_fd(fd, ETC_FILE_MAX, rel, &data, &len, NULL) < 0)
+			return NULL;
+		if (memchr(data, '\0', len)) {
+			free(data);
+			return NULL;
+		}
+		return data;
+	}
+	return NULL;
+}
+
+static uint64_t all_caps(void)
+{
+	uint64_t m = 0;
+	for (int c = 0; c <= 40; c++)
+		m |= 1ULL << c;
+	return m;
+}
+
+static bool has_all(char *const *v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		if (strcasecmp(v[i], "ALL") == 0)
+			return true;
+	return false;
+}
+
+static int caps_compute(const struct run_flags *f, uint64_t *out, struct kerror *e)
+{
+	uint64_t m = f->privileged ? all_caps() : run_caps_default();
+	if (has_all(f->cap_add))
+		m = all_caps();
+	if (has_all(f->cap_drop))
+		m = 0;
+	for (size_t i = 0; f->cap_drop && f->cap_drop[i]; i++) {
+		int c;
+		if (strcasecmp(f->cap_drop[i], "ALL") == 0)
+			continue;
+		if ((c = run_cap_parse(f->cap_drop[i])) < 0)
+			return kerror_set(e, EINVAL, "unknown capability \"%s\"", f->cap_drop[i]);
+		m &= ~(1ULL << c);
+	}
+	for (size_t i = 0; f->cap_add && f->cap_add[i]; i++) {
+		int c;
+		if (strcasecmp(f->cap_add[i], "ALL") == 0)
+			continue;
+		if ((c = run_cap_parse(f->cap_add[i])) < 0)
+			return kerror_set(e, EINVAL, "unknown capability \"%s\"", f->cap_add[i]);
+		m |= 1ULL << c;
+	}
+	*out = m;
+	return 0;
+}
+
+int run_plan_build(struct store *s, const struct image_info *img, const json_t *cfg,
+		   const struct run_flags *f, const char *id, struct run_plan *out,
+		   struct kerror *e)
+{
+	_cleanup_strv_ char **ient = json_strv(json_object_get(cfg, "Entrypoint"));
+	_cleanup_strv_ char **icmd = json_strv(json_object_get(cfg, "Cmd"));
+	_cleanup_strv_ char **ienv = json_strv(json_object_get(cfg, "Env"));
+	_cleanup_strv_ char **defaults = NULL;
+	_cleanup_free_ char *passwd = NULL, *group = NULL;
+	struct run_user u = { 0 };
+	struct run_plan p = { 0 };
+	const char *user = f->user ? f->user : json_str(cfg, "User");
+	const char *wd = f->workdir ? f->workdir : json_str(cfg, "WorkingDir");
+	const char *sig = f->stop_signal ? f->stop_signal : json_str(cfg, "StopSignal");
+	int r;
+
+	p.argv = run_merge_argv(ient, icmd, f->entrypoint, f->entrypoint_set, f->cmd);
+	if (!p.argv[0]) {
+		run_plan_release(&p);
+		return kerror_set(e, EINVAL, "no command or entrypoint provided, and no CMD or "
+					     "ENTRYPOINT from image");
+	}
+	if (wd && *wd && wd[0] != '/') {
+		run_plan_release(&p);
+		return kerror_set(e, EINVAL, "the working directory \"%s\" is invalid, it needs "
+					     "to be an absolute path", wd);
+	}
+	p.cwd = xstrdup(wd && *wd ? wd : "/");
+	if (f->hostname && *f->hostname)
+		p.hostname = xstrdup(f->hostname);
+	else if (f->network_host) {
+		char h[256] = "";
+		gethostname(h, sizeof(h) - 1);
+		p.hostname = xstrdup(h);
+	} else
+		p.hostname = xstrndup(id, 12);
+
+	passwd = image_file(s, img, "etc/passwd");
+	group = image_file(s, img, "etc/group");
+	r = run_user_resolve(user, passwd, group, &u, e);
+	if (r < 0) {
+		run_plan_release(&p);
+		return r;
+	}
+	p.user = xstrdup(user ? user : "");
+	p.uid = u.uid;
+	p.gid = u.gid;
+	p.gids = steal_pointer(&u.gids);
+	p.n_gids = u.n_gids;
+
+	strv_push(&defaults, xstrdup("PATH=" DEFAULT_PATH));
+	if (f->tty)
+		strv_push(&defaults, xstrdup("TERM=xterm"));
+	strv_push(&defaults, xstrdup("container=kiln"));
+	strv_push(&defaults, xasprintf("HOSTNAME=%s", p.hostname));
+	strv_push(&defaults, xasprintf("HOME=%s", u.home));
+	run_user_release(&u);
+	p.env = run_merge_env(ienv, defaults, f->env);
+
+	p.layers = xcalloc(1, sizeof(char *));
+	push_all(&p.layers, img->layers);
+	r = caps_compute(f, &p.caps, e);
+	if (r < 0) {
+		run_plan_release(&p);
+		return r;
+	}
+	p.tty = f->tty;
+	p.interactive = f->interactive;
+	p.read_only = f->read_only;
+	p.network_host = f->network_host;
+	p.no_new_privs = f->no_new_privs;
+	p.seccomp = !f->seccomp_unconfined && !f->privileged;
+	p.memory = f->memory;
+	p.pids_limit = f->pids_limit;
+	p.cpu_shares = f->cpu_shares;
+	p.cpu_quota = f->cpu_quota;
+	p.stop_signal = sig ? run_signal_parse(sig) : SIGTERM;
+	if (p.stop_signal < 0) {
+		run_plan_release(&p);
+		return kerror_set(e, EINVAL, "invalid stop signal \"%s\"", sig);
+	}
+	p.stop_timeout = f->stop_timeout >= 0 ? f->stop_timeout : 10;
+	*out = p;
+	return 0;
+}

@@ -1,0 +1,147 @@
+/* A container's runtime state beside its row: the monitor lock, the exit
+ * file, the generated /etc files; and correcting a state whose monitor
+ * died. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "run/run.h"
+
+static int write_small(const char *path, const char *data, struct kerror *e)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || fs_write_all(fd, data, strlen(data)) < 0)
+		return kerror_sys(e, errno, "writing \"%s\"", path);
+	return 0;
+}
+
+int run_prepare_dirs(struct store *s, const char *id, const char *name,
+		     const struct run_plan *p, struct kerror *e)
+{
+	static const char *const sub[] = { "upper", "work", "merged", "userdata" };
+	_cleanup_free_ char *top = xasprintf("%s/containers", store_root(s));
+	_cleanup_free_ char *dir = store_container_dir(s, id);
+	_cleanup_free_ char *hosts = NULL, *resolv = NULL, *hostname = NULL;
+	_cleanup_free_ char *f = NULL;
+	size_t len;
+	int r;
+
+	if (mkdir(top, 0700) < 0 && errno != EEXIST)
+		return kerror_sys(e, errno, "creating \"%s\"", top);
+	if (mkdir(dir, 0700) < 0)
+		return kerror_sys(e, errno, "creating \"%s\"", dir);
+	for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
+		_cleanup_free_ char *d = xasprintf("%s/%s", dir, sub[i]);
+		if (mkdir(d, i == 0 ? 0755 : 0700) < 0)
+			return kerror_sys(e, errno, "creating \"%s\"", d);
+	}
+	/* The host's resolver configuration, as Podman copies it. */
+	if (fs_read_file("/etc/resolv.conf", 64 * 1024, &resolv, &len, NULL) < 0)
+		resolv = xstrdup("");
+	if (p->network_host && fs_read_file("/etc/hosts", 1024 * 1024, &hosts, &len, NULL) == 0) {
+		char *h = xasprintf("%s%s127.0.1.1\t%s %s\n", hosts,
+				    len && hosts[len - 1] != '\n' ? "\n" : "", p->hostname, name);
+		free(hosts);
+		hosts = h;
+	} else {
+		free(hosts);
+		hosts = xasprintf("127.0.0.1\tlocalhost localhost.localdomain localhost4 "
+				  "localhost4.localdomain4\n"
+				  "::1\tlocalhost localhost.localdomain localhost6 "
+				  "localhost6.localdomain6\n"
+				  "127.0.1.1\t%s %s\n",
+				  p->hostname, name);
+	}
+	hostname = xasprintf("%s\n", p->hostname);
+	f = xasprintf("%s/userdata/hosts", dir);
+	r = write_small(f, hosts, e);
+	free(f);
+	f = xasprintf("%s/userdata/hostname", dir);
+	if (r == 0)
+		r = write_small(f, hostname, e);
+	free(f);
+	f = xasprintf("%s/userdata/resolv.conf", dir);
+	if (r == 0)
+		r = write_small(f, resolv, e);
+	return r;
+}
+
+int run_lock(struct store *s, const char *id, bool wait, int *fd, struct kerror *e)
+{
+	_cleanup_free_ char *dir = store_container_rundir(s, id);
+	_cleanup_free_ char *path = xasprintf("%s/lock", dir);
+	int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (f < 0 && errno == ENOENT) {
+		int r = fs_mkdir_p(dir, 0700, e);
+		if (r < 0)
+			return r;
+		f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	}
+	if (f < 0)
+		return kerror_sys(e, errno, "opening \"%s\"", path);
+	while (flock(f, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+		int err = errno;
+		if (err == EINTR)
+			continue;
+		close(f);
+		if (err == EWOULDBLOCK)
+			return -EWOULDBLOCK;
+		return kerror_sys(e, err, "locking \"%s\"", path);
+	}
+	*fd = f;
+	return 0;
+}
+
+int run_exit_file_write(struct store *s, const char *id, int code)
+{
+	_cleanup_free_ char *dir = store_container_rundir(s, id);
+	_cleanup_free_ char *path = xasprintf("%s/exit", dir);
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%d\n", code);
+	return write_small(path, buf, NULL);
+}
+
+static int exit_file_read(struct store *s, const char *id)
+{
+	_cleanup_free_ char *dir = store_container_rundir(s, id);
+	_cleanup_free_ char *path = xasprintf("%s/exit", dir);
+	_cleanup_free_ char *data = NULL;
+	size_t len;
+	char *end;
+	long v;
+	if (fs_read_file(path, 64, &data, &len, NULL) < 0)
+		return -1;
+	v = strtol(data, &end, 10);
+	if (end == data || v < 0 || v > 255)
+		return -1;
+	return (int)v;
+}
+
+int run_state_refresh(struct store *s, struct container_info *c, struct kerror *e)
+{
+	struct timespec ts;
+	int fd, r;
+
+	if (c->state != CTR_RUNNING)
+		return 0;
+	r = run_lock(s, c->id, false, &fd, e);
+	if (r == -EWOULDBLOCK)
+		return 0; /* its monitor is alive */
+	if (r < 0)
+		return r;
+	/* The monitor is gone; so is the container's init (it dies with its
+	 * monitor), unless the exit file says otherwise. */
+	c->exit_code = exit_file_read(s, c->id);
+	c->state = CTR_EXITED;
+	c->pid = 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	c->finished = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	r = store_container_update(s, c, e);
+	close(fd);
+	return r;
+}

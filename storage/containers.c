@@ -1,0 +1,260 @@
+/* Containers: their rows in the DB and their directories. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage/store_private.h"
+
+#define CTR_COLUMNS                                                                     \
+	"id, name, image_id, image_name, created, plan, state, pid, exit_code, started, " \
+	"finished"
+
+const char *ctr_state_name(enum ctr_state st)
+{
+	switch (st) {
+	case CTR_CREATED: return "created";
+	case CTR_RUNNING: return "running";
+	case CTR_EXITED: return "exited";
+	}
+	return "unknown";
+}
+
+void container_info_free(struct container_info *c)
+{
+	if (!c)
+		return;
+	free(c->name);
+	free(c->image_name);
+	free(c->plan);
+	free(c);
+}
+
+void cleanup_container_infop(struct container_info **c)
+{
+	container_info_free(*c);
+}
+
+void container_list_free(struct container_info **list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		container_info_free(list[i]);
+	free(list);
+}
+
+const char *store_runroot(const struct store *s)
+{
+	return s->runroot ? s->runroot : s->root;
+}
+
+char *store_container_dir(const struct store *s, const char *id)
+{
+	return xasprintf("%s/containers/%s", s->root, id);
+}
+
+char *store_container_rundir(const struct store *s, const char *id)
+{
+	return xasprintf("%s/containers/%s", store_runroot(s), id);
+}
+
+static const char *text(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? (const char *)t : "";
+}
+
+static struct container_info *row_to_info(sqlite3_stmt *st)
+{
+	struct container_info *c = xcalloc(1, sizeof(*c));
+	snprintf(c->id, sizeof(c->id), "%s", text(st, 0));
+	c->name = xstrdup(text(st, 1));
+	snprintf(c->image_id, sizeof(c->image_id), "%s", text(st, 2));
+	c->image_name = xstrdup(text(st, 3));
+	c->created = sqlite3_column_int64(st, 4);
+	c->plan = xstrdup(text(st, 5));
+	c->state = (enum ctr_state)sqlite3_column_int(st, 6);
+	if (c->state > CTR_EXITED)
+		c->state = CTR_EXITED;
+	c->pid = sqlite3_column_int(st, 7);
+	c->exit_code = sqlite3_column_int(st, 8);
+	c->started = sqlite3_column_int64(st, 9);
+	c->finished = sqlite3_column_int64(st, 10);
+	return c;
+}
+
+/* Runs one statement in its own (implicit) transaction; the containers
+ * table is only ever changed row by row. */
+static int step_done(struct store *s, sqlite3_stmt *st, const char *what, struct kerror *e)
+{
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_error(s, what, e);
+	return 0;
+}
+
+int store_container_create(struct store *s, const struct container_info *c, struct kerror *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = db_prepare(s, "INSERT INTO containers (" CTR_COLUMNS
+			      ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			   &st, e);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, c->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, c->image_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, c->image_name ? c->image_name : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, c->created);
+	sqlite3_bind_text(st, 6, c->plan ? c->plan : "{}", -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 7, (int)c->state);
+	sqlite3_bind_int(st, 8, c->pid);
+	sqlite3_bind_int(st, 9, c->exit_code);
+	sqlite3_bind_int64(st, 10, c->started);
+	sqlite3_bind_int64(st, 11, c->finished);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		if (sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE) {
+			_cleanup_container_info_ struct container_info *other = NULL;
+			if (store_container_get(s, c->name, &other, NULL) == 0)
+				return kerror_set(e, EEXIST,
+						  "the container name \"%s\" is already in use by "
+						  "%s. You have to remove that container to be able "
+						  "to reuse that name: that name is already in use",
+						  c->name, other->id);
+		}
+		return db_error(s, "adding the container", e);
+	}
+	return 0;
+}
+
+static int get_by(struct store *s, const char *sql, const char *arg, struct container_info **out,
+		  int *count, struct kerror *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = db_prepare(s, sql, &st, e);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
+	*count = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (++*count == 1)
+			*out = row_to_info(st);
+		else
+			break;
+	}
+	return 0;
+}
+
+static bool is_hex_prefix(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > DIGEST_HEX_LEN)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+int store_container_get(struct store *s, const char *what, struct container_info **out,
+			struct kerror *e)
+{
+	struct container_info *c = NULL;
+	int n, r;
+
+	r = get_by(s, "SELECT " CTR_COLUMNS " FROM containers WHERE id = ?1 OR name = ?1", what,
+		   &c, &n, e);
+	if (r < 0)
+		return r;
+	if (n == 0 && is_hex_prefix(what)) {
+		_cleanup_free_ char *pat = xasprintf("%s*", what);
+		r = get_by(s, "SELECT " CTR_COLUMNS " FROM containers WHERE id GLOB ?1", pat, &c,
+			   &n, e);
+		if (r < 0)
+			return r;
+		if (n > 1) {
+			container_info_free(c);
+			return kerror_set(e, EINVAL, "more than one result for container \"%s\"",
+					  what);
+		}
+	}
+	if (n == 0)
+		return kerror_set(e, ENOENT, "no container with name or ID \"%s\" found", what);
+	*out = c;
+	return 0;
+}
+
+int store_container_list(struct store *s, struct container_info ***out, size_t *n,
+			 struct kerror *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	struct container_info **list = NULL;
+	size_t count = 0, cap = 0;
+	int r = db_prepare(s, "SELECT " CTR_COLUMNS " FROM containers ORDER BY created DESC, id",
+			   &st, e);
+	if (r < 0)
+		return r;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (count == cap) {
+			cap = cap ? cap * 2 : 16;
+			list = xrealloc(list, cap * sizeof(*list));
+		}
+		list[count++] = row_to_info(st);
+	}
+	*out = list;
+	*n = count;
+	return 0;
+}
+
+int store_container_update(struct store *s, const struct container_info *c, struct kerror *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = db_prepare(s, "UPDATE containers SET state = ?, pid = ?, exit_code = ?, "
+			      "started = ?, finished = ? WHERE id = ?",
+			   &st, e);
+	if (r < 0)
+		return r;
+	sqlite3_bind_int(st, 1, (int)c->state);
+	sqlite3_bind_int(st, 2, c->pid);
+	sqlite3_bind_int(st, 3, c->exit_code);
+	sqlite3_bind_int64(st, 4, c->started);
+	sqlite3_bind_int64(st, 5, c->finished);
+	sqlite3_bind_text(st, 6, c->id, -1, SQLITE_STATIC);
+	return step_done(s, st, "updating the container", e);
+}
+
+int store_container_remove(struct store *s, const char *id, struct kerror *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	_cleanup_free_ char *dir = NULL, *rundir = NULL;
+	int r;
+
+	if (!is_hex_prefix(id) || strlen(id) != DIGEST_HEX_LEN)
+		return kerror_set(e, EINVAL, "invalid container ID \"%s\"", id);
+	/* Row first: a crash in between leaves directories without a row,
+	 * never a row without its files. */
+	r = db_prepare(s, "DELETE FROM containers WHERE id = ?", &st, e);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	r = step_done(s, st, "removing the container", e);
+	if (r < 0)
+		return r;
+	dir = store_container_dir(s, id);
+	rundir = store_container_rundir(s, id);
+	r = fs_rm_rf(dir, e);
+	if (r == 0)
+		r = fs_rm_rf(rundir, e);
+	return r;
+}
+
+int store_image_container(struct store *s, const char *image_id, char **ctr_id,
+			  struct kerror *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = db_prepare(s, "SELECT id FROM containers WHERE image_id = ? "
+			      "ORDER BY created DESC LIMIT 1",
+			   &st, e);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, image_id, -1, SQLITE_STATIC);
+	*ctr_id = sqlite3_step(st) == SQLITE_ROW ? xstrdup(text(st, 0)) : NULL;
+	return 0;
+}

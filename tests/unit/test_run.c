@@ -1,0 +1,321 @@
+/* Unit tests for run/'s pure parts: Entrypoint/Cmd merging, env merging,
+ * user resolution from passwd/group text, capability and signal names,
+ * the plan's JSON round trip, cgroup v2 set-up against a fake tree, and
+ * the k8s-file log format. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "run/run.h"
+
+static char *joined(char **v)
+{
+	struct buf b = { 0 };
+	for (size_t i = 0; v && v[i]; i++)
+		buf_printf(&b, "%s%s", i ? "|" : "", v[i]);
+	buf_append(&b, "", 0);
+	return b.data ? buf_steal(&b) : xstrdup("");
+}
+
+static void check_argv(char *const *ent, char *const *cmd, const char *user_ent, bool set,
+		       char *const *user_cmd, const char *want)
+{
+	char **v = run_merge_argv(ent, cmd, user_ent, set, user_cmd);
+	char *j = joined(v);
+	assert_string_equal(j, want);
+	free(j);
+	strv_free(v);
+}
+
+static void test_merge_argv(void **state)
+{
+	(void)state;
+	char *ent[] = { "/entry", "-x", NULL };
+	char *cmd[] = { "default", "arg", NULL };
+	char *user[] = { "mine", NULL };
+	char *empty[] = { NULL };
+	check_argv(ent, cmd, NULL, false, NULL, "/entry|-x|default|arg");
+	check_argv(ent, cmd, NULL, false, user, "/entry|-x|mine");
+	check_argv(NULL, cmd, NULL, false, NULL, "default|arg");
+	check_argv(NULL, cmd, NULL, false, user, "mine");
+	/* --entrypoint drops the image's Cmd too (Docker). */
+	check_argv(ent, cmd, "/other", true, NULL, "/other");
+	check_argv(ent, cmd, "/other", true, user, "/other|mine");
+	/* --entrypoint "" clears it: the arguments run as they are. */
+	check_argv(ent, cmd, "", true, user, "mine");
+	check_argv(ent, cmd, "", true, NULL, "");
+	check_argv(NULL, NULL, NULL, false, empty, "");
+	check_argv(ent, NULL, NULL, false, empty, "/entry|-x");
+}
+
+static void test_merge_env(void **state)
+{
+	(void)state;
+	char *img[] = { "PATH=/img/bin", "A=1", "B=2", NULL };
+	char *defs[] = { "PATH=/default", "HOSTNAME=h", "HOME=/root", NULL };
+	char *user[] = { "B=user", "C=3", "NOEQUALS", "=bad", "A=", NULL };
+	char **v = run_merge_env(img, defs, user);
+	char *j = joined(v);
+	assert_string_equal(j, "PATH=/img/bin|A=|B=user|HOSTNAME=h|HOME=/root|C=3");
+	free(j);
+	strv_free(v);
+	v = run_merge_env(NULL, defs, NULL);
+	j = joined(v);
+	assert_string_equal(j, "PATH=/default|HOSTNAME=h|HOME=/root");
+	free(j);
+	strv_free(v);
+}
+
+static const char passwd[] = "root:x:0:0:root:/root:/bin/sh\n"
+			     "# comment\n"
+			     "daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n"
+			     "app:x:1000:1000:App:/home/app:/bin/sh\n"
+			     "broken:x:abc\n"
+			     "nohome:x:1001:1001::\n";
+static const char group[] = "root:x:0:\n"
+			    "wheel:x:10:app,other\n"
+			    "app:x:1000:\n"
+			    "audio:x:29:daemon,app\n"
+			    "staff:x:50:\n";
+
+static void test_user_resolve(void **state)
+{
+	(void)state;
+	struct run_user u;
+	struct kerror e = { 0 };
+
+	assert_int_equal(run_user_resolve(NULL, passwd, group, &u, &e), 0);
+	assert_int_equal(u.uid, 0);
+	assert_int_equal(u.gid, 0);
+	assert_string_equal(u.home, "/root");
+	run_user_release(&u);
+
+	assert_int_equal(run_user_resolve("app", passwd, group, &u, &e), 0);
+	assert_int_equal(u.uid, 1000);
+	assert_int_equal(u.gid, 1000);
+	assert_string_equal(u.home, "/home/app");
+	assert_int_equal(u.n_gids, 2);
+	assert_int_equal(u.gids[0], 10);
+	assert_int_equal(u.gids[1], 29);
+	run_user_release(&u);
+
+	/* An explicit group replaces the primary one and the memberships. */
+	assert_int_equal(run_user_resolve("app:staff", passwd, group, &u, &e), 0);
+	assert_int_equal(u.gid, 50);
+	assert_int_equal(u.n_gids, 0);
+	run_user_release(&u);
+	assert_int_equal(run_user_resolve("app:77", passwd, group, &u, &e), 0);
+	assert_int_equal(u.gid, 77);
+	run_user_release(&u);
+
+	/* Numbers need no entry; one that has an entry takes its gid and home. */
+	assert_int_equal(run_user_resolve("4242", passwd, group, &u, &e), 0);
+	assert_int_equal(u.uid, 4242);
+	assert_int_equal(u.gid, 0);
+	assert_string_equal(u.home, "/");
+	run_user_release(&u);
+	assert_int_equal(run_user_resolve("1000:5", passwd, group, &u, &e), 0);
+	assert_int_equal(u.uid, 1000);
+	assert_int_equal(u.gid, 5);
+	run_user_release(&u);
+	assert_int_equal(run_user_resolve("nohome", passwd, group, &u, &e), 0);
+	assert_string_equal(u.home, "/");
+	run_user_release(&u);
+
+	assert_int_equal(run_user_resolve("ghost", passwd, group, &u, &e), -ENOENT);
+	assert_string_equal(e.msg, "unable to find user ghost: no matching entries in passwd file");
+	assert_int_equal(run_user_resolve("app:nogroup", passwd, group, &u, &e), -ENOENT);
+	assert_string_equal(e.msg, "unable to find group nogroup: no matching entries in group file");
+	assert_int_equal(run_user_resolve("app", NULL, NULL, &u, &e), -ENOENT);
+	assert_int_equal(run_user_resolve(":5", passwd, group, &u, &e), -EINVAL);
+	/* "broken" has too few fields: never matched. */
+	assert_int_equal(run_user_resolve("broken", passwd, group, &u, &e), -ENOENT);
+	kerror_release(&e);
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	assert_int_equal(run_cap_parse("CAP_CHOWN"), 0);
+	assert_int_equal(run_cap_parse("sys_admin"), 21);
+	assert_int_equal(run_cap_parse("NOPE"), -1);
+	/* Podman's default set: CHOWN DAC_OVERRIDE FOWNER FSETID KILL
+	 * NET_BIND_SERVICE SETFCAP SETGID SETPCAP SETUID SYS_CHROOT. */
+	assert_int_equal(run_caps_default(), 0x800405fbULL);
+	assert_int_equal(run_signal_parse("SIGTERM"), SIGTERM);
+	assert_int_equal(run_signal_parse("kill"), SIGKILL);
+	assert_int_equal(run_signal_parse("10"), 10);
+	assert_int_equal(run_signal_parse("RTMIN+1"), SIGRTMIN + 1);
+	assert_int_equal(run_signal_parse("0"), -1);
+	assert_int_equal(run_signal_parse("SIGNOPE"), -1);
+	assert_int_equal(run_signal_parse(""), -1);
+}
+
+static void test_plan_json(void **state)
+{
+	(void)state;
+	struct run_plan p = { 0 }, q = { 0 };
+	struct kerror e = { 0 };
+	gid_t gids[] = { 10, 29 };
+	p.argv = xcalloc(1, sizeof(char *));
+	strv_push(&p.argv, xstrdup("sh"));
+	p.env = xcalloc(1, sizeof(char *));
+	strv_push(&p.env, xstrdup("A=1"));
+	p.layers = xcalloc(1, sizeof(char *));
+	p.cwd = xstrdup("/w");
+	p.hostname = xstrdup("h");
+	p.uid = 1000;
+	p.gid = 1000;
+	p.gids = gids;
+	p.n_gids = 2;
+	p.caps = run_caps_default();
+	p.read_only = true;
+	p.pids_limit = 50;
+	p.stop_signal = SIGINT;
+	p.stop_timeout = 3;
+	json_t *j = run_plan_to_json(&p);
+	char *text = json_dump_compact(j);
+	json_decref(j);
+	p.gids = NULL;
+	assert_int_equal(run_plan_from_json(text, &q, &e), 0);
+	assert_string_equal(q.argv[0], "sh");
+	assert_string_equal(q.env[0], "A=1");
+	assert_string_equal(q.cwd, "/w");
+	assert_int_equal(q.uid, 1000);
+	assert_int_equal(q.n_gids, 2);
+	assert_int_equal(q.gids[1], 29);
+	assert_int_equal(q.caps, run_caps_default());
+	assert_true(q.read_only);
+	assert_false(q.tty);
+	assert_int_equal(q.pids_limit, 50);
+	assert_int_equal(q.stop_signal, SIGINT);
+	assert_int_equal(q.stop_timeout, 3);
+	free(text);
+	run_plan_release(&p);
+	run_plan_release(&q);
+	assert_int_equal(run_plan_from_json("{\"argv\":[]}", &q, &e), -EINVAL);
+	assert_int_equal(run_plan_from_json("not json", &q, &e), -EINVAL);
+	kerror_release(&e);
+}
+
+static char *read_str(const char *dir, const char *file)
+{
+	char *path = xasprintf("%s/%s", dir, file), *data = NULL;
+	size_t len;
+	struct kerror e = { 0 };
+	if (fs_read_file(path, 4096, &data, &len, &e) < 0)
+		data = NULL;
+	kerror_release(&e);
+	free(path);
+	return data;
+}
+
+static void test_cgroup_v2_fake(void **state)
+{
+	(void)state;
+	char tmpl[] = "/tmp/kiln-cg-XXXXXX";
+	char *root = mkdtemp(tmpl);
+	struct kerror e = { 0 };
+	struct cg_limits l = { .memory = 64 << 20, .pids_limit = 50, .cpu_shares = 512,
+			       .cpu_quota = 50000 };
+	char *path = NULL, *v;
+	assert_non_null(root);
+	char *mid = xasprintf("%s/user.slice", root);
+	char *deep = xasprintf("%s/user.slice/session", root);
+	assert_int_equal(mkdir(mid, 0755), 0);
+	assert_int_equal(mkdir(deep, 0755), 0);
+	assert_int_equal(cg_v2_create(root, "/user.slice/session", "kiln-abc", &l, &path, &e), 0);
+	char *want = xasprintf("%s/user.slice/session/kiln-abc", root);
+	assert_string_equal(path, want);
+	v = read_str(path, "memory.max");
+	assert_string_equal(v, "67108864");
+	free(v);
+	v = read_str(path, "pids.max");
+	assert_string_equal(v, "50");
+	free(v);
+	v = read_str(path, "cpu.max");
+	assert_string_equal(v, "50000 100000");
+	free(v);
+	v = read_str(path, "cpu.weight");
+	assert_string_equal(v, "20");
+	free(v);
+	/* Every level from the root down hands the controllers on. */
+	v = read_str(root, "cgroup.subtree_control");
+	assert_string_equal(v, "+memory +pids +cpu");
+	free(v);
+	v = read_str(mid, "cgroup.subtree_control");
+	assert_string_equal(v, "+memory +pids +cpu");
+	free(v);
+	v = read_str(deep, "cgroup.subtree_control");
+	assert_string_equal(v, "+memory +pids +cpu");
+	free(v);
+	free(path);
+	path = NULL;
+	/* pids only, unlimited */
+	struct cg_limits p = { .pids_limit = -1 };
+	assert_int_equal(cg_v2_create(root, "", "kiln-p", &p, &path, &e), 0);
+	v = read_str(path, "pids.max");
+	assert_string_equal(v, "max");
+	free(v);
+	v = read_str(root, "cgroup.subtree_control");
+	assert_string_equal(v, "+pids");
+	free(v);
+	free(path);
+	path = NULL;
+	assert_int_equal(cg_v2_create(root, "", "../escape", &p, &path, &e), -EINVAL);
+	assert_int_equal(cg_v2_create(root, "/a/../..", "x", &p, &path, &e), -EINVAL);
+	assert_int_equal(cg_shares_to_weight(1024), 39);
+	assert_int_equal(cg_shares_to_weight(2), 1);
+	assert_int_equal(cg_shares_to_weight(262144), 10000);
+	assert_true(cg_limits_any(&p));
+	struct cg_limits none = { 0 };
+	assert_false(cg_limits_any(&none));
+	fs_rm_rf(root, &e);
+	kerror_release(&e);
+	free(mid);
+	free(deep);
+	free(want);
+}
+
+static void test_log_parse(void **state)
+{
+	(void)state;
+	struct log_line l;
+	const char *a = "2026-11-27T10:00:00.123456789Z stdout F hello world";
+	assert_true(run_log_parse(a, strlen(a), &l));
+	assert_false(l.is_stderr);
+	assert_false(l.partial);
+	assert_int_equal(l.nsec, 123456789);
+	assert_int_equal(l.len, 11);
+	assert_memory_equal(l.text, "hello world", 11);
+	const char *b = "2026-11-27T10:00:00Z stderr P ";
+	assert_true(run_log_parse(b, strlen(b), &l));
+	assert_true(l.is_stderr);
+	assert_true(l.partial);
+	assert_int_equal(l.len, 0);
+	const char *c = "2026-11-27T10:00:00Z stderr F";
+	assert_true(run_log_parse(c, strlen(c), &l));
+	assert_int_equal(l.len, 0);
+	const char *bad[] = { "", "garbage", "2026-11-27T10:00:00Z other F x",
+			      "2026-11-27T10:00:00Z stdout X x", "notatime stdout F x",
+			      "2026-11-27T10:00:00Z stdout Fx" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		assert_false(run_log_parse(bad[i], strlen(bad[i]), &l));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_merge_argv),    cmocka_unit_test(test_merge_env),
+		cmocka_unit_test(test_user_resolve),  cmocka_unit_test(test_names),
+		cmocka_unit_test(test_plan_json),     cmocka_unit_test(test_cgroup_v2_fake),
+		cmocka_unit_test(test_log_parse),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
