@@ -19,36 +19,43 @@ static const char images_options[] =
 
 static const char *sort_key;
 
+struct row {
+	json_t *row;
+	int64_t size;
+	size_t pos; /* created order, to keep the sort stable */
+};
+
 static int cmp_rows(const void *a, const void *b)
 {
-	json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	const struct row *ra = a, *rb = b;
+	json_t *x = ra->row, *y = rb->row;
 	int r;
 	if (!strcmp(sort_key, "size"))
-		return json_int(x, "VirtualSize", 0) < json_int(y, "VirtualSize", 0) ? -1 :
-		       json_int(x, "VirtualSize", 0) > json_int(y, "VirtualSize", 0);
-	if (!strcmp(sort_key, "id"))
-		return strcmp(json_str(x, "ID"), json_str(y, "ID"));
-	if (!strcmp(sort_key, "tag"))
-		return strcmp(json_str(x, "Tag"), json_str(y, "Tag"));
-	r = strcmp(json_str(x, "Repository"), json_str(y, "Repository"));
-	return r ? r : strcmp(json_str(x, "Tag"), json_str(y, "Tag"));
+		r = ra->size < rb->size ? -1 : ra->size > rb->size;
+	else if (!strcmp(sort_key, "id"))
+		r = strcmp(json_str(x, "ID"), json_str(y, "ID"));
+	else if (!strcmp(sort_key, "tag"))
+		r = strcmp(json_str(x, "Tag"), json_str(y, "Tag"));
+	else if ((r = strcmp(json_str(x, "Repository"), json_str(y, "Repository"))) == 0)
+		r = strcmp(json_str(x, "Tag"), json_str(y, "Tag"));
+	return r ? r : (ra->pos < rb->pos ? -1 : 1);
 }
 
-/* Stable sort of the rows (created order is the list's own). */
-static void sort_rows(json_t *rows, const char *key)
+/* Sorts rows (created order is the list's own); sizes[i] is row i's size. */
+static void sort_rows(json_t *rows, const int64_t *sizes, const char *key)
 {
 	size_t n = json_array_size(rows);
-	json_t **v;
+	struct row *v;
 	if (!key || !strcmp(key, "created") || n < 2)
 		return;
 	sort_key = key;
 	v = xcalloc(n, sizeof(*v));
 	for (size_t i = 0; i < n; i++)
-		v[i] = json_incref(json_array_get(rows, i));
+		v[i] = (struct row){ json_incref(json_array_get(rows, i)), sizes[i], i };
 	qsort(v, n, sizeof(*v), cmp_rows);
 	json_array_clear(rows);
 	for (size_t i = 0; i < n; i++)
-		json_array_append_new(rows, v[i]);
+		json_array_append_new(rows, v[i].row);
 	free(v);
 }
 
@@ -72,24 +79,12 @@ static json_t *row_json(const struct image_info *i, const char *name, bool no_tr
 		snprintf(id, sizeof(id), "%.12s", i->id);
 	format_size((uint64_t)i->size, size, sizeof(size));
 	format_age(i->created, now, age, sizeof(age));
-	format_rfc3339(i->created, 0, created, sizeof(created));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "Repository",
-			 repo ? repo : "<none>", "Tag", tag ? tag : "<none>", "ID", id, "Digest",
-			 i->manifest_digest ? i->manifest_digest : "<none>", "CreatedSince", age,
-			 "CreatedAt", created, "Size", size, "VirtualSize", (json_int_t)i->size,
-			 "Containers", "N/A");
-}
-
-/* `--format json`: podman/docker-compatible objects, one per image. */
-static json_t *image_json(const struct image_info *i)
-{
-	json_t *names = json_from_strv(i->names);
-	char id[DIGEST_STR_LEN + 1];
-	snprintf(id, sizeof(id), "sha256:%s", i->id);
-	return json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:o, s:i}", "Id", id, "ParentId", "",
-			 "RepoTags", names, "Created", (json_int_t)i->created, "Size",
-			 (json_int_t)i->size, "VirtualSize", (json_int_t)i->size, "RepoDigests",
-			 json_array(), "Containers", 0);
+	format_go_time(i->created, created, sizeof(created));
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Containers",
+			 "N/A", "CreatedAt", created, "CreatedSince", age, "Digest",
+			 i->manifest_digest ? i->manifest_digest : "<none>", "ID", id, "Repository",
+			 repo ? repo : "<none>", "SharedSize", "N/A", "Size", size, "Tag",
+			 tag ? tag : "<none>", "UniqueSize", "N/A", "VirtualSize", size);
 }
 
 static bool matches_filter(const char *name, const char *want)
@@ -177,9 +172,10 @@ int cmd_images(struct cli *c, int argc, char **argv, struct kerror *e)
 
 	int64_t now = (int64_t)time(NULL);
 	_cleanup_json_ json_t *rows = json_array();
-	_cleanup_json_ json_t *objs = json_array();
+	_cleanup_free_ int64_t *sizes = NULL;
+	size_t nrows = 0;
 	for (size_t i = 0; i < n; i++) {
-		bool any = false, keep;
+		bool keep;
 		r = image_filter_match(c, &filt, list[i], &keep, e);
 		if (r < 0)
 			break;
@@ -189,26 +185,19 @@ int cmd_images(struct cli *c, int argc, char **argv, struct kerror *e)
 			if (!matches_filter(list[i]->names[k], filter))
 				continue;
 			json_array_append_new(rows, row_json(list[i], list[i]->names[k], no_trunc, now));
-			any = true;
 		}
-		if (!list[i]->names[0] && !filter) {
+		if (!list[i]->names[0] && !filter)
 			json_array_append_new(rows, row_json(list[i], NULL, no_trunc, now));
-			any = true;
-		}
-		if (any)
-			json_array_append_new(objs, image_json(list[i]));
+		sizes = xrealloc(sizes, (json_array_size(rows) + 1) * sizeof(*sizes));
+		while (nrows < json_array_size(rows))
+			sizes[nrows++] = list[i]->size;
 	}
 	image_list_free(list, n);
 	image_filter_release(&filt);
 	if (r < 0)
 		return r;
-	sort_rows(rows, sort);
+	sort_rows(rows, sizes, sort);
 
-	if (format && strcmp(format, "json") == 0) {
-		_cleanup_free_ char *s2 = json_dump_pretty(objs);
-		printf("%s\n", s2);
-		return 0;
-	}
 	if (quiet)
 		return template_print_list(stdout, "{{.ID}}", rows, e);
 	if (format) {

@@ -49,6 +49,9 @@ static char *prepare(const char *s, bool *table)
 int template_print_table(FILE *out, const char *tmpl, json_t *items, const char *const *headers,
 			 struct kerror *e)
 {
+	/* docker: --format json is one JSON object per line. */
+	if (strcmp(tmpl, "json") == 0)
+		tmpl = "{{json .}}";
 	_cleanup_gotmpl_ struct gotmpl *t = NULL;
 	bool table;
 	_cleanup_free_ char *text = prepare(tmpl, &table);

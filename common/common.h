@@ -104,6 +104,8 @@ void format_size_precision(uint64_t bytes, int precision, char *out, size_t outl
 void format_age(int64_t then, int64_t now, char *out, size_t outlen);
 /* RFC 3339 with nanoseconds in UTC, e.g. 2026-11-27T10:00:00.123456789Z */
 void format_rfc3339(int64_t sec, long nsec, char *out, size_t outlen);
+/* Go's time.Time.String() in UTC, as docker prints CreatedAt. */
+void format_go_time(int64_t sec, char *out, size_t outlen);
 /* Parses RFC 3339 (fraction and offset allowed); 0 on success. */
 int parse_rfc3339(const char *s, int64_t *sec, long *nsec);
 

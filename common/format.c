@@ -76,6 +76,15 @@ void format_rfc3339(int64_t sec, long nsec, char *out, size_t outlen)
 	}
 }
 
+/* Go's time.Time.String() in UTC: "2006-01-02 15:04:05 +0000 UTC". */
+void format_go_time(int64_t sec, char *out, size_t outlen)
+{
+	struct tm tm;
+	time_t t = (time_t)sec;
+	gmtime_r(&t, &tm);
+	strftime(out, outlen, "%Y-%m-%d %H:%M:%S +0000 UTC", &tm);
+}
+
 int parse_rfc3339(const char *s, int64_t *sec, long *nsec)
 {
 	struct tm tm = { 0 };
