@@ -10,9 +10,9 @@ DEPS_PKGS := build-essential pkg-config clang \
 	libjansson-dev libsqlite3-dev libseccomp-dev libyaml-dev libsodium-dev \
 	libmicrohttpd-dev libmnl-dev libnftables-dev libgpgme-dev \
 	libcmocka-dev bats busybox-static tar gzip zstd sqlite3 python3 \
-	podman skopeo runc
+	podman skopeo runc docker-registry apache2-utils openssl
 
-PKGS := jansson libcrypto libarchive sqlite3 libzstd libseccomp
+PKGS := jansson libcrypto libarchive sqlite3 libzstd libseccomp libcurl zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -82,6 +82,11 @@ int cmd_history(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_image_prune(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_image_tree(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_system(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_pull(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_push(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_login(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_logout(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_image_exists(struct cli *c, int argc, char **argv, struct kerror *e);
 
 /* ---- image helpers (cli/image_util.c) ---------------------------------- */
 

@@ -6,6 +6,7 @@
 
 static const struct command image_commands[] = {
 	{ "build", cmd_build, "Build an image from a Containerfile" },
+	{ "exists", cmd_image_exists, "Check if an image exists in local storage" },
 	{ "history", cmd_history, "Show the history of an image" },
 	{ "import", cmd_import, "Import a tarball to create a filesystem image" },
 	{ "inspect", cmd_image_inspect, "Display detailed information on one or more images" },
@@ -13,6 +14,8 @@ static const struct command image_commands[] = {
 	{ "load", cmd_load, "Load image(s) from a tar archive or STDIN" },
 	{ "ls", cmd_images, "List images" },
 	{ "prune", cmd_image_prune, "Remove unused images" },
+	{ "pull", cmd_pull, "Pull an image from a registry" },
+	{ "push", cmd_push, "Push an image to a specified destination" },
 	{ "rm", cmd_rmi, "Remove one or more images" },
 	{ "save", cmd_save, "Save image(s) to an archive" },
 	{ "tag", cmd_tag, "Add an additional name to a local image" },

@@ -46,6 +46,12 @@ static const char *const migrations[] = {
 	"  started INTEGER NOT NULL DEFAULT 0,"
 	"  finished INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX containers_image ON containers(image_id);",
+	/* 2 → 3: repo digests ("name@sha256:…" an image was pulled or pushed as) */
+	"CREATE TABLE IF NOT EXISTS repo_digests ("
+	"  repo_digest TEXT NOT NULL,"
+	"  image_id TEXT NOT NULL,"
+	"  PRIMARY KEY (repo_digest, image_id));"
+	"CREATE INDEX IF NOT EXISTS repo_digests_image ON repo_digests(image_id);",
 };
 
 int store_schema_version(void)

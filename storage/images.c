@@ -285,7 +285,7 @@ static int load_names(struct store *s, struct image_info *i, struct kerror *e)
 	sqlite3_bind_text(st, 1, i->id, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW)
 		strv_push(&i->names, col_text(st, 0));
-	return 0;
+	return store_repo_digests_load(s, i->id, &i->digests);
 }
 
 static int image_by_id(struct store *s, const char *id, bool prefix, struct image_info **out,
@@ -495,6 +495,14 @@ static int remove_fn(struct store *s, void *arg, struct kerror *e)
 	sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return db_error(s, "removing the image's names", e);
+	sqlite3_finalize(st);
+	st = NULL;
+	r = db_prepare(s, "DELETE FROM repo_digests WHERE image_id = ?1", &st, e);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return db_error(s, "removing the image's repo digests", e);
 	sqlite3_finalize(st);
 	st = NULL;
 	r = db_prepare(s, "DELETE FROM images WHERE id = ?1", &st, e);

@@ -1,5 +1,6 @@
 /* The compressed copy of a layer's tar stream: written with zstd (both
  * cores) while the layer is extracted, read back for save and push. */
+#include <archive.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -114,9 +115,47 @@ int store_layer_get(struct store *s, const char *id, struct layer_info *out, str
 	return 0;
 }
 
-/* zstd frames only for now: layers imported or loaded by kiln.  Pulled
- * gzip blobs and re-tarring blob-less layers come with the registry and
- * build issues. */
+/* A gzip (possibly several members) or uncompressed blob, through
+ * libarchive's built-in gzip decoder. */
+static int read_other(struct store *s, const struct layer_info *li, layer_sink sink, void *ctx,
+		      struct digester *d, int64_t *total, struct kerror *e)
+{
+	_cleanup_free_ char *path = store_blob_path(s, li->blob_digest);
+	_cleanup_free_ char *buf = xmalloc(256 * 1024);
+	struct archive *a = archive_read_new();
+	struct archive_entry *ent;
+	int r = 0;
+
+	if (strcmp(li->blob_media_type, MT_OCI_LAYER_GZIP) == 0)
+		archive_read_support_filter_gzip(a);
+	archive_read_support_format_raw(a);
+	if (archive_read_open_filename(a, path, 256 * 1024) != ARCHIVE_OK ||
+	    archive_read_next_header(a, &ent) != ARCHIVE_OK) {
+		r = kerror_set(e, EIO, "layer %.12s: reading its tar stream: %s", li->id,
+			       archive_error_string(a));
+		goto out;
+	}
+	for (;;) {
+		la_ssize_t n = archive_read_data(a, buf, 256 * 1024);
+		if (n < 0) {
+			r = kerror_set(e, EBADMSG, "layer %.12s: corrupt tar stream: %s", li->id,
+				       archive_error_string(a));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		digester_update(d, buf, (size_t)n);
+		*total += n;
+		r = sink(ctx, buf, (size_t)n, e);
+		if (r < 0)
+			goto out;
+	}
+out:
+	archive_read_free(a);
+	return r;
+}
+
+/* zstd frames (imported or loaded by kiln), gzip or plain tar (pulled). */
 int store_layer_read_tar(struct store *s, const char *id, layer_sink sink, void *ctx,
 			 struct kerror *e)
 {
@@ -133,9 +172,21 @@ int store_layer_read_tar(struct store *s, const char *id, layer_sink sink, void 
 	r = store_layer_get(s, id, &li, e);
 	if (r < 0)
 		return r;
-	if (!li.blob_digest || !li.blob_media_type || strcmp(li.blob_media_type, MT_OCI_LAYER_ZSTD)) {
+	if (!li.blob_digest || !li.blob_media_type) {
 		r = kerror_set(e, ENOTSUP, "layer %.12s has no stored tar stream", id);
 		goto out;
+	}
+	if (strcmp(li.blob_media_type, MT_OCI_LAYER_ZSTD) != 0) {
+		if (strcmp(li.blob_media_type, MT_OCI_LAYER_GZIP) &&
+		    strcmp(li.blob_media_type, MT_OCI_LAYER)) {
+			r = kerror_set(e, ENOTSUP, "layer %.12s: unsupported blob type %s", id,
+				       li.blob_media_type);
+			goto out;
+		}
+		r = read_other(s, &li, sink, ctx, d, &total, e);
+		if (r < 0)
+			goto out;
+		goto check;
 	}
 	path = store_blob_path(s, li.blob_digest);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -172,6 +223,7 @@ int store_layer_read_tar(struct store *s, const char *id, layer_sink sink, void 
 				goto out;
 		}
 	}
+check:
 	digester_final(d, got);
 	if (strcmp(got, li.diff_id) != 0 || total != li.size)
 		r = kerror_set(e, EBADMSG, "layer %.12s: stored tar stream hashes to %s, not %s", id,

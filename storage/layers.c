@@ -2,6 +2,7 @@
  * (the DiffID covers the exact uncompressed bytes) and extracts. */
 #include <archive.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -50,7 +51,7 @@ static void free_archive(struct archive **a)
 /* The shared body: outer is open (raw format, any filter) and not yet
  * positioned at its one entry. */
 static int stage_from_outer(struct store_tmp *t, struct archive *outer, const char *parent_chain,
-			    struct staged_layer *out, struct kerror *e)
+			    bool zstd_copy, struct staged_layer *out, struct kerror *e)
 {
 	__attribute__((cleanup(free_archive))) struct archive *inner = NULL;
 	_cleanup_digester_ struct digester *d = digester_new();
@@ -80,14 +81,16 @@ static int stage_from_outer(struct store_tmp *t, struct archive *outer, const ch
 	if (r != ARCHIVE_OK)
 		return kerror_set(e, EIO, "reading the layer: %s", archive_error_string(outer));
 
-	blob_path = xasprintf("%s.tar.zst", dir);
-	r = blob_writer_open(&bw, blob_path, e);
-	if (r < 0)
-		return r;
+	if (zstd_copy) {
+		blob_path = xasprintf("%s.tar.zst", dir);
+		r = blob_writer_open(&bw, blob_path, e);
+		if (r < 0)
+			return r;
+		h.blob = &bw;
+	}
 	h.outer = outer;
 	h.d = d;
 	h.buf = buf;
-	h.blob = &bw;
 	inner = archive_read_new();
 	archive_read_support_format_tar(inner);
 	if (archive_read_open(inner, &h, NULL, hashing_read, NULL) != ARCHIVE_OK) {
@@ -107,17 +110,21 @@ static int stage_from_outer(struct store_tmp *t, struct archive *outer, const ch
 		if (n == 0)
 			break;
 		digester_update(d, buf, (size_t)n);
-		r = blob_writer_update(&bw, buf, (size_t)n, e);
-		if (r < 0)
-			goto out;
+		if (zstd_copy) {
+			r = blob_writer_update(&bw, buf, (size_t)n, e);
+			if (r < 0)
+				goto out;
+		}
 		h.total += n;
 	}
-	r = blob_writer_finish(&bw, out->blob_digest, e);
-	if (r < 0)
-		goto out;
-	out->blob_size = bw.size;
-	out->blob_media_type = MT_OCI_LAYER_ZSTD;
-	out->blob_path = steal_pointer(&blob_path);
+	if (zstd_copy) {
+		r = blob_writer_finish(&bw, out->blob_digest, e);
+		if (r < 0)
+			goto out;
+		out->blob_size = bw.size;
+		out->blob_media_type = MT_OCI_LAYER_ZSTD;
+		out->blob_path = steal_pointer(&blob_path);
+	}
 	digester_final(d, out->diff_id);
 	digest_chain(parent_chain, out->diff_id, out->chain_id);
 	out->size = h.total;
@@ -139,7 +146,7 @@ int store_stage_layer(struct store *s, struct store_tmp *t, int fd, const char *
 	archive_read_support_format_raw(outer);
 	if (archive_read_open_fd(outer, fd, READ_CHUNK) != ARCHIVE_OK)
 		return kerror_set(e, EIO, "reading the layer: %s", archive_error_string(outer));
-	return stage_from_outer(t, outer, parent_chain, out, e);
+	return stage_from_outer(t, outer, parent_chain, true, out, e);
 }
 
 struct cb_source {
@@ -161,14 +168,13 @@ static la_ssize_t cb_read(struct archive *a, void *ctx, const void **out)
 	return n;
 }
 
-int store_stage_layer_cb(struct store *s, struct store_tmp *t, layer_source read, void *ctx,
-			 const char *parent_chain, struct staged_layer *out, struct kerror *e)
+static int stage_cb(struct store_tmp *t, layer_source read, void *ctx, const char *parent_chain,
+		    bool zstd_copy, struct staged_layer *out, struct kerror *e)
 {
 	__attribute__((cleanup(free_archive))) struct archive *outer = archive_read_new();
 	struct cb_source c = { .read = read, .ctx = ctx };
 	int r;
 
-	(void)s;
 	memset(out, 0, sizeof(*out));
 	/* Built-in decoders only: the input is untrusted and filter_all could
 	 * run an external program chosen by its first bytes. */
@@ -180,9 +186,111 @@ int store_stage_layer_cb(struct store *s, struct store_tmp *t, layer_source read
 	if (archive_read_open(outer, &c, NULL, cb_read, NULL) != ARCHIVE_OK)
 		r = kerror_set(e, EIO, "reading the layer: %s", archive_error_string(outer));
 	else
-		r = stage_from_outer(t, outer, parent_chain, out, e);
+		r = stage_from_outer(t, outer, parent_chain, zstd_copy, out, e);
 	kerror_release(&c.err);
 	return r;
+}
+
+int store_stage_layer_cb(struct store *s, struct store_tmp *t, layer_source read, void *ctx,
+			 const char *parent_chain, struct staged_layer *out, struct kerror *e)
+{
+	(void)s;
+	return stage_cb(t, read, ctx, parent_chain, true, out, e);
+}
+
+/* The compressed bytes as they pass: hashed, counted against the
+ * descriptor's size (a longer stream is cut off early) and written to the
+ * layer's blob file. */
+struct blob_tee {
+	layer_source read;
+	void *ctx;
+	const char *digest;
+	int64_t expect, size;
+	int fd;
+	struct digester *d;
+};
+
+static ssize_t tee_read(void *ctx, const void **buf, struct kerror *e)
+{
+	struct blob_tee *b = ctx;
+	ssize_t n = b->read(b->ctx, buf, e);
+	int r;
+
+	if (n <= 0)
+		return n;
+	if (b->size + n > b->expect)
+		return kerror_set(e, EBADMSG, "blob %s: more than the %" PRId64 " bytes announced",
+				  b->digest, b->expect);
+	digester_update(b->d, *buf, (size_t)n);
+	r = fs_write_all(b->fd, *buf, (size_t)n);
+	if (r < 0)
+		return kerror_sys(e, -r, "writing blob %s", b->digest);
+	b->size += n;
+	return n;
+}
+
+static const char *blob_type(enum layer_compression c)
+{
+	return c == COMPRESSION_GZIP ? MT_OCI_LAYER_GZIP
+	       : c == COMPRESSION_ZSTD ? MT_OCI_LAYER_ZSTD
+				       : MT_OCI_LAYER;
+}
+
+int store_stage_layer_blob(struct store *s, struct store_tmp *t, layer_source read, void *ctx,
+			   const char *parent_chain, const struct descriptor *desc,
+			   struct staged_layer *out, struct kerror *e)
+{
+	enum layer_compression comp = layer_media_compression(desc->media_type);
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -1;
+	struct blob_tee b = { .read = read, .ctx = ctx, .digest = desc->digest,
+			      .expect = desc->size };
+	char got[DIGEST_STR_LEN + 1];
+	int r;
+
+	(void)s;
+	memset(out, 0, sizeof(*out));
+	if (!digest_is_sha256(desc->digest))
+		return kerror_set(e, EINVAL, "blob %s: unsupported digest", desc->digest);
+	if (comp == COMPRESSION_UNKNOWN)
+		return kerror_set(e, ENOTSUP, "blob %s: unsupported layer media type \"%s\"",
+				  desc->digest, desc->media_type);
+	path = xasprintf("%s/blob-%s", t->path, digest_hex(desc->digest));
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return kerror_sys(e, errno, "creating \"%s\"", path);
+	b.fd = fd;
+	b.d = digester_new();
+	r = stage_cb(t, tee_read, &b, parent_chain, false, out, e);
+	/* Whatever follows the compressed stream is part of the blob too. */
+	while (r == 0) {
+		const void *p;
+		ssize_t n = tee_read(&b, &p, e);
+		if (n < 0)
+			r = (int)n;
+		if (n <= 0)
+			break;
+	}
+	digester_final(b.d, got);
+	digester_free(b.d);
+	if (r == 0 && b.size != desc->size)
+		r = kerror_set(e, EBADMSG, "blob %s: %" PRId64 " bytes received, %" PRId64
+			       " expected", desc->digest, b.size, desc->size);
+	if (r == 0 && strcmp(got, desc->digest) != 0)
+		r = kerror_set(e, EBADMSG, "blob %s: digest mismatch (the content hashes to %s)",
+			       desc->digest, got);
+	if (r == 0 && fsync(fd) < 0)
+		r = kerror_sys(e, errno, "writing blob %s", desc->digest);
+	if (r < 0) {
+		staged_layer_release(out);
+		unlink(path);
+		return r;
+	}
+	snprintf(out->blob_digest, sizeof(out->blob_digest), "%s", desc->digest);
+	out->blob_size = b.size;
+	out->blob_media_type = blob_type(comp);
+	out->blob_path = steal_pointer(&path);
+	return 0;
 }
 
 void staged_layer_release(struct staged_layer *l)

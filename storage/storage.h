@@ -237,6 +237,17 @@ typedef ssize_t (*layer_source)(void *ctx, const void **buf, struct kerror *e);
  * compressed) layer from a callback: a layer streamed out of an archive. */
 int store_stage_layer_cb(struct store *s, struct store_tmp *t, layer_source read, void *ctx,
 			 const char *parent_chain, struct staged_layer *out, struct kerror *e);
+/* As store_stage_layer_cb for a layer blob as a registry serves it (desc:
+ * its descriptor): the compressed bytes themselves become the layer's blob
+ * (no zstd copy), checked against desc's size as they arrive and against
+ * its digest at the end.  A mismatch fails naming the blob, and nothing is
+ * kept. */
+int store_stage_layer_blob(struct store *s, struct store_tmp *t, layer_source read, void *ctx,
+			   const char *parent_chain, const struct descriptor *desc,
+			   struct staged_layer *out, struct kerror *e);
+/* Records "name@sha256:…" as a repo digest of the image (RepoDigests). */
+int store_image_add_repo_digest(struct store *s, const char *id, const char *repo_digest,
+				struct kerror *e);
 
 enum archive_format {
 	ARCHIVE_DOCKER,     /* "docker-archive" (default) */

@@ -39,4 +39,7 @@ void db_rollback(struct store *s);
 
 int64_t now_seconds(void);
 
+/* Appends the image's repo digests to *out (repo_digests.c). */
+int store_repo_digests_load(struct store *s, const char *id, char ***out);
+
 #endif

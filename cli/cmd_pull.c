@@ -1,0 +1,74 @@
+/* kiln pull [OPTIONS] IMAGE: an image from a registry into the store. */
+#include <errno.h>
+#include <string.h>
+
+#include "cli/registry_flags.h"
+
+static const char pull_usage[] = "kiln pull [OPTIONS] IMAGE";
+static const char pull_options[] =
+	"      --arch string          Use ARCH instead of the architecture of the machine\n"
+	"      --os string            Use OS instead of the running OS\n"
+	"      --platform string      Specify the platform for selecting the image (os/arch[/variant])\n"
+	"  -q, --quiet                Suppress output information when pulling images\n"
+	REGISTRY_OPTIONS_HELP;
+
+int cmd_pull(struct cli *c, int argc, char **argv, struct kerror *e)
+{
+	enum { OPT_PLATFORM = 256, OPT_ARCH, OPT_OS, OPT_VARIANT };
+	static const struct option opts[] = {
+		{ "platform", required_argument, NULL, OPT_PLATFORM },
+		{ "arch", required_argument, NULL, OPT_ARCH },
+		{ "os", required_argument, NULL, OPT_OS },
+		{ "variant", required_argument, NULL, OPT_VARIANT },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		REGISTRY_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pull_opts o = { .reg = REGISTRY_OPTS_INIT, .progress = registry_progress_stderr };
+	const char *arch = NULL, *os = NULL, *variant = NULL;
+	_cleanup_free_ char *platform = NULL;
+	char id[DIGEST_HEX_LEN + 1];
+	bool quiet = false;
+	struct store *s;
+	int opt, r;
+
+	while ((opt = cli_getopt(argc, argv, "qh", opts, e)) != -1) {
+		r = registry_flag(opt, optarg, &o.reg, e);
+		if (r < 0)
+			return r;
+		if (r > 0)
+			continue;
+		switch (opt) {
+		case OPT_PLATFORM: free(platform); platform = xstrdup(optarg); break;
+		case OPT_ARCH: arch = optarg; break;
+		case OPT_OS: os = optarg; break;
+		case OPT_VARIANT: variant = optarg; break;
+		case 'q': quiet = true; break;
+		case 'h': return cli_usage(pull_usage, pull_options);
+		default: return -EINVAL;
+		}
+	}
+	if (argc - optind != 1)
+		return kerror_set(e, EINVAL, "\"kiln pull\" requires exactly 1 argument\n"
+					     "See 'kiln pull --help'.");
+	if (!platform && (arch || os || variant)) {
+		struct platform host = { 0 };
+		platform_host(&host);
+		platform = xasprintf("%s/%s%s%s", os ? os : host.os,
+				     arch ? arch : host.architecture, variant ? "/" : "",
+				     variant ? variant : "");
+		platform_release(&host);
+	}
+	o.platform = platform;
+	if (quiet)
+		o.progress = NULL;
+	r = cli_store(c, &s, e);
+	if (r < 0)
+		return r;
+	r = registry_pull(s, argv[optind], &o, id, e);
+	if (r < 0)
+		return r;
+	printf("%s\n", id);
+	return 0;
+}

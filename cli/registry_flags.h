@@ -1,0 +1,37 @@
+/* The flags every registry command shares (pull, push, login). */
+#ifndef KILN_CLI_REGISTRY_FLAGS_H
+#define KILN_CLI_REGISTRY_FLAGS_H
+
+#include "cli/cli.h"
+#include "registry/registry.h"
+
+enum {
+	RFLAG_AUTHFILE = 1000,
+	RFLAG_CREDS,
+	RFLAG_CERT_DIR,
+	RFLAG_TLS_VERIFY,
+	RFLAG_RETRY,
+	RFLAG_RETRY_DELAY,
+};
+
+#define REGISTRY_LONGOPTS                                                   \
+	{ "authfile", required_argument, NULL, RFLAG_AUTHFILE },            \
+	{ "creds", required_argument, NULL, RFLAG_CREDS },                  \
+	{ "cert-dir", required_argument, NULL, RFLAG_CERT_DIR },            \
+	{ "tls-verify", optional_argument, NULL, RFLAG_TLS_VERIFY },        \
+	{ "retry", required_argument, NULL, RFLAG_RETRY },                  \
+	{ "retry-delay", required_argument, NULL, RFLAG_RETRY_DELAY }
+
+#define REGISTRY_OPTIONS_HELP                                                                   \
+	"      --authfile string      Path of the authentication file\n"                         \
+	"      --cert-dir Pathname    Use certificates at the specified path to access the registry\n" \
+	"      --creds [username[:password]]   Use credentials to access the registry\n"          \
+	"      --retry uint           Number of times to retry (default 3)\n"                     \
+	"      --retry-delay string   Delay between retries (default: exponential from 1s)\n"     \
+	"      --tls-verify           Require HTTPS and verify certificates (default true)\n"
+
+/* 1 if opt was one of the shared flags (handled), 0 if not, < 0 on error. */
+int registry_flag(int opt, const char *arg, struct registry_opts *r, struct kerror *e);
+void registry_progress_stderr(void *ctx, const char *line);
+
+#endif

@@ -1,0 +1,164 @@
+/* registry.h — the public header of kiln's registry module: a distribution
+ * spec client over libcurl (pull, push, login), with auth (anonymous
+ * bearer, token with credentials, basic; auth.json), TLS (system CAs plus
+ * certs.d), registries.conf v2 (short names, aliases, mirrors, insecure,
+ * blocked) and bounded retries.  Library code: no printing (progress goes
+ * through a callback), no exit. */
+#ifndef KILN_REGISTRY_H
+#define KILN_REGISTRY_H
+
+#include "common/common.h"
+#include "image/image.h"
+#include "storage/storage.h"
+
+/* ---- options shared by every command that talks to a registry ----------- */
+
+struct registry_opts {
+	const char *authfile;        /* --authfile (NULL: the search order) */
+	const char *creds;           /* --creds user[:pass] (never logged) */
+	const char *cert_dir;        /* --cert-dir (NULL: certs.d search) */
+	int tls_verify;              /* -1 default, 0 --tls-verify=false, 1 true */
+	int retries;                 /* --retry (default 3) */
+	int retry_delay_ms;          /* --retry-delay (0: exponential from 1 s) */
+	const char *registries_conf; /* NULL: CONTAINERS_REGISTRIES_CONF, user, system */
+};
+#define REGISTRY_OPTS_INIT { .tls_verify = -1, .retries = 3 }
+
+/* Progress lines (Podman's non-TTY shape, without newline). */
+typedef void (*registry_progress)(void *ctx, const char *line);
+
+/* ---- pull ---------------------------------------------------------------- */
+
+struct pull_opts {
+	struct registry_opts reg;
+	const char *platform; /* "os/arch[/variant]", NULL: the host's */
+	registry_progress progress;
+	void *progress_ctx;
+	int parallel; /* layers at once (0: 4) */
+};
+
+/* Pulls ref (a short name is resolved as Podman does) into the store and
+ * writes the image ID (config digest hex). */
+int registry_pull(struct store *s, const char *ref, const struct pull_opts *o,
+		  char id[DIGEST_HEX_LEN + 1], struct kerror *e);
+
+/* ---- push ---------------------------------------------------------------- */
+
+enum push_format { PUSH_FORMAT_DEFAULT, PUSH_FORMAT_OCI, PUSH_FORMAT_V2S2 };
+
+struct push_opts {
+	struct registry_opts reg;
+	enum push_format format;
+	enum layer_compression compression; /* COMPRESSION_UNKNOWN: keep / gzip */
+	bool force_compression;             /* recompress even blobs of that type */
+	int64_t chunk_size;                 /* above this, chunked upload (0: 16 MiB) */
+	registry_progress progress;
+	void *progress_ctx;
+	int parallel; /* blobs at once (0: 3) */
+};
+
+/* Pushes the local image (name or ID) to dest (a full reference, with or
+ * without "docker://"; NULL: the image's own name) and writes the digest of
+ * the manifest pushed. */
+int registry_push(struct store *s, const char *image, const char *dest,
+		  const struct push_opts *o, char digest[DIGEST_STR_LEN + 1], struct kerror *e);
+
+/* ---- login --------------------------------------------------------------- */
+
+/* Checks the credentials against the registry (server: "host[:port]"
+ * optionally followed by "/namespace"), then stores them in the auth file. */
+int registry_login(const struct registry_opts *o, const char *server, const char *user,
+		   const char *pass, struct kerror *e);
+/* Removes the stored credentials of server (all of them when server is
+ * NULL); -ENOENT when there were none. */
+int registry_logout(const struct registry_opts *o, const char *server, struct kerror *e);
+/* The user name stored for server; -ENOENT "not logged into X". */
+int registry_get_login(const struct registry_opts *o, const char *server, char **user,
+		       struct kerror *e);
+
+/* ---- pure parts (exported for the unit tests) ---------------------------- */
+
+/* One WWW-Authenticate challenge: the first supported (Bearer or Basic). */
+struct auth_challenge {
+	char *scheme; /* "bearer" or "basic", lowercased */
+	char *realm, *service, *scope, *error;
+};
+/* Parses a WWW-Authenticate value (RFC 7235: quoted strings with escapes,
+ * several challenges, case-insensitive names).  -EINVAL if no supported
+ * challenge is there. */
+int auth_challenge_parse(const char *header, struct auth_challenge *out);
+void auth_challenge_release(struct auth_challenge *c);
+
+/* auth.json (containers-auth.json(5)) and docker's config.json. */
+struct auth_creds {
+	char *user, *pass;
+	char *identity_token; /* NULL if none */
+};
+void auth_creds_release(struct auth_creds *c);
+/* The file login writes: o->authfile, $REGISTRY_AUTH_FILE,
+ * $XDG_RUNTIME_DIR/containers/auth.json, /run/containers/UID/auth.json. */
+char *authfile_write_path(const char *authfile);
+/* Looks up credentials for "host[:port]/repo/path" (most specific key
+ * first, legacy docker keys normalised) in one file's contents. */
+int authfile_lookup_data(const char *data, size_t len, const char *what, const char *key,
+			 struct auth_creds *out, struct kerror *e);
+/* The same over the search order (authfile given: only it).  -ENOENT when
+ * no file has credentials for key. */
+int authfile_lookup(const char *authfile, const char *key, struct auth_creds *out,
+		    struct kerror *e);
+/* Adds/replaces (user != NULL) or removes (user == NULL) key in path,
+ * written atomically with mode 0600.  Removing a missing key: -ENOENT. */
+int authfile_update(const char *path, const char *key, const char *user, const char *pass,
+		    struct kerror *e);
+
+/* registries.conf v2. */
+struct reg_mirror {
+	char *location;
+	bool insecure;
+	int pull_from; /* 0 all, 1 digest-only, 2 tag-only */
+};
+struct reg_entry {
+	char *prefix, *location;
+	bool insecure, blocked, mirror_by_digest_only;
+	struct reg_mirror *mirrors;
+	size_t n_mirrors;
+};
+struct registries_conf {
+	char **search;   /* unqualified-search-registries */
+	json_t *aliases; /* object: short name -> full name */
+	char *short_name_mode;
+	struct reg_entry *regs;
+	size_t n_regs;
+};
+void registries_conf_release(struct registries_conf *c);
+/* Parses one file's contents (what names it in errors).  Files read later
+ * override (search list, mode), replace [[registry]] tables with the same
+ * prefix and merge aliases ("" erases one). */
+int registries_conf_parse(const char *data, size_t len, const char *what,
+			  struct registries_conf *c, struct kerror *e);
+/* path given: only it; else CONTAINERS_REGISTRIES_CONF, else the user file
+ * instead of the system one, then the drop-in directory.  Missing files
+ * are not an error. */
+int registries_conf_load(const char *path, struct registries_conf *c, struct kerror *e);
+
+/* Where to try a pull of what the user typed: full references in order
+ * (aliases, then each search registry, then docker.io when nothing is
+ * configured).  A qualified reference gives itself. */
+int registries_resolve_short(const struct registries_conf *c, const char *input, char ***out,
+			     struct kerror *e);
+/* The [[registry]] table for a full reference (longest prefix), NULL if
+ * none. */
+const struct reg_entry *registries_find(const struct registries_conf *c, const char *ref);
+
+/* One place to pull a full reference from: mirrors first, then the
+ * (possibly rewritten) location. */
+struct pull_source {
+	char *ref; /* full reference at that source */
+	bool insecure;
+};
+/* -EACCES "registry X is blocked" when the table says so. */
+int registries_pull_sources(const struct registries_conf *c, const char *ref,
+			    struct pull_source **out, size_t *n, struct kerror *e);
+void pull_sources_free(struct pull_source *s, size_t n);
+
+#endif
