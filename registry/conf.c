@@ -275,6 +275,9 @@ int registries_resolve_short(const struct registries_conf *c, const char *input,
 	r = ref_parse(input, &probe, e);
 	if (r < 0)
 		return r;
+	/* No tag and no digest: latest, written out as Podman does. */
+	if (!probe->tag && !probe->digest)
+		probe->tag = xstrdup(REF_DEFAULT_TAG);
 	if (!ref_is_short(input)) {
 		strv_push(&v, ref_string(probe));
 		*out = v;

@@ -1,0 +1,37 @@
+# Shared by tests/system/060-registry*.bats: a registry per file, busybox
+# images, private podman stores.
+
+LIB=$BATS_TEST_DIRNAME/../lib
+
+# start_registry DIR [registry.sh options]: exports REG (127.0.0.1:PORT).
+start_registry() {
+	"$LIB/registry.sh" start "$@"
+	REG=127.0.0.1:$(cat "$1/port")
+	export REG
+}
+
+stop_registry() {
+	"$LIB/registry.sh" stop "$1"
+}
+
+# Waits for a server to write its port file.
+wait_port_file() {
+	for _ in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.05; done
+	echo "no port in $1" >&2; return 1
+}
+
+# Imports busybox as NAME (once per test store).
+import_bb() {
+	kiln import -q "$(busybox_tar)" "${1:-bb}" >/dev/null
+}
+
+podman_() {
+	podman --root "$BATS_TEST_TMPDIR/proot" --runroot "$BATS_TEST_TMPDIR/prun" \
+		--storage-driver overlay "$@"
+}
+
+# A second private kiln store, to pull what the first pushed.
+kiln2() {
+	mkdir -p "$BATS_TEST_TMPDIR/root2" "$BATS_TEST_TMPDIR/run2"
+	"$KILN_BIN" --root "$BATS_TEST_TMPDIR/root2" --runroot "$BATS_TEST_TMPDIR/run2" "$@"
+}

@@ -1,0 +1,165 @@
+#!/usr/bin/env bats
+# kiln push / pull / image exists against the real registry (plain HTTP on
+# 127.0.0.1): round trips, formats, chunked uploads, short names, manifest
+# lists, errors.
+
+load helpers
+load ../lib/registry-helpers
+
+setup_file() {
+	command -v docker-registry >/dev/null || skip "docker-registry is not installed (make deps)"
+	export RDIR=$BATS_FILE_TMPDIR/reg
+	"$BATS_TEST_DIRNAME/../lib/registry.sh" start "$RDIR"
+}
+
+teardown_file() {
+	"$BATS_TEST_DIRNAME/../lib/registry.sh" stop "$RDIR"
+}
+
+setup() {
+	KROOT=$(mktemp -d "$BATS_TEST_TMPDIR/root.XXXXXX")
+	KRUN=$(mktemp -d "$BATS_TEST_TMPDIR/run.XXXXXX")
+	export KROOT KRUN
+	REG=127.0.0.1:$(cat "$RDIR/port")
+	# No registries.conf of the host's.
+	export CONTAINERS_REGISTRIES_CONF=$BATS_TEST_TMPDIR/none.conf
+}
+
+@test "push then pull: the same image, Podman's output, -q prints only the ID" {
+	import_bb bb
+	id=$(kiln inspect --format '{{.Id}}' bb)
+	run kiln push --tls-verify=false bb $REG/t1/bb:v1
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Getting image source signatures"* ]]
+	[[ "$output" == *"Copying blob sha256:"* ]]
+	[[ "$output" == *"Writing manifest to image destination"* ]]
+	run kiln2 pull --tls-verify=false $REG/t1/bb:v1
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "Trying to pull $REG/t1/bb:v1..." ]]
+	[[ "$output" == *"Copying config sha256:${id#sha256:}"* ]]
+	[ "${lines[-1]}" = "${id#sha256:}" ]
+	run kiln2 pull -q --tls-verify=false $REG/t1/bb:v1
+	[ "$status" -eq 0 ]
+	[ "$output" = "${id#sha256:}" ]
+	KROOT=$BATS_TEST_TMPDIR/root2 assert_store_consistent
+}
+
+@test "pull skips layers already in the store and keeps the registry's blob" {
+	import_bb bb
+	kiln push -q --tls-verify=false bb $REG/t2/bb:v1
+	kiln2 pull -q --tls-verify=false $REG/t2/bb:v1
+	# The layer blob kept is the registry's gzip blob, byte for byte.
+	ldigest=$(curl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		http://$REG/v2/t2/bb/manifests/v1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"][0]["digest"])')
+	[ -f "$BATS_TEST_TMPDIR/root2/blobs/sha256/${ldigest#sha256:}" ]
+	kiln push -q --tls-verify=false bb $REG/t2/bb:v2
+	run kiln2 pull --tls-verify=false $REG/t2/bb:v2
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"skipped: already exists"* ]]
+}
+
+@test "push --format v2s2, --compression-format zstd and chunked uploads pull back" {
+	import_bb bb
+	id=$(kiln inspect --format '{{.Id}}' bb)
+	kiln push -q --tls-verify=false --format v2s2 --chunk-size 65536 bb $REG/t3/bb:docker
+	run curl -s -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+		http://$REG/v2/t3/bb/manifests/docker
+	[[ "$output" == *'"mediaType":"application/vnd.docker.distribution.manifest.v2+json"'* ]]
+	kiln push -q --tls-verify=false --compression-format zstd bb $REG/t3/bb:zstd
+	run curl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json' http://$REG/v2/t3/bb/manifests/zstd
+	[[ "$output" == *'tar+zstd'* ]]
+	[ "$(kiln2 pull -q --tls-verify=false $REG/t3/bb:docker)" = "${id#sha256:}" ]
+	[ "$(kiln2 pull -q --tls-verify=false $REG/t3/bb:zstd)" = "${id#sha256:}" ]
+	run kiln push --tls-verify=false --format v2s2 --compression-format zstd bb $REG/t3/bb:bad
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"zstd layers need the OCI format"* ]]
+}
+
+@test "--digestfile holds the digest the registry serves" {
+	import_bb bb
+	kiln push -q --tls-verify=false --digestfile $BATS_TEST_TMPDIR/d bb $REG/t4/bb:v1
+	served=$(curl -sI -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		http://$REG/v2/t4/bb/manifests/v1 | tr -d '\r' | sed -n 's/^Docker-Content-Digest: //ip')
+	[ "$(cat $BATS_TEST_TMPDIR/d)" = "$served" ]
+	# Pull by digest works and names no tag.
+	run kiln2 pull -q --tls-verify=false $REG/t4/bb@$served
+	[ "$status" -eq 0 ]
+}
+
+@test "short names: search registries in order, aliases" {
+	import_bb bb
+	kiln push -q --tls-verify=false bb $REG/shorty:latest
+	kiln push -q --tls-verify=false bb $REG/ns/aliased:v1
+	cat > $BATS_TEST_TMPDIR/reg.conf <<CONF
+unqualified-search-registries = ["127.0.0.1:1", "$REG"]
+[aliases]
+"myalias" = "$REG/ns/aliased"
+CONF
+	export CONTAINERS_REGISTRIES_CONF=$BATS_TEST_TMPDIR/reg.conf
+	run kiln2 pull --retry 0 --tls-verify=false shorty
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "Trying to pull 127.0.0.1:1/shorty:latest..." ]]
+	[[ "$output" == *"Trying to pull $REG/shorty:latest..."* ]]
+	run kiln2 pull --tls-verify=false myalias:v1
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "Trying to pull $REG/ns/aliased:v1..." ]]
+	kiln2 image exists $REG/ns/aliased:v1
+}
+
+@test "blocked registries are refused" {
+	cat > $BATS_TEST_TMPDIR/reg.conf <<CONF
+[[registry]]
+location = "$REG"
+blocked = true
+CONF
+	export CONTAINERS_REGISTRIES_CONF=$BATS_TEST_TMPDIR/reg.conf
+	run kiln pull --tls-verify=false $REG/any/thing:v1
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"blocked"* ]]
+}
+
+@test "a manifest list resolves to the platform asked for, or lists what is there" {
+	import_bb bb
+	kiln push -q --tls-verify=false --digestfile $BATS_TEST_TMPDIR/d bb $REG/t5/multi:amd
+	d=$(cat $BATS_TEST_TMPDIR/d)
+	size=$(curl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json' http://$REG/v2/t5/multi/manifests/$d | wc -c)
+	idx='{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":['
+	idx+='{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"'$d'","size":'$size',"platform":{"architecture":"arm64","os":"linux"}},'
+	idx+='{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"'$d'","size":'$size',"platform":{"architecture":"unknown","os":"unknown"}}]}'
+	curl -sf -X PUT -H 'Content-Type: application/vnd.oci.image.index.v1+json' \
+		--data-binary "$idx" http://$REG/v2/t5/multi/manifests/list
+	run kiln pull --tls-verify=false --platform linux/arm64 $REG/t5/multi:list
+	[ "$status" -eq 0 ]
+	run kiln pull --tls-verify=false --platform linux/s390x $REG/t5/multi:list
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"no image found in manifest list for platform linux/s390x (available: linux/arm64)"* ]]
+}
+
+@test "errors: unknown image, unknown tag, not a registry; image exists" {
+	run kiln pull --tls-verify=false $REG/nothing/here:v1
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"MANIFEST_UNKNOWN"* || "$output" == *"NAME_UNKNOWN"* ]]
+	run kiln image exists $REG/nothing/here:v1
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	import_bb bb
+	kiln image exists bb
+	assert_store_consistent
+}
+
+@test "pull refuses a manifest over 4 MiB (when the registry takes one)" {
+	python3 - > $BATS_TEST_TMPDIR/big.json <<'PY'
+import json
+print(json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+  "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "size": 2,
+             "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},
+  "layers": [], "annotations": {"pad": "x" * (5 * 1024 * 1024)}}))
+PY
+	code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+		--data-binary @$BATS_TEST_TMPDIR/big.json http://$REG/v2/t6/big/manifests/v1)
+	if [ "$code" = 201 ]; then
+		run kiln pull --tls-verify=false $REG/t6/big:v1
+		[ "$status" -eq 125 ]
+		[[ "$output" == *"larger than 4 MiB"* ]]
+	fi
+}
