@@ -2,8 +2,6 @@
  * hybrid of an OCI layout and manifest.json), oci-archive, oci-dir or
  * docker-dir.  The plan (every file's name and content source) is built
  * first and sorted, then written: output is byte-for-byte reproducible. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -355,7 +353,7 @@ static int build_plan(struct store *s, char *const *images, enum archive_format 
 
 struct writer {
 	struct store *s;
-	struct archive *a; /* tar output, or NULL */
+	struct tar_writer *a; /* tar output, or NULL */
 	int dirfd;         /* directory output */
 	int fd;            /* the file being written (directory output) */
 	char **dirs_done;
@@ -364,10 +362,7 @@ struct writer {
 static int tar_sink(void *ctx, const void *data, size_t n, struct kerror *e)
 {
 	struct writer *w = ctx;
-	la_ssize_t r = archive_write_data(w->a, data, n);
-	if (r < 0 || (size_t)r != n)
-		return kerror_set(e, EIO, "writing the archive: %s", archive_error_string(w->a));
-	return 0;
+	return tar_writer_data(w->a, data, n, e);
 }
 
 static int fd_sink(void *ctx, const void *data, size_t n, struct kerror *e)
@@ -381,21 +376,16 @@ static int fd_sink(void *ctx, const void *data, size_t n, struct kerror *e)
 static int tar_header(struct writer *w, const char *name, bool dir, int64_t size,
 		      struct kerror *e)
 {
-	struct archive_entry *ent = archive_entry_new();
-	int r = 0;
-
-	archive_entry_set_pathname(ent, name);
-	archive_entry_set_filetype(ent, dir ? AE_IFDIR : AE_IFREG);
-	archive_entry_set_perm(ent, dir ? 0755 : 0644);
-	archive_entry_set_size(ent, dir ? 0 : size);
-	archive_entry_set_mtime(ent, 0, 0);
-	archive_entry_set_uid(ent, 0);
-	archive_entry_set_gid(ent, 0);
-	if (archive_write_header(w->a, ent) != ARCHIVE_OK)
-		r = kerror_set(e, EIO, "writing the archive entry \"%s\": %s", name,
-			       archive_error_string(w->a));
-	archive_entry_free(ent);
-	return r;
+	struct tar_entry t = {
+		.name = name,
+		.type = dir ? TAR_DIR : TAR_REG,
+		.mode = dir ? 0755 : 0644,
+		.size = dir ? 0 : size,
+	};
+	int r = tar_writer_add(w->a, &t, e);
+	if (r < 0)
+		return kerror_wrap(e, "writing the archive entry \"%s\"", name);
+	return 0;
 }
 
 /* Parent directories of name, once each (tar entries / mkdirat). */
@@ -461,23 +451,22 @@ static int write_all(struct writer *w, const struct save_plan *p, struct kerror 
 	return 0;
 }
 
+static int fd_out(void *ctx, const void *data, size_t n, struct kerror *e)
+{
+	int r = fs_write_all(*(int *)ctx, data, n);
+	return r < 0 ? kerror_sys(e, -r, "writing the archive") : 0;
+}
+
 static int save_tar(struct store *s, const struct save_plan *p, int fd, struct kerror *e)
 {
 	struct writer w = { .s = s, .dirfd = -1, .fd = -1 };
 	int r;
 
-	w.a = archive_write_new();
-	archive_write_set_format_pax_restricted(w.a); /* plain ustar when it fits */
-	archive_write_set_bytes_in_last_block(w.a, 1);
-	if (archive_write_open_fd(w.a, fd) != ARCHIVE_OK) {
-		r = kerror_set(e, EIO, "writing the archive: %s", archive_error_string(w.a));
-		archive_write_free(w.a);
-		return r;
-	}
+	struct tar_writer tw = { .sink = fd_out, .ctx = &fd };
+	w.a = &tw;
 	r = write_all(&w, p, e);
-	if (r == 0 && archive_write_close(w.a) != ARCHIVE_OK)
-		r = kerror_set(e, EIO, "writing the archive: %s", archive_error_string(w.a));
-	archive_write_free(w.a);
+	if (r == 0)
+		r = tar_writer_close(&tw, e);
 	strv_free(w.dirs_done);
 	return r;
 }

@@ -335,4 +335,36 @@ char *store_container_dir(const struct store *s, const char *id);
 char *store_container_rundir(const struct store *s, const char *id);
 const char *store_runroot(const struct store *s);
 
+
+/* ---- tar writing -----------------------------------------------------------
+ * Deterministic ustar output (PAX records for long names, large sizes and
+ * xattrs) to a sink; a regular entry's data follows tar_writer_add in one or
+ * more tar_writer_data calls, padded automatically. */
+enum tar_type { TAR_REG = '0', TAR_HARDLINK = '1', TAR_SYMLINK = '2', TAR_CHR = '3',
+		TAR_BLK = '4', TAR_DIR = '5', TAR_FIFO = '6' };
+struct tar_xattr {
+	const char *name;
+	const char *value;
+	size_t len;
+};
+struct tar_entry {
+	const char *name;  /* directories end in '/' by convention */
+	char type;         /* enum tar_type */
+	uint32_t mode, uid, gid;
+	int64_t mtime, size;
+	const char *link;  /* symlink or hardlink target */
+	const struct tar_xattr *xattrs; /* ends with a NULL name, may be NULL */
+};
+struct tar_writer {
+	layer_sink sink;
+	void *ctx;
+	uint64_t written, left, entry_size;
+};
+int tar_writer_add(struct tar_writer *w, const struct tar_entry *t, struct kerror *e);
+int tar_writer_data(struct tar_writer *w, const void *data, size_t n, struct kerror *e);
+/* A layer_sink writing entry data (ctx = the tar_writer). */
+int tar_writer_sink(void *ctx, const void *data, size_t n, struct kerror *e);
+/* The end-of-archive marker (two zero blocks). */
+int tar_writer_close(struct tar_writer *w, struct kerror *e);
+
 #endif
