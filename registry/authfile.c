@@ -83,11 +83,13 @@ static char *normalize_legacy(const char *k)
 {
 	const char *s = k;
 	char *r;
+	/* Only legacy keys (with a scheme) lose their path. */
 	if (str_has_prefix(s, "http://"))
-		s += 7;
+		r = xstrndup(s + 7, strcspn(s + 7, "/"));
 	else if (str_has_prefix(s, "https://"))
-		s += 8;
-	r = xstrndup(s, strcspn(s, "/"));
+		r = xstrndup(s + 8, strcspn(s + 8, "/"));
+	else
+		r = xstrdup(s);
 	if (!strcmp(r, "index.docker.io") || !strcmp(r, "registry-1.docker.io")) {
 		free(r);
 		r = xstrdup("docker.io");

@@ -22,7 +22,7 @@ void auth_challenge_release(struct auth_challenge *c)
 
 static bool tchar(char ch)
 {
-	return isalnum((unsigned char)ch) || strchr("!#$%&'*+-.^_`|~", ch);
+	return isalnum((unsigned char)ch) || (ch && strchr("!#$%&'*+-.^_`|~", ch));
 }
 
 static void skip_ws(const char **p)
