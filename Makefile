@@ -54,7 +54,8 @@ $(OUT)/libkiln-asan.a: $(ASAN_OBJS)
 # kiln links libarchive's read side statically: the shared library would load
 # libxml2, ICU and libstdc++ into every command (about 3 ms of start-up).
 ARCHIVE_STATIC := -Wl,-Bstatic -larchive -Wl,-Bdynamic -llzma -lbz2 -lz -l:liblz4.so.1 -lzstd
-KILN_LIBS := $(filter-out -larchive,$(PKG_LIBS)) $(ARCHIVE_STATIC) -lpthread
+# libcurl is loaded on first use (registry/curl_shim.c), not linked.
+KILN_LIBS := $(filter-out -larchive -lcurl,$(PKG_LIBS)) $(ARCHIVE_STATIC) -ldl -lpthread
 
 kiln: $(CLI_OBJS) $(OUT)/libkiln.a
 	$(CC) $(CFLAGS) -Wl,--as-needed -o $@ $(CLI_OBJS) $(OUT)/libkiln.a $(KILN_LIBS)
