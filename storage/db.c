@@ -52,6 +52,14 @@ static const char *const migrations[] = {
 	"  image_id TEXT NOT NULL,"
 	"  PRIMARY KEY (repo_digest, image_id));"
 	"CREATE INDEX IF NOT EXISTS repo_digests_image ON repo_digests(image_id);",
+	/* 3 → 4: build cache (a step's key → its layer, NULL for a metadata
+	 * step, and the time recorded in its history entry) */
+	"CREATE TABLE IF NOT EXISTS build_cache ("
+	"  key TEXT PRIMARY KEY,"
+	"  layer TEXT,"
+	"  created INTEGER NOT NULL,"
+	"  used INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS build_cache_layer ON build_cache(layer);",
 };
 
 int store_schema_version(void)

@@ -155,7 +155,23 @@ out:
 	return r;
 }
 
-/* zstd frames (imported or loaded by kiln), gzip or plain tar (pulled). */
+struct tee_sink {
+	layer_sink sink;
+	void *ctx;
+	struct digester *d;
+	int64_t total;
+};
+
+static int tee_sink(void *ctx, const void *data, size_t n, struct kerror *e)
+{
+	struct tee_sink *t = ctx;
+	digester_update(t->d, data, n);
+	t->total += (int64_t)n;
+	return t->sink(t->ctx, data, n, e);
+}
+
+/* zstd frames (imported or loaded by kiln), gzip or plain tar (pulled);
+ * layers built by kiln have no stream and are re-tarred (tar_diff.c). */
 int store_layer_read_tar(struct store *s, const char *id, layer_sink sink, void *ctx,
 			 struct kerror *e)
 {
@@ -173,8 +189,13 @@ int store_layer_read_tar(struct store *s, const char *id, layer_sink sink, void 
 	if (r < 0)
 		return r;
 	if (!li.blob_digest || !li.blob_media_type) {
-		r = kerror_set(e, ENOTSUP, "layer %.12s has no stored tar stream", id);
-		goto out;
+		/* A built layer: its tar is re-created from its directory. */
+		struct tee_sink t = { .sink = sink, .ctx = ctx, .d = d };
+		r = tar_diff_layer(s, id, tee_sink, &t, e);
+		if (r < 0)
+			goto out;
+		total = t.total;
+		goto check;
 	}
 	if (strcmp(li.blob_media_type, MT_OCI_LAYER_ZSTD) != 0) {
 		if (strcmp(li.blob_media_type, MT_OCI_LAYER_GZIP) &&

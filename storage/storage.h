@@ -367,4 +367,49 @@ int tar_writer_sink(void *ctx, const void *data, size_t n, struct kerror *e);
 /* The end-of-archive marker (two zero blocks). */
 int tar_writer_close(struct tar_writer *w, struct kerror *e);
 
+
+/* ---- layer diffs (tar_diff.c) --------------------------------------------
+ * The tar of an overlay layer directory (a build step's upper dir), written
+ * deterministically: entries sorted bytewise, depth first, no root entry;
+ * 0/0 char-device whiteouts as ".wh.NAME"; an opaque directory
+ * (trusted.overlay.opaque or user.overlay.opaque "y") gets
+ * "DIR/.wh..wh..opq" when DIR is a directory in one of lowers (diff dirs,
+ * NULL-terminated, may be NULL); xattrs as sorted PAX records (overlay's
+ * and trusted.* dropped); hardlinks as typeflag 1 to the first name; mtimes
+ * kept.  The same tree always gives the same bytes. */
+int tar_diff_write(const char *diff_dir, char *const *lowers, layer_sink sink, void *ctx,
+		   struct kerror *e);
+/* Registers a directory holding diff/ as a staged layer: its DiffID and
+ * size come from streaming tar_diff_write through sha256 (nothing kept);
+ * out->dir = a copy of layer_dir, no blob. */
+int store_stage_layer_dir(struct store *s, const char *layer_dir, char *const *lowers,
+			  const char *parent_chain, struct staged_layer *out, struct kerror *e);
+/* Sets the mtime (and atime) of everything under dir, dir included, to sec:
+ * reproducible layers (--timestamp). */
+int tar_diff_clamp_mtimes(const char *dir, int64_t sec, struct kerror *e);
+/* tar_diff_write of a stored layer, its parents' diff dirs as lowers. */
+int tar_diff_layer(struct store *s, const char *id, layer_sink sink, void *ctx,
+		   struct kerror *e);
+
+
+/* ---- build cache (build_cache.c) -----------------------------------------
+ * key: a step's cache key (hex); layer: the chain id hex of the layer it
+ * produced, "" for a step without a layer; created: ns since the epoch
+ * recorded in its history entry. */
+struct build_cache_entry {
+	char key[DIGEST_HEX_LEN + 1];
+	char layer[DIGEST_HEX_LEN + 1];
+	char diff_id[DIGEST_STR_LEN + 1]; /* filled by get when layer is set */
+	int64_t size;
+	int64_t created;
+};
+/* -ENOENT (e untouched) on a miss, also when the row's layer is gone. */
+int store_build_cache_get(struct store *s, const char *key, struct build_cache_entry *out,
+			  struct kerror *e);
+/* Inserts or replaces n rows in one transaction. */
+int store_build_cache_put(struct store *s, const struct build_cache_entry *v, size_t n,
+			  struct kerror *e);
+/* Drops rows whose layer is gone (all: every row). */
+int store_build_cache_prune(struct store *s, bool all, struct kerror *e);
+
 #endif
