@@ -324,8 +324,8 @@ fail:
 	return r;
 }
 
-int run_detached(struct store *s, struct container_info *c, const struct run_plan *p,
-		 bool remove, int *exit_code, struct kerror *e)
+int run_detached(const struct store_opts *so, struct container_info *c,
+		 const struct run_plan *p, bool remove, int *exit_code, struct kerror *e)
 {
 	int ready[2];
 	struct ready_msg m;
@@ -352,7 +352,6 @@ int run_detached(struct store *s, struct container_info *c, const struct run_pla
 		pid_t g = fork();
 		if (g != 0)
 			_exit(g < 0 ? 1 : 0);
-		struct store_opts so = { .root = store_root(s), .runroot = store_runroot(s) };
 		struct store *ms = NULL;
 		struct kerror me = { 0 };
 		struct run_monitor_opts mo = { .detach = true, .remove = remove, .ready_fd = ready[1] };
@@ -365,7 +364,7 @@ int run_detached(struct store *s, struct container_info *c, const struct run_pla
 				close(null);
 		}
 		/* Our own connection: SQLite handles do not survive fork. */
-		if (store_open(&so, &ms, &me) < 0) {
+		if (store_open(so, &ms, &me) < 0) {
 			report_ready(ready[1], 125, &me);
 			_exit(125);
 		}
