@@ -14,6 +14,7 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/close_range.h>
 
 #include "run/run_private.h"
 
@@ -355,7 +356,19 @@ int run_detached(const struct store_opts *so, struct container_info *c,
 		struct store *ms = NULL;
 		struct kerror me = { 0 };
 		struct run_monitor_opts mo = { .detach = true, .remove = remove, .ready_fd = ready[1] };
-		int code, null = open("/dev/null", O_RDWR);
+		int code, null;
+		/* The caller's descriptors (a test harness's pipes, a
+		 * terminal) must not be held by the monitor: keep only the
+		 * ready pipe, as fd 3. */
+		if (ready[1] != 3) {
+			dup2(ready[1], 3);
+			close(ready[1]);
+			ready[1] = 3;
+			mo.ready_fd = 3;
+		}
+		fcntl(3, F_SETFD, FD_CLOEXEC);
+		close_range(4, ~0U, 0);
+		null = open("/dev/null", O_RDWR);
 		if (null >= 0) {
 			dup2(null, 0);
 			dup2(null, 1);
