@@ -164,6 +164,13 @@ int sign_gpg_verify(const struct sign_bytes *keyrings, size_t n_keyrings, const 
 		return kerror_set(e, EACCES, "no public keys to verify with");
 	if (!mkdtemp(home))
 		return kerror_sys(e, errno, "creating a temporary GNUPGHOME");
+	/* Importing public keys and verifying need no gpg-agent; without this
+	 * gpg would start one per verification and leave it running. */
+	_cleanup_free_ char *conf = xasprintf("%s/gpg.conf", home);
+	if (fs_write_atomic(conf, "no-autostart\n", 13, 0600, e) < 0) {
+		fs_rm_rf(home, &rm);
+		return kerror_wrap(e, "preparing the temporary GNUPGHOME");
+	}
 	int ret = verify_in(home, keyrings, n_keyrings, sig, sig_len, payload, signer, e);
 	fs_rm_rf(home, &rm);
 	return ret;
