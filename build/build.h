@@ -363,4 +363,38 @@ int build_apply_config_step(json_t *image_config, const struct plan_step *st,
 int build_apply_changes(json_t *image_config, char *const *changes, unsigned allowed,
 			struct kerror *e);
 
+/* ======================================================================
+ * 7. The build engine (build/executor.c and friends)
+ * ====================================================================== */
+
+struct store;
+
+struct build_opts {
+	const char *context;      /* directory, "-" (tar on stdin) or a tarball */
+	const char *file;         /* -f: path, "-" = stdin; NULL = CONTEXT/Containerfile
+				   * or CONTEXT/Dockerfile */
+	char *const *tags;        /* full references (normalised by the caller) */
+	char *const *build_args;  /* "K=V" */
+	const char *target;       /* --target or NULL */
+	char *const *labels;      /* --label "K=V" */
+	const char *iidfile;      /* NULL = none */
+	bool no_cache;
+	bool layers;              /* --layers (default true): use and fill the cache */
+	bool quiet;               /* only the image ID */
+	bool network_none;        /* RUN without network (default: host) */
+	int64_t timestamp;        /* --timestamp / SOURCE_DATE_EPOCH, -1 = none */
+	FILE *out;                /* step lines (stdout) */
+};
+
+/* Builds the image: parses the whole Containerfile first, then runs the
+ * needed stages in order (each step an overlay snapshot over the parent's
+ * layers, cached by build/cache.c's keys), commits the target stage's image
+ * with tags in one transaction, then records the cache rows.  Non-target
+ * stages that made layers are committed untagged (so the cache can reuse
+ * them).  Moves the process into a private mount namespace.  On failure
+ * nothing is tagged and tmp/ is cleaned; *exit_code is the failed RUN's
+ * status, or 125. */
+int build_run(struct store *s, const struct build_opts *o, char id[DIGEST_HEX_LEN + 1],
+	      int *exit_code, struct kerror *e);
+
 #endif

@@ -1,11 +1,35 @@
-/* kiln build: for now only --dump-ast (the build engine is issue 7). */
+/* kiln build [OPTIONS] [CONTEXT]: flags with Docker's and Podman's names;
+ * the work is build_run's (build/executor.c).  Also `kiln image build` and
+ * `kiln bud`.  --dump-ast FILE prints the parse tree. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "build/build.h"
 #include "cli/cli.h"
 
 #define CONTAINERFILE_MAX (16 * 1024 * 1024)
+#define ARG_FILE_MAX (1024 * 1024)
+
+static const char build_usage[] = "kiln build [OPTIONS] [CONTEXT]";
+static const char build_options[] =
+	"      --annotation list        Set metadata for an image (not stored yet)\n"
+	"      --build-arg list         Set build-time variables (KEY=VALUE or KEY)\n"
+	"      --build-arg-file file    Read build-time variables from a file\n"
+	"      --dump-ast file          Print the parse tree of a Containerfile and exit\n"
+	"  -f, --file file              Containerfile to use (\"-\" reads stdin)\n"
+	"      --format string          Image format: oci or docker (default \"oci\")\n"
+	"      --iidfile file           Write the image ID to the file\n"
+	"      --label list             Set metadata for an image\n"
+	"      --layers                 Use and fill the build cache (default true)\n"
+	"      --network string         Network for RUN: host (default) or none\n"
+	"      --no-cache               Do not use the build cache\n"
+	"      --pull string            Pull the base image: always, missing, never\n"
+	"  -q, --quiet                  Print only the image ID\n"
+	"      --squash                 Squash the new layers into one (not supported yet)\n"
+	"  -t, --tag list               Name and optionally a tag for the image\n"
+	"      --target string          Stage to build\n"
+	"      --timestamp int          Set created times to this epoch (reproducible IDs)\n";
 
 static int dump_ast(const char *path, struct kerror *e)
 {
@@ -31,30 +55,163 @@ static int dump_ast(const char *path, struct kerror *e)
 	return 0;
 }
 
+/* "K=V" as is; "K" takes the value from the environment, or is dropped. */
+static void add_build_arg(char ***args, const char *a)
+{
+	if (strchr(a, '=')) {
+		strv_push(args, xstrdup(a));
+		return;
+	}
+	const char *v = getenv(a);
+	if (v)
+		strv_push(args, xasprintf("%s=%s", a, v));
+}
+
+static int read_arg_file(char ***args, const char *path, struct kerror *e)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len;
+	char *save = NULL;
+	int r = fs_read_file(path, ARG_FILE_MAX, &data, &len, e);
+	if (r < 0)
+		return kerror_wrap(e, "--build-arg-file");
+	for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		while (*line == ' ' || *line == '\t')
+			line++;
+		size_t n = strlen(line);
+		while (n && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+			line[--n] = '\0';
+		if (!*line || *line == '#')
+			continue;
+		add_build_arg(args, line);
+	}
+	return 0;
+}
+
+static int parse_timestamp(const char *s, int64_t *out, struct kerror *e)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (!*s || *end || v < 0)
+		return kerror_set(e, EINVAL, "invalid timestamp \"%s\": seconds since the epoch "
+					     "expected", s);
+	*out = v;
+	return 0;
+}
+
 int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 {
+	enum { O_AST = 256, O_ARG, O_ARGFILE, O_FORMAT, O_IID, O_LABEL, O_LAYERS, O_NOCACHE,
+	       O_TARGET, O_TS, O_SQUASH, O_ANNOT, O_PULL, O_NET, O_SQUASH_ALL };
 	static const struct option opts[] = {
-		{ "dump-ast", required_argument, NULL, 'D' },
+		{ "dump-ast", required_argument, NULL, O_AST },
+		{ "annotation", required_argument, NULL, O_ANNOT },
+		{ "build-arg", required_argument, NULL, O_ARG },
+		{ "build-arg-file", required_argument, NULL, O_ARGFILE },
 		{ "file", required_argument, NULL, 'f' },
+		{ "format", required_argument, NULL, O_FORMAT },
+		{ "iidfile", required_argument, NULL, O_IID },
+		{ "label", required_argument, NULL, O_LABEL },
+		{ "layers", optional_argument, NULL, O_LAYERS },
+		{ "network", required_argument, NULL, O_NET },
+		{ "no-cache", no_argument, NULL, O_NOCACHE },
+		{ "pull", optional_argument, NULL, O_PULL },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "squash", no_argument, NULL, O_SQUASH },
+		{ "squash-all", no_argument, NULL, O_SQUASH_ALL },
+		{ "tag", required_argument, NULL, 't' },
+		{ "target", required_argument, NULL, O_TARGET },
+		{ "timestamp", required_argument, NULL, O_TS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	_cleanup_strv_ char **tags = NULL, **args = NULL, **labels = NULL;
+	struct build_opts o = { .layers = true, .timestamp = -1, .out = stdout, .context = "." };
 	const char *ast = NULL;
-	int opt;
+	char id[DIGEST_HEX_LEN + 1];
+	struct store *s;
+	int opt, r, code = 125;
 
-	(void)c;
-	while ((opt = cli_getopt(argc, argv, "f:h", opts, e)) != -1) {
+	while ((opt = cli_getopt(argc, argv, "f:qt:h", opts, e)) != -1) {
 		switch (opt) {
-		case 'D': ast = optarg; break;
-		case 'f': break;
-		case 'h':
-			return cli_usage("kiln build [OPTIONS] CONTEXT",
-					 "      --dump-ast FILE   Print the parse tree of a Containerfile "
-					 "(the reference parser's test format) and exit\n");
+		case O_AST: ast = optarg; break;
+		case O_ANNOT:
+			log_warn("--annotation is not stored yet (images have no manifest until "
+				 "push)");
+			break;
+		case O_ARG: add_build_arg(&args, optarg); break;
+		case O_ARGFILE:
+			if (read_arg_file(&args, optarg, e) < 0)
+				return -EINVAL;
+			break;
+		case 'f': o.file = optarg; break;
+		case O_FORMAT:
+			if (strcmp(optarg, "oci") && strcmp(optarg, "docker"))
+				return kerror_set(e, EINVAL, "unrecognized image type \"%s\"", optarg);
+			break;
+		case O_IID: o.iidfile = optarg; break;
+		case O_LABEL: strv_push(&labels, xstrdup(optarg)); break;
+		case O_LAYERS:
+			if (optarg && cli_parse_bool("layers", optarg, &o.layers, e) < 0)
+				return -EINVAL;
+			if (!optarg)
+				o.layers = true;
+			break;
+		case O_NET:
+			if (!strcmp(optarg, "none"))
+				o.network_none = true;
+			else if (strcmp(optarg, "host") && strcmp(optarg, "default"))
+				return kerror_set(e, ENOTSUP, "--network %s: only host and none are "
+							      "supported yet", optarg);
+			break;
+		case O_NOCACHE: o.no_cache = true; break;
+		case O_PULL:
+			if (optarg && !strcmp(optarg, "always"))
+				return kerror_set(e, ENOTSUP, "--pull=always: pulling base images "
+							      "is not available yet");
+			break;
+		case 'q': o.quiet = true; break;
+		case O_SQUASH:
+		case O_SQUASH_ALL:
+			return kerror_set(e, ENOTSUP, "--squash is not supported yet");
+		case 't': {
+			_cleanup_ref_ struct image_ref *ref = NULL;
+			if (ref_parse_local(optarg, &ref, e) < 0)
+				return kerror_wrap(e, "tag %s", optarg);
+			strv_push(&tags, ref_string(ref));
+			break;
+		}
+		case O_TARGET: o.target = optarg; break;
+		case O_TS:
+			if (parse_timestamp(optarg, &o.timestamp, e) < 0)
+				return -EINVAL;
+			break;
+		case 'h': return cli_usage(build_usage, build_options);
 		default: return -EINVAL;
 		}
 	}
 	if (ast)
 		return dump_ast(ast, e);
-	return kerror_set(e, ENOSYS, "kiln build is not implemented yet (only --dump-ast)");
+	if (argc - optind > 1)
+		return kerror_set(e, EINVAL, "\"kiln build\" accepts at most 1 argument\n"
+					     "See 'kiln build --help'.");
+	if (argc - optind == 1)
+		o.context = argv[optind];
+	if (o.timestamp < 0 && getenv("SOURCE_DATE_EPOCH") && *getenv("SOURCE_DATE_EPOCH")) {
+		if (parse_timestamp(getenv("SOURCE_DATE_EPOCH"), &o.timestamp, e) < 0)
+			return kerror_wrap(e, "SOURCE_DATE_EPOCH");
+	}
+	o.tags = tags;
+	o.build_args = args;
+	o.labels = labels;
+	r = cli_store(c, &s, e);
+	if (r < 0)
+		return r;
+	r = build_run(s, &o, id, &code, e);
+	if (r < 0) {
+		c->exit_code = code;
+		return r;
+	}
+	printf("%s\n", id);
+	return 0;
 }

@@ -9,6 +9,7 @@
 
 static const struct command commands[] = {
 	{ "build", cmd_build, "Build an image from a Containerfile" },
+	{ "bud", cmd_build, "Build an image from a Containerfile (buildah's name)" },
 	{ "container", cmd_container, "Manage containers" },
 	{ "create", cmd_create, "Create but do not start a container" },
 	{ "history", cmd_history, "Show the history of an image" },

@@ -177,12 +177,9 @@ struct run_monitor_opts {
 int run_monitor(struct store *s, struct container_info *c, const struct run_plan *p,
 		const struct run_monitor_opts *o, int *exit_code, struct kerror *e);
 /* Forks a detached monitor (setsid, double fork) and waits until the
- * container started; returns its error otherwise.  The caller must have
- * closed its store first: an SQLite connection must not cross a fork (the
- * child's locks would be the parent's ghosts), so the monitor opens the
- * store described by so itself. */
-int run_detached(const struct store_opts *so, struct container_info *c,
-		 const struct run_plan *p, bool remove, int *exit_code, struct kerror *e);
+ * container started; returns its error otherwise. */
+int run_detached(struct store *s, struct container_info *c, const struct run_plan *p,
+		 bool remove, int *exit_code, struct kerror *e);
 
 /* k8s-file log lines: "<RFC3339Nano> stdout|stderr F|P <text>". */
 struct log_line {
@@ -195,5 +192,25 @@ struct log_line {
 /* Parses one line (without its '\n'); false if malformed. */
 bool run_log_parse(const char *line, size_t len, struct log_line *out);
 char *run_log_path(struct store *s, const char *id);
+
+/* ---- build steps (build_exec.c) ------------------------------------------ */
+
+/* A RUN step of a build: argv in rootfs (a mounted snapshot), in new mount,
+ * PID, IPC and UTS namespaces (and network unless network_host), with
+ * /proc, /dev, /sys and, with host networking, the host's resolv.conf and
+ * hosts bound in.  Mount points the image lacks are created for the run
+ * and removed after it.  cwd is created if absent; user resolved in the
+ * image's /etc/passwd and /etc/group.  *exit_code: the command's status
+ * (128+signal), or 125/126/127 with an error when it could not start. */
+struct run_build_exec {
+	const char *rootfs;
+	char *const *argv;
+	char *const *env;
+	const char *cwd;
+	const char *user;
+	bool network_host;
+	int out_fd, err_fd; /* -1: inherit */
+};
+int run_build_exec(const struct run_build_exec *x, int *exit_code, struct kerror *e);
 
 #endif

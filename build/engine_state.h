@@ -1,0 +1,53 @@
+/* The executor's state, shared by build/executor.c (stages and steps) and
+ * build/commit.c (image config, history, commit).  Private to build/. */
+#ifndef KILN_BUILD_ENGINE_STATE_H
+#define KILN_BUILD_ENGINE_STATE_H
+
+#include "build/engine.h"
+
+/* One layer of a stage's state. */
+struct blayer {
+	char *diff; /* its diff dir */
+	char chain_id[DIGEST_STR_LEN + 1];
+	char diff_id[DIGEST_STR_LEN + 1];
+	int64_t size;
+	struct staged_layer staged; /* dir set when this build made it */
+};
+
+struct bstate {
+	json_t *cfg;             /* the whole image config, history included */
+	struct blayer **layers;  /* base first; owned by build.all */
+	size_t n;
+	char key[DIGEST_HEX_LEN + 1];
+	bool cmd_set;
+	int64_t created;         /* ns of the last step */
+	char *from_mount;        /* read-only view for COPY --from, lazily */
+	bool done, made_layers;
+};
+
+struct build {
+	struct store *s;
+	const struct build_opts *o;
+	struct build_plan *plan;
+	struct containerfile *cf;
+	struct store_tmp tmp;
+	struct build_context ctx;
+	struct bstate *st;       /* per stage */
+	struct blayer **all;     /* every layer object, for release */
+	size_t nall;
+	struct build_cache_entry *rows;
+	size_t nrows;
+	char **mounts;           /* read-only mounts to undo */
+	size_t step_no, step_total;
+	int exit_code;
+};
+
+/* commit.c */
+int64_t build_now_ns(const struct build *b);
+void build_history_add(struct build *b, struct bstate *s, const struct plan_step *st,
+		       int64_t created, bool empty, const char *created_by);
+/* Commits a stage's state as an image (names may be NULL). */
+int build_commit_state(struct build *b, struct bstate *s, char *const *names,
+		       char id[DIGEST_HEX_LEN + 1], struct kerror *e);
+
+#endif

@@ -1,0 +1,637 @@
+/* kiln build: stages in order, one step at a time.  Each RUN/COPY/ADD (and
+ * a WORKDIR that has to create its directory) runs in an overlay snapshot
+ * over the parent's layers whose upper dir becomes the step's layer;
+ * metadata steps only change the image config.  Every step has a cache
+ * key (build/cache.c); a hit reuses the layer and the time recorded for
+ * it, so a fully cached rebuild gives the same image ID. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+
+#include "build/cache.h"
+#include "build/engine_state.h"
+#include "run/run.h"
+
+#define CONTAINERFILE_MAX (16 * 1024 * 1024)
+#define CONFIG_MAX (4 * 1024 * 1024)
+
+static void say(struct build *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct build *b, const char *fmt, ...)
+{
+	va_list ap;
+	if (b->o->quiet)
+		return;
+	va_start(ap, fmt);
+	vfprintf(b->o->out, fmt, ap);
+	va_end(ap);
+}
+
+static struct blayer *layer_new(struct build *b)
+{
+	struct blayer *l = xcalloc(1, sizeof(*l));
+	b->all = xrealloc(b->all, (b->nall + 1) * sizeof(*b->all));
+	b->all[b->nall++] = l;
+	return l;
+}
+
+static void state_push(struct bstate *s, struct blayer *l)
+{
+	s->layers = xrealloc(s->layers, (s->n + 1) * sizeof(*s->layers));
+	s->layers[s->n++] = l;
+}
+
+/* Diff dirs, top first (overlay's lowerdir order). */
+static char **lowers_of(const struct bstate *s)
+{
+	char **v = xcalloc(s->n + 1, sizeof(*v));
+	for (size_t i = 0; i < s->n; i++)
+		v[i] = xstrdup(s->layers[s->n - 1 - i]->diff);
+	return v;
+}
+
+static int load_image(struct build *b, const char *name, struct image_info **info, json_t **cfg,
+		      struct kerror *e)
+{
+	_cleanup_free_ char *raw = NULL;
+	char digest[DIGEST_STR_LEN + 1];
+	size_t len;
+	int r = store_image_lookup(b->s, name, info, e);
+	if (r == -ENOENT)
+		return kerror_set(e, ENOENT, "image \"%s\" is not in local storage (pulling "
+					     "base images is not available yet: kiln pull it first)",
+				  name);
+	if (r < 0)
+		return r;
+	snprintf(digest, sizeof(digest), "sha256:%s", (*info)->id);
+	r = store_blob_get(b->s, digest, CONFIG_MAX, &raw, &len, e);
+	if (r == 0)
+		r = json_parse(raw, len, cfg, e);
+	if (r < 0) {
+		kerror_wrap(e, "image %.12s", (*info)->id);
+		image_info_free(*info);
+		*info = NULL;
+		return r;
+	}
+	return 0;
+}
+
+static int base_info(void *ctx, const char *image, const char *platform,
+		     struct build_base_info *out, struct kerror *e)
+{
+	struct build *b = ctx;
+	_cleanup_image_info_ struct image_info *info = NULL;
+	_cleanup_json_ json_t *cfg = NULL;
+	(void)platform;
+	memset(out, 0, sizeof(*out));
+	if (!strcmp(image, "scratch"))
+		return 0;
+	int r = load_image(b, image, &info, &cfg, e);
+	if (r < 0)
+		return r;
+	json_t *c = json_object_get(cfg, "config");
+	out->env = json_strv(json_object_get(c, "Env"));
+	out->onbuild = json_strv(json_object_get(c, "OnBuild"));
+	return 0;
+}
+
+static json_t *scratch_config(void)
+{
+	struct platform host = { 0 };
+	json_t *cfg;
+	platform_host(&host);
+	cfg = json_pack("{s:s, s:s, s:{}, s:{s:s, s:[]}, s:[]}", "architecture",
+			host.architecture, "os", host.os, "config", "rootfs", "type", "layers",
+			"diff_ids", "history");
+	if (host.variant)
+		json_object_set_new(cfg, "variant", json_string(host.variant));
+	platform_release(&host);
+	return cfg;
+}
+
+static int stage_begin(struct build *b, size_t idx, struct kerror *e)
+{
+	const struct build_stage *st = &b->plan->stages[idx];
+	struct bstate *s = &b->st[idx];
+
+	if (st->scratch) {
+		s->cfg = scratch_config();
+		cache_key_base("scratch", "", st->platform, s->key);
+	} else if (st->base_stage >= 0) {
+		struct bstate *from = &b->st[st->base_stage];
+		s->cfg = json_deep_copy(from->cfg);
+		for (size_t i = 0; i < from->n; i++)
+			state_push(s, from->layers[i]);
+		cache_key_base("stage", from->key, st->platform, s->key);
+	} else {
+		_cleanup_image_info_ struct image_info *info = NULL;
+		int r = load_image(b, st->base, &info, &s->cfg, e);
+		if (r < 0)
+			return r;
+		for (size_t i = 0; info->layers && info->layers[i]; i++) {
+			struct blayer *l = layer_new(b);
+			struct layer_info li = { 0 };
+			l->diff = store_layer_diff_path(b->s, info->layers[i]);
+			snprintf(l->chain_id, sizeof(l->chain_id), "sha256:%s", info->layers[i]);
+			snprintf(l->diff_id, sizeof(l->diff_id), "%s", info->diff_ids[i]);
+			if (store_layer_get(b->s, info->layers[i], &li, e) < 0)
+				return kerror_wrap(e, "image %.12s", info->id);
+			l->size = li.size;
+			layer_info_release(&li);
+			state_push(s, l);
+		}
+		cache_key_base("image", info->id, st->platform, s->key);
+	}
+	/* Triggers ran (the plan inserted them); they are not inherited. */
+	json_t *c = json_object_get(s->cfg, "config");
+	if (json_is_object(c))
+		json_object_del(c, "OnBuild");
+	return 0;
+}
+
+static char **config_strv(json_t *cfg, const char *key)
+{
+	return json_strv(json_object_get(json_object_get(cfg, "config"), key));
+}
+
+static const char *config_str(json_t *cfg, const char *key)
+{
+	return json_str(json_object_get(cfg, "config"), key);
+}
+
+/* RUN's environment: ENV, then build args not overridden, then PATH. */
+static char **run_env(const struct plan_step *st)
+{
+	char **env = NULL;
+	bool has_path = false;
+	for (size_t i = 0; st->env && st->env[i]; i++) {
+		strv_push(&env, xstrdup(st->env[i]));
+		has_path |= str_has_prefix(st->env[i], "PATH=");
+	}
+	for (size_t i = 0; st->args && st->args[i]; i++) {
+		const char *eq = strchr(st->args[i], '=');
+		size_t kl = eq ? (size_t)(eq - st->args[i]) : strlen(st->args[i]);
+		bool dup = false;
+		for (size_t j = 0; st->env && st->env[j]; j++)
+			if (!strncmp(st->env[j], st->args[i], kl) && st->env[j][kl] == '=')
+				dup = true;
+		if (!dup)
+			strv_push(&env, xstrdup(st->args[i]));
+		has_path |= !dup && str_has_prefix(st->args[i], "PATH=");
+	}
+	if (!has_path)
+		strv_push(&env, xstrdup("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
+					"/sbin:/bin"));
+	return env;
+}
+
+static char **run_argv(const struct build *b, const struct bstate *s,
+		       const struct plan_step *st)
+{
+	char **argv = NULL;
+	(void)b;
+	if (st->json) {
+		for (size_t i = 0; i < st->argc; i++)
+			strv_push(&argv, xstrdup(st->argv[i]));
+		return argv;
+	}
+	_cleanup_strv_ char **shell = config_strv(s->cfg, "Shell");
+	if (shell && shell[0])
+		for (size_t i = 0; shell[i]; i++)
+			strv_push(&argv, xstrdup(shell[i]));
+	else {
+		strv_push(&argv, xstrdup("/bin/sh"));
+		strv_push(&argv, xstrdup("-c"));
+	}
+	strv_push(&argv, xstrdup(st->argc ? st->argv[0] : ""));
+	return argv;
+}
+
+static char *created_by(const struct build *b, const struct bstate *s,
+			const struct plan_step *st, const char *key)
+{
+	struct buf out = { 0 };
+	if (st->kind == CF_RUN) {
+		_cleanup_strv_ char **argv = run_argv(b, s, st);
+		for (size_t i = 0; argv[i]; i++)
+			buf_printf(&out, "%s%s", i ? " " : "", argv[i]);
+		return buf_steal(&out);
+	}
+	if (st->kind == CF_COPY || st->kind == CF_ADD)
+		return xasprintf("/bin/sh -c #(nop) %s %s:%.64s in %s ",
+				 st->kind == CF_COPY ? "COPY" : "ADD",
+				 st->argc == 1 && !st->ninlines ? "file" : "multi", key,
+				 st->dest ? st->dest : "");
+	return xasprintf("/bin/sh -c #(nop) %s", st->node ? st->node->original : "");
+}
+
+/* The source of a COPY/ADD: the context, a stage or an image. */
+static int copy_source_of(struct build *b, const struct plan_step *st, struct copy_source *src,
+			  struct digester *d, struct kerror *e)
+{
+	memset(src, 0, sizeof(*src));
+	if (!st->from) {
+		src->root = b->ctx.dir;
+		src->ign = b->ctx.ign;
+		src->hash_content = true;
+		return 0;
+	}
+	_cleanup_strv_ char **lowers = NULL;
+	char **mount_slot;
+	if (st->from_stage >= 0) {
+		struct bstate *from = &b->st[st->from_stage];
+		if (!from->done)
+			return kerror_set(e, EINVAL, "--from=%s: stage not built", st->from);
+		digester_update(d, from->key, strlen(from->key) + 1);
+		if (from->from_mount) {
+			src->root = from->from_mount;
+			return 0;
+		}
+		lowers = lowers_of(from);
+		mount_slot = &from->from_mount;
+	} else {
+		_cleanup_image_info_ struct image_info *info = NULL;
+		int r = store_image_lookup(b->s, st->from, &info, e);
+		if (r < 0)
+			return kerror_wrap(e, "--from=%s", st->from);
+		digester_update(d, info->id, strlen(info->id) + 1);
+		for (size_t i = strv_len(info->layers); i-- > 0;)
+			strv_push(&lowers, store_layer_diff_path(b->s, info->layers[i]));
+		b->mounts = xrealloc(b->mounts, (strv_len(b->mounts) + 2) * sizeof(char *));
+		size_t n = strv_len(b->mounts);
+		b->mounts[n] = NULL;
+		b->mounts[n + 1] = NULL;
+		mount_slot = &b->mounts[n];
+	}
+	int r = rootfs_mount_ro(store_root(b->s), b->tmp.path, lowers, mount_slot, e);
+	if (r < 0)
+		return r;
+	src->root = *mount_slot;
+	return 0;
+}
+
+/* Runs a layer step in a snapshot; fills the new layer. */
+static int layer_step(struct build *b, struct bstate *s, const struct plan_step *st,
+		      const struct copy_list *cl, const struct copy_source *src,
+		      struct blayer *l, struct kerror *e)
+{
+	_cleanup_strv_ char **lowers = lowers_of(s);
+	struct snapshot snap = { 0 };
+	const char *wd = config_str(s->cfg, "WorkingDir");
+	int r;
+
+	r = snapshot_mount(store_root(b->s), b->tmp.path, lowers, &snap, e);
+	if (r < 0)
+		return r;
+	if (st->kind == CF_RUN) {
+		_cleanup_strv_ char **argv = run_argv(b, s, st);
+		_cleanup_strv_ char **env = run_env(st);
+		struct run_build_exec x = {
+			.rootfs = snap.merged, .argv = argv, .env = env,
+			.cwd = wd && *wd ? wd : "/", .user = config_str(s->cfg, "User"),
+			.network_host = !b->o->network_none &&
+					!(st->network && !strcmp(st->network, "none")),
+			.out_fd = b->o->quiet ? -1 : -1, .err_fd = -1,
+		};
+		int code = 0;
+		fflush(b->o->out);
+		r = run_build_exec(&x, &code, e);
+		if (r == 0 && code != 0) {
+			b->exit_code = code;
+			r = kerror_set(e, EIO, "while running runtime: exit status %d", code);
+		} else if (r < 0) {
+			b->exit_code = code;
+		}
+	} else if (st->kind == CF_WORKDIR) {
+		bool created;
+		r = copy_mkdir_workdir(snap.merged, wd && *wd ? wd : "/", &created, e);
+	} else {
+		r = copy_apply(st, cl, src, snap.merged, wd, e);
+	}
+	if (r == 0)
+		r = snapshot_unmount(&snap, e);
+	if (r == 0 && b->o->timestamp >= 0) {
+		_cleanup_free_ char *diff = xasprintf("%s/diff", snap.dir);
+		r = tar_diff_clamp_mtimes(diff, b->o->timestamp, e);
+	}
+	if (r == 0)
+		r = store_stage_layer_dir(b->s, snap.dir, lowers,
+					  s->n ? s->layers[s->n - 1]->chain_id : NULL, &l->staged, e);
+	if (r < 0) {
+		snapshot_release(&snap);
+		return r;
+	}
+	memcpy(l->diff_id, l->staged.diff_id, sizeof(l->diff_id));
+	memcpy(l->chain_id, l->staged.chain_id, sizeof(l->chain_id));
+	l->size = l->staged.size;
+	l->diff = xasprintf("%s/diff", snap.dir);
+	free(snap.dir);
+	free(snap.merged);
+	return 0;
+}
+
+/* Does WORKDIR need to create its directory?  A look at the lower dirs,
+ * top first (a whiteout or a non-directory hides what is below). */
+static bool workdir_exists(const struct bstate *s, const char *path)
+{
+	for (size_t i = s->n; i-- > 0;) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", s->layers[i]->diff, path);
+		struct stat st;
+		if (lstat(p, &st) == 0)
+			return S_ISDIR(st.st_mode);
+	}
+	return false;
+}
+
+static bool cache_on(const struct build *b)
+{
+	return b->o->layers && !b->o->no_cache;
+}
+
+static int run_step(struct build *b, size_t si, struct bstate *s, const struct plan_step *st,
+		    bool last, struct kerror *e)
+{
+	struct digester *d = cache_key_begin(s->key, st, b->o->timestamp);
+	struct copy_source src = { 0 };
+	struct copy_list cl = { 0 };
+	struct build_cache_entry hit = { 0 };
+	char key[DIGEST_HEX_LEN + 1];
+	bool layer = false, is_hit = false;
+	int64_t created;
+	int r = 0;
+
+	(void)si;
+	if (st->kind == CF_COPY || st->kind == CF_ADD) {
+		layer = true;
+		r = copy_source_of(b, st, &src, d, e);
+		if (r == 0)
+			r = copy_list_make(st, &src, &cl, e);
+		if (r == 0)
+			r = copy_list_hash(&cl, &src, d, e);
+	} else if (st->kind == CF_RUN) {
+		layer = true;
+		if (st->nmounts || st->nheredocs) {
+			r = kerror_set(e, ENOTSUP, "RUN %s is not supported yet",
+				       st->nmounts ? "--mount" : "with a heredoc");
+		}
+	}
+	cache_key_end(d, key);
+	if (r < 0)
+		goto out;
+	if (st->kind == CF_WORKDIR) {
+		json_t *probe = json_deep_copy(s->cfg);
+		bool cs = s->cmd_set;
+		r = build_apply_config_step(probe, st, NULL, &cs, e);
+		const char *wd = config_str(probe, "WorkingDir");
+		layer = r == 0 && wd && strcmp(wd, "/") && !workdir_exists(s, wd + 1);
+		json_decref(probe);
+		if (r < 0)
+			goto out;
+	}
+	if (cache_on(b) && store_build_cache_get(b->s, key, &hit, NULL) == 0 &&
+	    (!layer || hit.layer[0])) {
+		if (!layer || !hit.layer[0]) {
+			is_hit = !hit.layer[0];
+		} else {
+			char want[DIGEST_STR_LEN + 1];
+			_cleanup_free_ char *diff_id = xstrdup(hit.diff_id);
+			digest_chain(s->n ? s->layers[s->n - 1]->chain_id : NULL, diff_id, want);
+			is_hit = !strcmp(digest_hex(want), hit.layer);
+		}
+	}
+	if (layer && st->kind == CF_WORKDIR) {
+		/* the config change comes first: the snapshot creates the new dir */
+	}
+	if (st->kind != CF_RUN && st->kind != CF_COPY && st->kind != CF_ADD &&
+	    st->kind != CF_ARG) {
+		_cleanup_strv_ char **shell = config_strv(s->cfg, "Shell");
+		r = build_apply_config_step(s->cfg, st, shell && shell[0] ? shell : NULL,
+					    &s->cmd_set, e);
+		if (r < 0)
+			goto out;
+	}
+	created = is_hit ? hit.created : build_now_ns(b);
+	if (is_hit)
+		say(b, "--> Using cache %s\n", key);
+	if (layer) {
+		struct blayer *l = layer_new(b);
+		if (is_hit) {
+			l->diff = store_layer_diff_path(b->s, hit.layer);
+			snprintf(l->chain_id, sizeof(l->chain_id), "sha256:%s", hit.layer);
+			memcpy(l->diff_id, hit.diff_id, sizeof(l->diff_id));
+			l->size = hit.size;
+		} else {
+			r = layer_step(b, s, st, &cl, &src, l, e);
+			if (r < 0)
+				goto out;
+			s->made_layers = true;
+		}
+		state_push(s, l);
+		cache_key_after_layer(key, l->diff_id, s->key);
+	} else {
+		memcpy(s->key, key, sizeof(s->key));
+	}
+	if (st->kind != CF_ARG) {
+		_cleanup_free_ char *by = created_by(b, s, st, key);
+		build_history_add(b, s, st, created, !layer, by);
+	}
+	s->created = created;
+	if (!is_hit && cache_on(b)) {
+		struct build_cache_entry *row;
+		b->rows = xrealloc(b->rows, (b->nrows + 1) * sizeof(*b->rows));
+		row = &b->rows[b->nrows++];
+		memset(row, 0, sizeof(*row));
+		memcpy(row->key, key, sizeof(row->key));
+		if (layer)
+			snprintf(row->layer, sizeof(row->layer), "%s",
+				 digest_hex(s->layers[s->n - 1]->chain_id));
+		row->created = created;
+	}
+	if (!last)
+		say(b, "--> %.12s\n", s->key);
+out:
+	copy_list_release(&cl);
+	return r;
+}
+
+/* Podman's step lines: "[2/3] STEP 5/9: COPY . /src" ("[i/n] " only when
+ * several stages are built). */
+static void say_step(struct build *b, size_t idx, const char *text)
+{
+	size_t n = 0, k = 0;
+	for (size_t i = 0; i < b->plan->nstages; i++)
+		if (b->plan->stages[i].needed) {
+			n++;
+			if (i <= idx)
+				k++;
+		}
+	if (n > 1)
+		say(b, "[%zu/%zu] ", k, n);
+	say(b, "STEP %zu/%zu: %s\n", b->step_no, b->step_total, text);
+}
+
+static int build_stage(struct build *b, size_t idx, struct kerror *e)
+{
+	const struct build_stage *st = &b->plan->stages[idx];
+	struct bstate *s = &b->st[idx];
+	bool target = idx == b->plan->target;
+	int r;
+
+	b->step_no++;
+	say_step(b, idx, st->steps[0].node ? st->steps[0].node->original : "FROM");
+	r = stage_begin(b, idx, e);
+	if (r < 0)
+		return kerror_wrap(e, "building at STEP \"%s\" (%s:%d)",
+				   st->steps[0].node ? st->steps[0].node->original : "FROM",
+				   b->cf->filename, st->line);
+	for (size_t i = 1; i < st->nsteps; i++) {
+		const struct plan_step *p = &st->steps[i];
+		const char *text = p->node ? p->node->original : "";
+		b->step_no++;
+		say_step(b, idx, text);
+		r = run_step(b, idx, s, p, target && i + 1 == st->nsteps, e);
+		if (r < 0)
+			return kerror_wrap(e, "building at STEP \"%s\" (%s:%d)", text,
+					   b->cf->filename, p->line);
+	}
+	s->done = true;
+	return 0;
+}
+
+static int read_containerfile(struct build *b, struct kerror *e)
+{
+	_cleanup_free_ char *data = NULL, *path = NULL;
+	const char *f = b->o->file;
+	size_t len;
+	int r;
+
+	if (f && !strcmp(f, "-")) {
+		r = fs_read_fd(STDIN_FILENO, CONTAINERFILE_MAX, "stdin", &data, &len, e);
+		path = xstrdup("stdin");
+	} else {
+		if (f)
+			path = xstrdup(f);
+		else {
+			path = xasprintf("%s/Containerfile", b->ctx.dir);
+			if (access(path, F_OK) < 0) {
+				free(path);
+				path = xasprintf("%s/Dockerfile", b->ctx.dir);
+			}
+		}
+		r = fs_read_file(path, CONTAINERFILE_MAX, &data, &len, e);
+	}
+	if (r < 0)
+		return r;
+	{
+		const char *name = strrchr(path, '/');
+		r = containerfile_parse(data, len, name ? name + 1 : path, &b->cf, e);
+	}
+	return r;
+}
+
+static void build_release(struct build *b)
+{
+	struct kerror ie = { 0 };
+	for (size_t i = 0; b->plan && i < b->plan->nstages; i++) {
+		struct bstate *s = &b->st[i];
+		if (s->from_mount) {
+			umount2(s->from_mount, MNT_DETACH);
+			free(s->from_mount);
+		}
+		json_decref(s->cfg);
+		free(s->layers);
+	}
+	for (size_t i = 0; b->mounts && b->mounts[i]; i++)
+		umount2(b->mounts[i], MNT_DETACH);
+	strv_free(b->mounts);
+	free(b->st);
+	for (size_t i = 0; i < b->nall; i++) {
+		staged_layer_release(&b->all[i]->staged);
+		free(b->all[i]->diff);
+		free(b->all[i]);
+	}
+	free(b->all);
+	free(b->rows);
+	build_context_release(&b->ctx);
+	build_plan_free(b->plan);
+	containerfile_free(b->cf);
+	store_tmp_release(&b->tmp);
+	kerror_release(&ie);
+}
+
+static int build_all(struct build *b, char id[DIGEST_HEX_LEN + 1], struct kerror *e)
+{
+	struct build_plan_opts po = { .build_args = b->o->build_args, .target = b->o->target,
+				      .base_info = base_info, .base_ctx = b };
+	int r;
+
+	r = store_tmp_create(b->s, &b->tmp, e);
+	if (r == 0)
+		r = build_context_open(b->o->context, b->tmp.path, &b->ctx, e);
+	if (r == 0)
+		r = read_containerfile(b, e);
+	if (r == 0)
+		r = build_plan_make(b->cf, &po, &b->plan, e);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; b->plan->unused_args && b->plan->unused_args[i]; i++)
+		log_warn("one or more build args were not consumed: [%s]", b->plan->unused_args[i]);
+	b->st = xcalloc(b->plan->nstages, sizeof(*b->st));
+	for (size_t i = 0; i < b->plan->nstages; i++)
+		if (b->plan->stages[i].needed)
+			b->step_total += b->plan->stages[i].nsteps;
+	r = build_enter_mount_ns(e);
+	for (size_t i = 0; r == 0 && i <= b->plan->target; i++)
+		if (b->plan->stages[i].needed)
+			r = build_stage(b, i, e);
+	if (r < 0)
+		return r;
+	/* Stages other than the target keep their layers as untagged images,
+	 * for the cache. */
+	for (size_t i = 0; cache_on(b) && i < b->plan->target; i++) {
+		char sid[DIGEST_HEX_LEN + 1];
+		if (b->st[i].done && b->st[i].made_layers) {
+			r = build_commit_state(b, &b->st[i], NULL, sid, e);
+			if (r < 0)
+				return r;
+		}
+	}
+	{
+		struct bstate *t = &b->st[b->plan->target];
+		if (b->o->tags && b->o->tags[0])
+			say(b, "COMMIT %s\n", b->o->tags[0]);
+		else
+			say(b, "COMMIT\n");
+		r = build_commit_state(b, t, b->o->tags, id, e);
+		if (r < 0)
+			return r;
+	}
+	if (cache_on(b)) {
+		struct kerror ce = { 0 };
+		/* The image is in; a lost cache row only costs a rebuild. */
+		if (store_build_cache_put(b->s, b->rows, b->nrows, &ce) < 0)
+			log_warn("recording the build cache: %s", ce.msg);
+		kerror_release(&ce);
+	}
+	say(b, "--> %.12s\n", id);
+	for (size_t i = 0; b->o->tags && b->o->tags[i]; i++)
+		say(b, "Successfully tagged %s\n", b->o->tags[i]);
+	if (b->o->iidfile) {
+		_cleanup_free_ char *v = xasprintf("sha256:%s", id);
+		r = fs_write_atomic(b->o->iidfile, v, strlen(v), 0644, e);
+		if (r < 0)
+			return kerror_wrap(e, "writing the image ID file");
+	}
+	return 0;
+}
+
+int build_run(struct store *s, const struct build_opts *o, char id[DIGEST_HEX_LEN + 1],
+	      int *exit_code, struct kerror *e)
+{
+	struct build b = { .s = s, .o = o, .exit_code = 125 };
+	int r = build_all(&b, id, e);
+	*exit_code = r < 0 ? b.exit_code : 0;
+	build_release(&b);
+	return r;
+}
