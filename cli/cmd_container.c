@@ -55,3 +55,20 @@ int container_get(struct cli *c, const char *what, struct container_info **out,
 	}
 	return r;
 }
+
+int container_detach(struct cli *c, struct container_info *ctr, const struct run_plan *p,
+		     bool remove, int *code, struct kerror *e)
+{
+	struct store *s;
+	int r = cli_store(c, &s, e);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *root = xstrdup(store_root(s));
+	_cleanup_free_ char *runroot = xstrdup(store_runroot(s));
+	_cleanup_free_ char *driver = xstrdup(store_driver(s));
+	struct store_opts so = { .root = root, .runroot = runroot, .driver = driver };
+	/* No SQLite connection may cross the monitor's fork. */
+	store_close(c->store);
+	c->store = NULL;
+	return run_detached(&so, ctr, p, remove, code, e);
+}

@@ -307,7 +307,7 @@ static int start_one(struct cli *c, const char *arg, void *ctx, struct kerror *e
 		struct run_monitor_opts mo = { .ready_fd = -1 };
 		r = run_monitor(s, ctr, &p, &mo, &o->code, e);
 	} else {
-		r = run_detached(s, ctr, &p, false, &o->code, e);
+		r = container_detach(c, ctr, &p, false, &o->code, e);
 		if (r == 0)
 			printf("%s\n", arg);
 	}

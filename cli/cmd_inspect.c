@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/container.h"
 
 #define CONFIG_MAX (4 * 1024 * 1024)
 
@@ -156,7 +157,9 @@ static int inspect_common(struct cli *c, int argc, char **argv, const char *what
 		case 'f': format = optarg; break;
 		case 's': break;
 		case 't':
-			if (strcmp(optarg, "image") != 0)
+			if (!strcmp(optarg, "container"))
+				what_missing = "container";
+			else if (strcmp(optarg, "image") != 0)
 				return kerror_set(e, EINVAL, "\"%s\" is not a valid value for --type",
 						  optarg);
 			break;
@@ -177,8 +180,19 @@ static int inspect_common(struct cli *c, int argc, char **argv, const char *what
 		_cleanup_image_info_ struct image_info *img = NULL;
 		struct kerror one = { 0 };
 		json_t *j;
-		if (store_image_lookup(s, argv[i], &img, &one) < 0 ||
-		    image_inspect_json(c, img, &j, &one) < 0) {
+		int lr = store_image_lookup(s, argv[i], &img, &one);
+		/* Not an image: maybe a container (as `docker inspect`). */
+		if (lr == -ENOENT && strcmp(what_missing, "image") != 0) {
+			kerror_release(&one);
+			lr = container_inspect_json(c, argv[i], &j, &one);
+			if (lr == 0) {
+				json_array_append_new(all, j);
+				continue;
+			}
+			if (lr == -ENOENT)
+				kerror_set(&one, ENOENT, "No such image");
+		}
+		if (lr < 0 || image_inspect_json(c, img, &j, &one) < 0) {
 			if (one.code == ENOENT && strstr(one.msg, "No such image"))
 				buf_printf(&errs, "Error: No such %s: %s\n", what_missing, argv[i]);
 			else

@@ -383,7 +383,7 @@ int cmd_run(struct cli *c, int argc, char **argv, struct kerror *e)
 	}
 	r = cli_store(c, &s, e);
 	if (r == 0 && detach) {
-		r = run_detached(s, ctr, &plan, rm, &code, e);
+		r = container_detach(c, ctr, &plan, rm, &code, e);
 		if (r == 0)
 			printf("%s\n", ctr->id);
 	} else if (r == 0) {

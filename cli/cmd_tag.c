@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "run/run.h"
 
 int cmd_tag(struct cli *c, int argc, char **argv, struct kerror *e)
 {
@@ -102,7 +103,41 @@ static void print_untagged(const char *name)
 	printf("Untagged: %s\n", fam ? fam : name);
 }
 
-static int remove_one(struct store *s, const char *what, bool force, struct kerror *e)
+/* Containers pin their image: refused unless forced, and then the
+ * containers go first (running ones are refused even so). */
+static int image_containers(struct store *s, const struct image_info *img, const char *what,
+			    bool force, struct kerror *e)
+{
+	for (;;) {
+		_cleanup_free_ char *ctr = NULL;
+		_cleanup_container_info_ struct container_info *ci = NULL;
+		int r = store_image_container(s, img->id, &ctr, e);
+		if (r < 0 || !ctr)
+			return r;
+		if (!force)
+			return kerror_set(e, EBUSY,
+					  "conflict: unable to remove repository reference \"%s\" "
+					  "(must force) - container %.12s is using its referenced "
+					  "image %.12s",
+					  what, ctr, img->id);
+		r = store_container_get(s, ctr, &ci, e);
+		if (r == 0)
+			r = run_state_refresh(s, ci, e);
+		if (r < 0)
+			return r;
+		if (ci->state == CTR_RUNNING)
+			return kerror_set(e, EBUSY,
+					  "image %.12s is in use by running container %.12s: stop "
+					  "it first",
+					  img->id, ctr);
+		r = store_container_remove(s, ctr, e);
+		if (r < 0)
+			return r;
+	}
+}
+
+static int remove_one(struct store *s, const char *what, bool force, bool force_ctr,
+		      struct kerror *e)
 {
 	_cleanup_image_info_ struct image_info *img = NULL;
 	const char *name;
@@ -123,6 +158,9 @@ static int remove_one(struct store *s, const char *what, bool force, struct kerr
 				  "conflict: unable to delete %.12s (must be forced) - image is "
 				  "referenced in multiple repositories",
 				  img->id);
+	r = image_containers(s, img, what, force_ctr, e);
+	if (r < 0)
+		return r;
 	r = store_image_remove(s, img->id, e);
 	if (r < 0)
 		return r;
@@ -165,7 +203,7 @@ int cmd_rmi(struct cli *c, int argc, char **argv, struct kerror *e)
 		r = store_image_list(s, &list, &n, e);
 		for (size_t i = 0; r == 0 && i < n; i++) {
 			struct kerror one = { 0 };
-			if (remove_one(s, list[i]->id, true, &one) < 0) {
+			if (remove_one(s, list[i]->id, true, force, &one) < 0) {
 				fprintf(stderr, "Error: %s\n", one.msg);
 				failed = 1;
 			}
@@ -178,7 +216,7 @@ int cmd_rmi(struct cli *c, int argc, char **argv, struct kerror *e)
 	/* Like docker: try every argument, report each failure, exit 1. */
 	for (int i = optind; i < argc; i++) {
 		struct kerror one = { 0 };
-		if (remove_one(s, argv[i], force, &one) < 0) {
+		if (remove_one(s, argv[i], force, force, &one) < 0) {
 			fprintf(stderr, "Error: %s\n", one.msg);
 			failed = 1;
 		}

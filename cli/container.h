@@ -27,4 +27,9 @@ int container_inspect_json(struct cli *c, const char *what, json_t **out, struct
  * returns once its monitor recorded the exit. */
 int container_stop(struct cli *c, struct container_info *ctr, int timeout, struct kerror *e);
 
+/* Starts ctr under a detached monitor (closes and later reopens the
+ * store: a connection must not cross the fork). */
+int container_detach(struct cli *c, struct container_info *ctr, const struct run_plan *p,
+		     bool remove, int *code, struct kerror *e);
+
 #endif

@@ -51,7 +51,6 @@ int cg_v2_create(const char *root, const char *parent, const char *name,
 	struct buf ctl = { 0 };
 	_cleanup_free_ char *rel = xstrdup(parent ? parent : "");
 	_cleanup_free_ char *dir = NULL;
-	char *p;
 	int r = 0;
 
 	if (strchr(name, '/') || !strcmp(name, "..") || !strcmp(name, ".") || strstr(rel, ".."))
@@ -65,30 +64,23 @@ int cg_v2_create(const char *root, const char *parent, const char *name,
 	if (ctl.len)
 		ctl.data[--ctl.len] = '\0';
 	/* Every level from the root down to the parent must hand the
-	 * controllers on to its children. */
-	p = rel;
-	while (*p == '/')
-		p++;
-	for (;;) {
-		char save = '\0';
-		char *slash = *p ? strchr(p, '/') : NULL;
-		if (slash) {
-			save = *slash;
-			*slash = '\0';
-		}
-		_cleanup_free_ char *lvl = *rel ? xasprintf("%s/%s", root, rel) : xstrdup(root);
+	 * controllers on to its children.  Best effort: a level that already
+	 * does, or that holds processes (EBUSY), is left as it is; a limit
+	 * whose controller is missing fails below, naming its file. */
+	{
+		struct buf lvl = { 0 };
+		char *save = NULL;
+		buf_printf(&lvl, "%s", root);
 		if (ctl.len)
-			r = write_file(lvl, "cgroup.subtree_control", ctl.data, e);
-		if (slash)
-			*slash = save;
-		if (r < 0 || !slash || !*p)
-			break;
-		p = slash + 1;
+			write_file(lvl.data, "cgroup.subtree_control", ctl.data, NULL);
+		for (char *seg = strtok_r(rel, "/", &save); seg; seg = strtok_r(NULL, "/", &save)) {
+			buf_printf(&lvl, "/%s", seg);
+			if (ctl.len)
+				write_file(lvl.data, "cgroup.subtree_control", ctl.data, NULL);
+		}
+		dir = xasprintf("%s/%s", lvl.data, name);
+		buf_release(&lvl);
 	}
-	if (r < 0 && *rel == '\0')
-		goto out;
-	r = 0;
-	dir = xasprintf("%s%s%s/%s", root, *rel && rel[0] != '/' ? "/" : "", rel, name);
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 		r = kerror_sys(e, errno, "creating the cgroup \"%s\"", dir);
 		goto out;
@@ -97,7 +89,7 @@ int cg_v2_create(const char *root, const char *parent, const char *name,
 		_cleanup_free_ char *v = int_str(l->memory);
 		if ((r = write_file(dir, "memory.max", v, e)) < 0)
 			goto out;
-		/* As Docker: --memory alone also bounds swap (to the same). */
+		/* --memory alone: no swap beyond it. */
 		write_file(dir, "memory.swap.max", "0", NULL);
 	}
 	if (l->pids_limit) {

@@ -14,6 +14,7 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/close_range.h>
 
 #include "run/run_private.h"
 
@@ -324,8 +325,8 @@ fail:
 	return r;
 }
 
-int run_detached(struct store *s, struct container_info *c, const struct run_plan *p,
-		 bool remove, int *exit_code, struct kerror *e)
+int run_detached(const struct store_opts *so, struct container_info *c,
+		 const struct run_plan *p, bool remove, int *exit_code, struct kerror *e)
 {
 	int ready[2];
 	struct ready_msg m;
@@ -352,11 +353,22 @@ int run_detached(struct store *s, struct container_info *c, const struct run_pla
 		pid_t g = fork();
 		if (g != 0)
 			_exit(g < 0 ? 1 : 0);
-		struct store_opts so = { .root = store_root(s), .runroot = store_runroot(s) };
 		struct store *ms = NULL;
 		struct kerror me = { 0 };
 		struct run_monitor_opts mo = { .detach = true, .remove = remove, .ready_fd = ready[1] };
-		int code, null = open("/dev/null", O_RDWR);
+		int code, null;
+		/* The caller's descriptors (a test harness's pipes, a
+		 * terminal) must not be held by the monitor: keep only the
+		 * ready pipe, as fd 3. */
+		if (ready[1] != 3) {
+			dup2(ready[1], 3);
+			close(ready[1]);
+			ready[1] = 3;
+			mo.ready_fd = 3;
+		}
+		fcntl(3, F_SETFD, FD_CLOEXEC);
+		close_range(4, ~0U, 0);
+		null = open("/dev/null", O_RDWR);
 		if (null >= 0) {
 			dup2(null, 0);
 			dup2(null, 1);
@@ -365,7 +377,7 @@ int run_detached(struct store *s, struct container_info *c, const struct run_pla
 				close(null);
 		}
 		/* Our own connection: SQLite handles do not survive fork. */
-		if (store_open(&so, &ms, &me) < 0) {
+		if (store_open(so, &ms, &me) < 0) {
 			report_ready(ready[1], 125, &me);
 			_exit(125);
 		}

@@ -33,7 +33,10 @@ char *rootfs_overlay_options(char *const *layers, const char *upper, const char 
 	buf_printf(&b, "lowerdir=");
 	for (size_t i = n; i-- > 0;)
 		buf_printf(&b, "%s%s/diff", i + 1 == n ? "" : ":", layers[i]);
-	buf_printf(&b, ",upperdir=%s,workdir=%s", upper, work);
+	/* volatile: no syncs of the upper dir, above all none when the
+	 * container's mount namespace goes away (that umount would flush the
+	 * host filesystem on every run). */
+	buf_printf(&b, ",upperdir=%s,workdir=%s,volatile", upper, work);
 	return buf_steal(&b);
 }
 
@@ -67,7 +70,7 @@ static int mount_overlay(const char *root, const char *id, const struct run_plan
 		/* An image without layers: one empty lower dir. */
 		_cleanup_free_ char *empty = xasprintf("%s/empty", cdir);
 		ensure_dir(empty);
-		opts = xasprintf("lowerdir=../containers/%s/empty,upperdir=%s,workdir=%s", id,
+		opts = xasprintf("lowerdir=../containers/%s/empty,upperdir=%s,workdir=%s,volatile", id,
 				 upper, work);
 	} else {
 		opts = rootfs_overlay_options(p->layers, upper, work);
@@ -75,6 +78,16 @@ static int mount_overlay(const char *root, const char *id, const struct run_plan
 	if (strlen(opts) > OPTS_MAX)
 		return kerror_set(e, E2BIG, "the image has too many layers (%zu) for one overlay "
 					    "mount", strv_len(p->layers));
+	/* A volatile mount that was not unmounted cleanly (a crash) leaves
+	 * work/incompat/volatile, which refuses the next mount; a container's
+	 * upper dir is not worth more than that. */
+	{
+		_cleanup_free_ char *inc = xasprintf("%s/work/work/incompat", cdir);
+		struct kerror ie = { 0 };
+		if (access(inc, F_OK) == 0)
+			fs_rm_rf(inc, &ie);
+		kerror_release(&ie);
+	}
 	/* Relative lower dirs are resolved from the current directory. */
 	if (chdir(layers) < 0)
 		return kerror_sys(e, errno, "entering \"%s\"", layers);

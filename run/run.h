@@ -177,9 +177,12 @@ struct run_monitor_opts {
 int run_monitor(struct store *s, struct container_info *c, const struct run_plan *p,
 		const struct run_monitor_opts *o, int *exit_code, struct kerror *e);
 /* Forks a detached monitor (setsid, double fork) and waits until the
- * container started; returns its error otherwise. */
-int run_detached(struct store *s, struct container_info *c, const struct run_plan *p,
-		 bool remove, int *exit_code, struct kerror *e);
+ * container started; returns its error otherwise.  The caller must have
+ * closed its store first: an SQLite connection must not cross a fork (the
+ * child's locks would be the parent's ghosts), so the monitor opens the
+ * store described by so itself. */
+int run_detached(const struct store_opts *so, struct container_info *c,
+		 const struct run_plan *p, bool remove, int *exit_code, struct kerror *e);
 
 /* k8s-file log lines: "<RFC3339Nano> stdout|stderr F|P <text>". */
 struct log_line {

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
+#include <linux/close_range.h>
 
 #include "run/run_private.h"
 
@@ -256,6 +257,9 @@ static _Noreturn void child_main(struct child_ctx *c)
 	/* Dies with its monitor (set after the credential change, which
 	 * clears it). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	/* Nothing of ours or of our caller's (beyond stdio) reaches the
+	 * container: every other descriptor closes at exec. */
+	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 	sigemptyset(&all);
 	for (int s = 1; s < NSIG; s++)
 		signal(s, SIG_DFL);

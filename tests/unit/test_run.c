@@ -77,7 +77,7 @@ static const char passwd[] = "root:x:0:0:root:/root:/bin/sh\n"
 			     "daemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n"
 			     "app:x:1000:1000:App:/home/app:/bin/sh\n"
 			     "broken:x:abc\n"
-			     "nohome:x:1001:1001::\n";
+			     "nohome:x:1001:1001:::/bin/sh\n";
 static const char group[] = "root:x:0:\n"
 			    "wheel:x:10:app,other\n"
 			    "app:x:1000:\n"

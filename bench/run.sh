@@ -1,0 +1,55 @@
+#!/bin/bash
+# `kiln run --rm IMAGE true` side by side with its peers, in one run:
+# podman run --rm, `runc run` of a bundle, and the floor,
+# `unshare -mpfuin --mount-proc chroot ROOTFS true`.
+# Target (issue 5): at least 15x faster than podman; the ratio to the
+# unshare floor is reported (long-term goal: 2x).  Missing peers are skipped.
+. "$(dirname "$0")/lib.sh"
+need python3 busybox unshare
+bench_workdir
+"$top/tests/lib/busybox-rootfs.sh" "$work/rootfs"
+tar -C "$work/rootfs" -cf "$work/bb.tar" .
+K="$KILN --root $work/kroot --runroot $work/krun"
+$K import "$work/bb.tar" bench/bb >/dev/null
+
+k=$(median_seconds $K run --rm bench/bb true)
+echo "kiln run --rm: $(python3 -c "print(f'{$k*1000:.1f} ms')")"
+u=$(median_seconds unshare -mpfuin --mount-proc chroot "$work/rootfs" true)
+echo "unshare floor: $(python3 -c "print(f'{$u*1000:.1f} ms')")"
+python3 -c "print(f'kiln / unshare floor: {$k/$u:.1f}x (long-term goal 2x)')"
+
+if command -v runc >/dev/null 2>&1; then
+	mkdir -p "$work/bundle"
+	(cd "$work/bundle" && runc spec && ln -s ../rootfs rootfs)
+	python3 - "$work/bundle/config.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["process"]["terminal"] = False
+c["process"]["args"] = ["true"]
+c["root"]["readonly"] = False
+json.dump(c, open(p, "w"))
+PY
+	n=0
+	runc_once() { n=$((n + 1)); runc --root "$work/runc" run --bundle "$work/bundle" "b$n-$RANDOM" >/dev/null; }
+	export -f runc_once 2>/dev/null || true
+	r=$(median_seconds bash -c "cd '$work/bundle' && exec runc --root '$work/runc' run --bundle '$work/bundle' \"b\$\$\"")
+	ratio "runc run" "$r" "$k" 1
+else
+	echo "skipped: runc is not installed"
+fi
+
+if command -v podman >/dev/null 2>&1; then
+	conf=/etc/containers/containers.conf
+	if [ ! -e "$conf" ]; then
+		echo "writing $conf (runtime runc, no default ulimits): podman needs it here"
+		mkdir -p /etc/containers
+		printf '[containers]\ndefault_ulimits = []\n\n[engine]\nruntime = "runc"\n' > "$conf"
+	fi
+	P="podman --root $work/proot --runroot $work/prun --storage-driver overlay"
+	$P import -q "$work/bb.tar" localhost/bench/bb >/dev/null
+	p=$(median_seconds $P run --rm --network none --ulimit host localhost/bench/bb true)
+	ratio "run --rm true (podman, no network)" "$p" "$k" 15
+else
+	echo "skipped: podman is not installed"
+fi
