@@ -258,8 +258,8 @@ static int copy_source_of(struct build *b, const struct plan_step *st, struct co
 		digester_update(d, info->id, strlen(info->id) + 1);
 		for (size_t i = strv_len(info->layers); i-- > 0;)
 			strv_push(&lowers, store_layer_diff_path(b->s, info->layers[i]));
-		b->mounts = xrealloc(b->mounts, (strv_len(b->mounts) + 2) * sizeof(char *));
 		size_t n = strv_len(b->mounts);
+		b->mounts = xrealloc(b->mounts, (n + 2) * sizeof(char *));
 		b->mounts[n] = NULL;
 		b->mounts[n + 1] = NULL;
 		mount_slot = &b->mounts[n];
