@@ -145,8 +145,25 @@ static int stage_begin(struct build *b, size_t idx, struct kerror *e)
 	}
 	/* Triggers ran (the plan inserted them); they are not inherited. */
 	json_t *c = json_object_get(s->cfg, "config");
-	if (json_is_object(c))
-		json_object_del(c, "OnBuild");
+	if (!json_is_object(c)) {
+		c = json_object();
+		json_object_set_new(s->cfg, "config", c);
+	}
+	json_object_del(c, "OnBuild");
+	/* Like BuildKit and buildah: an image without PATH gets the default. */
+	json_t *env = json_object_get(c, "Env");
+	bool has_path = false;
+	size_t i;
+	json_t *v;
+	json_array_foreach(env, i, v) has_path |= str_has_prefix(json_string_value(v) ?: "", "PATH=");
+	if (!has_path) {
+		if (!json_is_array(env)) {
+			env = json_array();
+			json_object_set_new(c, "Env", env);
+		}
+		json_array_insert_new(env, 0, json_string("PATH=/usr/local/sbin:/usr/local/bin:"
+							  "/usr/sbin:/usr/bin:/sbin:/bin"));
+	}
 	return 0;
 }
 
