@@ -230,6 +230,46 @@ int sign_sigstore_create(const char *key_path, const char *passphrase_file,
 int sign_sigstore_generate(const char *passphrase, char **priv_pem, char **pub_pem,
 			   struct kerror *e);
 
+/* ---- signatures kept locally (containers/image's tagged blob form) ------- */
+
+/* A signature as dir: and containers-storage keep it: 0x00 "simple-signing\n"
+ * + OpenPGP bytes, or 0x00 "sigstore-json\n" + {"mimeType","payload"(base64),
+ * "annotations"}; an untagged OpenPGP message is accepted too.  Point a
+ * sign_signature at ->data / ->b64_signature to evaluate it. */
+struct sign_stored {
+	enum sign_sig_kind kind;
+	struct sign_bytes data;
+	char *b64_signature; /* sigstore: the annotation, may be NULL */
+	char *mime_type;     /* sigstore */
+};
+int sign_stored_decode(const char *blob, size_t len, struct sign_stored *out, struct kerror *e);
+/* The tagged form of sig; *len excludes the trailing NUL. */
+char *sign_stored_encode(const struct sign_signature *sig, size_t *len);
+void sign_stored_release(struct sign_stored *s);
+
+/* ---- sigstore attachments (the "sha256-<hex>.sig" tag) ---------------------- */
+
+/* "sha256-<hex>.sig" for a manifest digest; NULL if the digest is invalid. */
+char *sign_cosign_tag(const char *manifest_digest);
+
+struct sign_cosign_layer {
+	char *digest;        /* the payload blob to fetch (verify digest and size) */
+	int64_t size;        /* at most SIGN_MAX_SIGNATURE */
+	char *b64_signature; /* the annotation, NULL if absent */
+};
+/* The signature layers (media type SIGN_COSIGN_MEDIA_TYPE; others skipped)
+ * of the manifest found at the .sig tag, which must be an OCI manifest. */
+int sign_cosign_sig_parse(const char *manifest, size_t len, struct sign_cosign_layer **out,
+			  size_t *n, struct kerror *e);
+void sign_cosign_layers_free(struct sign_cosign_layer *v, size_t n);
+/* The .sig manifest with one more signature: old (may be NULL) keeps its
+ * layers, the payload becomes a new layer (unless the very same signature is
+ * there).  Push *config (a blob, OCI config type), the payload blob, then
+ * *manifest at the tag. */
+int sign_cosign_sig_build(const char *old, size_t old_len, const void *payload,
+			  size_t payload_len, const char *b64_signature, char **manifest,
+			  char **config, struct kerror *e);
+
 /* ---- lookaside storage (registries.d) ---------------------------------------- */
 
 struct sign_registries_d;
