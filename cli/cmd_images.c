@@ -80,9 +80,21 @@ static json_t *row_json(const struct image_info *i, const char *name, bool no_tr
 	format_size((uint64_t)i->size, size, sizeof(size));
 	format_age(i->created, now, age, sizeof(age));
 	format_go_time(i->created, created, sizeof(created));
+	/* The digest this repository knows the image by ("<repo>@sha256:…"). */
+	const char *digest = NULL;
+	for (size_t k = 0; name && i->digests && i->digests[k]; k++) {
+		const char *at = strchr(i->digests[k], '@');
+		_cleanup_free_ char *full = xstrndup(name, strcspn(name, "@"));
+		char *colon = strrchr(full, ':');
+		if (colon && !strchr(colon, '/'))
+			*colon = '\0';
+		if (at && (size_t)(at - i->digests[k]) == strlen(full) &&
+		    strncmp(i->digests[k], full, strlen(full)) == 0)
+			digest = at + 1;
+	}
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Containers",
 			 "N/A", "CreatedAt", created, "CreatedSince", age, "Digest",
-			 i->manifest_digest ? i->manifest_digest : "<none>", "ID", id, "Repository",
+			 digest ? digest : "<none>", "ID", id, "Repository",
 			 repo ? repo : "<none>", "SharedSize", "N/A", "Size", size, "Tag",
 			 tag ? tag : "<none>", "UniqueSize", "N/A", "VirtualSize", size);
 }

@@ -115,7 +115,12 @@ int image_inspect_json(struct cli *c, const struct image_info *i, json_t **out, 
 	o = json_object();
 	json_object_set_new(o, "Id", json_string(digest));
 	json_object_set_new(o, "RepoTags", tags);
-	json_object_set_new(o, "RepoDigests", json_array());
+	json_t *digests = json_array();
+	for (size_t k = 0; i->digests && i->digests[k]; k++) {
+		_cleanup_free_ char *fam = image_familiar(i->digests[k]);
+		json_array_append_new(digests, json_string(fam));
+	}
+	json_object_set_new(o, "RepoDigests", digests);
 	json_object_set_new(o, "Parent", json_string(""));
 	json_object_set_new(o, "Comment", json_string(image_comment(cfg->json)));
 	json_object_set_new(o, "Created", json_string(created));

@@ -398,6 +398,20 @@ int store_image_list(struct store *s, struct image_info ***out, size_t *n, struc
 				break;
 			}
 	}
+	/* Repo digests the same way (no table yet in an old store: none). */
+	{
+		_cleanup_stmt_ sqlite3_stmt *dst = NULL;
+		if (db_prepare(s, "SELECT repo_digest, image_id FROM repo_digests "
+				  "ORDER BY repo_digest", &dst, NULL) == 0)
+			while (sqlite3_step(dst) == SQLITE_ROW) {
+				const char *id = (const char *)sqlite3_column_text(dst, 1);
+				for (size_t i = 0; i < count; i++)
+					if (strcmp(list[i]->id, id) == 0) {
+						strv_push(&list[i]->digests, col_text(dst, 0));
+						break;
+					}
+			}
+	}
 	*out = list;
 	*n = count;
 	return 0;

@@ -23,14 +23,11 @@ bb() {
 
 @test "exit codes 127, 126 and 125" {
 	bb
-	run kiln run --rm bb nosuchcommand
-	[ "$status" -eq 127 ]
+	run -127 kiln run --rm bb nosuchcommand
 	[[ "$output" == *"executable file \`nosuchcommand\` not found in \$PATH"* ]]
-	run kiln run --rm bb /etc/passwd
-	[ "$status" -eq 126 ]
+	run -126 kiln run --rm bb /etc/passwd
 	[[ "$output" == *"Permission denied"* ]]
-	run kiln run --rm bb /no/such/file
-	[ "$status" -eq 127 ]
+	run -127 kiln run --rm bb /no/such/file
 	run kiln run --rm nosuchimage true
 	[ "$status" -eq 125 ]
 	run kiln run --rm -w relative bb true

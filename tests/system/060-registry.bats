@@ -41,6 +41,13 @@ setup() {
 	run kiln2 pull -q --tls-verify=false $REG/t1/bb:v1
 	[ "$status" -eq 0 ]
 	[ "$output" = "${id#sha256:}" ]
+	# The manifest digest is the image's repo digest (inspect and images --digests).
+	mdigest=$(curl -s -o /dev/null -w '%header{docker-content-digest}' \
+		-H 'Accept: application/vnd.oci.image.manifest.v1+json' http://$REG/v2/t1/bb/manifests/v1)
+	run kiln2 inspect --format '{{json .RepoDigests}}' $REG/t1/bb:v1
+	[ "$output" = "[\"$REG/t1/bb@$mdigest\"]" ]
+	run kiln2 images --digests --format '{{.Repository}} {{.Digest}}'
+	[ "$output" = "$REG/t1/bb $mdigest" ]
 	KROOT=$BATS_TEST_TMPDIR/root2 assert_store_consistent
 }
 
