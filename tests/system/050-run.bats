@@ -2,6 +2,7 @@
 # kiln run and the container commands: exit codes, image semantics, the
 # detached life cycle, stale states, and isolation seen from inside.
 
+bats_require_minimum_version 1.5.0
 load helpers
 
 bb() {
