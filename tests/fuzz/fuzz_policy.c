@@ -1,6 +1,7 @@
 /* libFuzzer target for sign/'s untrusted-input parsers: policy.json (the
- * default), signature payloads (input starting with 'S') and registries.d
- * YAML (input starting with 'Y').  Anything must parse or fail cleanly with
+ * default), signature payloads (input starting with 'S'), registries.d
+ * YAML ('Y'), locally stored signatures ('T') and cosign .sig manifests
+ * ('C').  Anything must parse or fail cleanly with
  * a reason; a parsed policy is then looked up and evaluated. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -86,6 +87,37 @@ static void fuzz_yaml(const char *s, size_t n)
 	sign_registries_d_free(rd);
 }
 
+static void fuzz_stored(const char *s, size_t n)
+{
+	struct kerror e = { 0 };
+	struct sign_stored st;
+	int r = sign_stored_decode(s, n, &st, &e);
+	check_error(r, &e);
+	if (r == 0) {
+		struct sign_signature sig = { st.kind, st.data.data, st.data.len, st.b64_signature };
+		size_t len = 0;
+		free(sign_stored_encode(&sig, &len));
+		sign_stored_release(&st);
+	}
+}
+
+static void fuzz_cosign(const char *s, size_t n)
+{
+	struct kerror e = { 0 };
+	struct sign_cosign_layer *v = NULL;
+	size_t count = 0;
+	char *m = NULL, *c = NULL;
+	int r = sign_cosign_sig_parse(s, n, &v, &count, &e);
+	check_error(r, &e);
+	sign_cosign_layers_free(v, count);
+	if (r == 0) {
+		r = sign_cosign_sig_build(s, n, "p", 1, "c2ln", &m, &c, &e);
+		check_error(r, &e);
+		free(m);
+		free(c);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size > 64 * 1024)
@@ -100,6 +132,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_payload(s + 1, size - 1);
 	else if (size && s[0] == 'Y')
 		fuzz_yaml(s + 1, size - 1);
+	else if (size && s[0] == 'T')
+		fuzz_stored(s + 1, size - 1);
+	else if (size && s[0] == 'C')
+		fuzz_cosign(s + 1, size - 1);
 	else
 		fuzz_policy(s, size);
 	free(s);

@@ -223,6 +223,41 @@ static void test_gpg_passphrase(void **state)
 	kerror_release(&e);
 }
 
+/* A signature made (in gpg's faked past) by a key that has since expired. */
+static void test_gpg_expired_key(void **state)
+{
+	struct fixture *f = *state;
+	struct kerror e = { 0 };
+	struct sign_bytes sig = { 0 }, ring = { 0 }, payload = { 0 };
+	_cleanup_free_ char *home = xasprintf("%s/old-gnupg", f->dir);
+	_cleanup_free_ char *in = xasprintf("%s/old-payload", f->dir);
+	_cleanup_free_ char *out = xasprintf("%s/old.sig", f->dir);
+	_cleanup_free_ char *keyring = xasprintf("%s/old.gpg", f->dir);
+	const char *past = "--faked-system-time 20200101T000000!";
+	assert_int_equal(fs_mkdir_p(home, 0700, &e), 0);
+	assert_int_equal(fs_write_atomic(in, "payload", 7, 0644, &e), 0);
+	_cleanup_free_ char *gen = xasprintf(
+		"gpg --homedir %s %s --batch --quiet --pinentry-mode loopback --passphrase '' "
+		"--quick-gen-key 'Old <old@example.com>' ed25519 sign 1d >/dev/null 2>&1", home, past);
+	_cleanup_free_ char *sign = xasprintf(
+		"gpg --homedir %s %s --batch --quiet --pinentry-mode loopback --passphrase '' "
+		"-u old@example.com -o %s --sign %s >/dev/null 2>&1", home, past, out, in);
+	_cleanup_free_ char *exp = xasprintf("gpg --homedir %s --batch --export old@example.com > %s 2>/dev/null",
+					     home, keyring);
+	_cleanup_free_ char *kill = xasprintf("gpgconf --homedir %s --kill all >/dev/null 2>&1", home);
+	int ok = run(gen) == 0 && run(sign) == 0 && run(exp) == 0;
+	run(kill);
+	assert_true(ok);
+	read_bytes(out, &sig);
+	read_bytes(keyring, &ring);
+	assert_int_equal(sign_gpg_verify(&ring, 1, sig.data, sig.len, &payload, NULL, &e), -EACCES);
+	assert_non_null(strstr(e.msg, "xpired"));
+	assert_null(payload.data);
+	sign_bytes_release(&sig);
+	sign_bytes_release(&ring);
+	kerror_release(&e);
+}
+
 static void test_simple_policy(void **state)
 {
 	struct fixture *f = *state;
@@ -562,6 +597,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_gpg_roundtrip),
 		cmocka_unit_test(test_gpg_passphrase),
+		cmocka_unit_test(test_gpg_expired_key),
 		cmocka_unit_test(test_simple_policy),
 		cmocka_unit_test(test_simple_identities),
 		cmocka_unit_test(test_skopeo_interop),
