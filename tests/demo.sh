@@ -1,7 +1,7 @@
 #!/bin/sh
 # make demo: the main job end to end with what exists today — make a busybox
-# root filesystem, import it, list and inspect it.  (With the build and
-# runtime issues: build Containerfile.example and run it.)
+# root filesystem, import it, list, inspect and run it.  (With the build
+# engine: build Containerfile.example and run that.)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/kiln-demo.XXXXXX)
@@ -19,5 +19,7 @@ echo "+ kiln images"
 kiln images
 echo "+ kiln inspect --format '{{.Id}} {{.Os}}/{{.Architecture}} {{json .RepoTags}}' busybox"
 kiln inspect --format '{{.Id}} {{.Os}}/{{.Architecture}} {{json .RepoTags}}' busybox
+echo "+ kiln run --rm busybox sh -c 'echo hello from a kiln container; uname -n'"
+kiln run --rm --hostname demo busybox sh -c 'echo hello from a kiln container; uname -n'
 echo "+ kiln rmi demo:1"
 kiln rmi demo:1
