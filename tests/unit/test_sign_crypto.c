@@ -223,6 +223,45 @@ static void test_gpg_passphrase(void **state)
 	kerror_release(&e);
 }
 
+/* A signing subkey's signature is reported as (and trusted through) its
+ * primary key. */
+static void test_gpg_subkey(void **state)
+{
+	struct fixture *f = *state;
+	struct kerror e = { 0 };
+	struct sign_bytes sig = { 0 }, ring = { 0 }, payload = { 0 };
+	char *signer = NULL;
+	_cleanup_free_ char *home = xasprintf("%s/sub-gnupg", f->dir);
+	_cleanup_free_ char *keyring = xasprintf("%s/sub.gpg", f->dir);
+	assert_int_equal(fs_mkdir_p(home, 0700, &e), 0);
+	_cleanup_free_ char *gen = xasprintf(
+		"gpg --homedir %s --batch --quiet --pinentry-mode loopback --passphrase '' "
+		"--quick-gen-key 'Sub <sub@example.com>' ed25519 cert never >/dev/null 2>&1", home);
+	_cleanup_free_ char *fq = xasprintf(
+		"gpg --homedir %s --batch --with-colons --list-secret-keys 2>/dev/null | "
+		"awk -F: '$1==\"fpr\"{print $10; exit}'", home);
+	assert_int_equal(run(gen), 0);
+	_cleanup_free_ char *fpr = capture(fq);
+	_cleanup_free_ char *add = xasprintf(
+		"gpg --homedir %s --batch --quiet --pinentry-mode loopback --passphrase '' "
+		"--quick-add-key %s ed25519 sign never >/dev/null 2>&1", home, fpr);
+	_cleanup_free_ char *exp = xasprintf("gpg --homedir %s --batch --export %s > %s 2>/dev/null",
+					     home, fpr, keyring);
+	assert_int_equal(run(add), 0);
+	assert_int_equal(run(exp), 0);
+	assert_int_equal(sign_gpg_sign(home, fpr, NULL, "sub", 3, &sig, &e), 0);
+	_cleanup_free_ char *kill = xasprintf("gpgconf --homedir %s --kill all >/dev/null 2>&1", home);
+	run(kill);
+	read_bytes(keyring, &ring);
+	assert_int_equal(sign_gpg_verify(&ring, 1, sig.data, sig.len, &payload, &signer, &e), 0);
+	assert_string_equal(signer, fpr);
+	free(signer);
+	sign_bytes_release(&payload);
+	sign_bytes_release(&sig);
+	sign_bytes_release(&ring);
+	kerror_release(&e);
+}
+
 /* A signature made (in gpg's faked past) by a key that has since expired. */
 static void test_gpg_expired_key(void **state)
 {
@@ -598,6 +637,7 @@ int main(void)
 		cmocka_unit_test(test_gpg_roundtrip),
 		cmocka_unit_test(test_gpg_passphrase),
 		cmocka_unit_test(test_gpg_expired_key),
+		cmocka_unit_test(test_gpg_subkey),
 		cmocka_unit_test(test_simple_policy),
 		cmocka_unit_test(test_simple_identities),
 		cmocka_unit_test(test_skopeo_interop),
