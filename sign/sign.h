@@ -128,6 +128,22 @@ void sign_policy_needs(const struct sign_policy *p, const char *transport,
 		       const struct image_ref *ref, const char *scope, bool *simple,
 		       bool *sigstore);
 
+/* `image trust show`: one row per requirement, the global default first.
+ * name is "default", a docker scope, or "transport:scope"; type is accept,
+ * reject, signed or sigstoreSigned; keys lists key paths ("" if none). */
+struct sign_trust_row {
+	char *name, *type, *keys;
+};
+void sign_trust_show(const struct sign_policy *p, struct sign_trust_row **rows, size_t *n);
+void sign_trust_rows_free(struct sign_trust_row *rows, size_t n);
+/* `image trust set`: policy (text, may be NULL for a new file) with the
+ * docker scope (or "default") replaced by type accept | reject | signedBy |
+ * sigstoreSigned, the keyed types with one requirement per file in pubkeys
+ * (as podman writes them).  *out is the new file (4-space JSON), already
+ * checked by sign_policy_parse; the rest of the file is kept. */
+int sign_trust_set(const char *policy, size_t len, const char *scope, const char *type,
+		   char *const *pubkeys, char **out, struct kerror *e);
+
 /* ---- evaluation ----------------------------------------------------------- */
 
 enum sign_sig_kind {

@@ -429,9 +429,62 @@ static void test_evaluate_plain(void **state)
 	kerror_release(&e);
 }
 
+/* ---- trust show / set ---------------------------------------------------------- */
+
+static void test_trust(void **state)
+{
+	(void)state;
+	struct kerror e = { 0 };
+	_cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+	char *keys[] = { "/k1.gpg", "/k2.gpg", NULL };
+	char *pubs[] = { "/cosign.pub", NULL };
+
+	/* a new file: accept by default, then scopes */
+	assert_int_equal(sign_trust_set(NULL, 0, "docker.io", "reject", NULL, &a, &e), 0);
+	assert_int_equal(sign_trust_set(a, strlen(a), "quay.io/org", "signedBy", keys, &b, &e), 0);
+	assert_int_equal(sign_trust_set(b, strlen(b), "ghcr.io", "sigstoreSigned", pubs, &c, &e), 0);
+	assert_int_equal(sign_trust_set(c, strlen(c), "default", "reject", NULL, &d, &e), 0);
+	_cleanup_sign_policy_ struct sign_policy *p = NULL;
+	assert_int_equal(sign_policy_parse(d, strlen(d), &p, &e), 0);
+	struct sign_trust_row *rows = NULL;
+	size_t n = 0;
+	sign_trust_show(p, &rows, &n);
+	assert_int_equal(n, 5);
+	assert_string_equal(rows[0].name, "default");
+	assert_string_equal(rows[0].type, "reject");
+	assert_string_equal(rows[1].name, "docker.io");
+	assert_string_equal(rows[1].type, "reject");
+	assert_string_equal(rows[2].name, "quay.io/org");
+	assert_string_equal(rows[2].type, "signed");
+	assert_string_equal(rows[2].keys, "/k1.gpg");
+	assert_string_equal(rows[3].keys, "/k2.gpg");
+	assert_string_equal(rows[4].type, "sigstoreSigned");
+	sign_trust_rows_free(rows, n);
+
+	/* replacing a scope keeps the others */
+	_cleanup_free_ char *f = NULL;
+	assert_int_equal(sign_trust_set(d, strlen(d), "quay.io/org", "accept", NULL, &f, &e), 0);
+	_cleanup_sign_policy_ struct sign_policy *p2 = NULL;
+	assert_int_equal(sign_policy_parse(f, strlen(f), &p2, &e), 0);
+	sign_trust_show(p2, &rows, &n);
+	assert_int_equal(n, 4);
+	assert_string_equal(rows[2].type, "accept");
+	sign_trust_rows_free(rows, n);
+
+	/* errors */
+	char *g = NULL;
+	assert_int_equal(sign_trust_set(d, strlen(d), "x.io", "trusted", NULL, &g, &e), -EINVAL);
+	assert_int_equal(sign_trust_set(d, strlen(d), "x.io", "signedBy", NULL, &g, &e), -EINVAL);
+	assert_int_equal(sign_trust_set(d, strlen(d), "x.io", "accept", keys, &g, &e), -EINVAL);
+	assert_int_equal(sign_trust_set("{\"default\":[]}", 14, "x.io", "accept", NULL, &g, &e), -EINVAL);
+	assert_int_equal(sign_trust_set(d, strlen(d), "bad scope", "accept", NULL, &g, &e), -EINVAL);
+	assert_null(g);
+	kerror_release(&e);
+}
+
 int main(void)
 {
-	size_t n = ARRAY_SIZE(parse_cases) + 6, k = 0;
+	size_t n = ARRAY_SIZE(parse_cases) + 7, k = 0;
 	struct CMUnitTest *tests = xcalloc(n, sizeof(*tests));
 	for (size_t i = 0; i < ARRAY_SIZE(parse_cases); i++) {
 		tests[k].name = parse_cases[i].name;
@@ -445,6 +498,7 @@ int main(void)
 	tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_needs);
 	tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_identity);
 	tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_evaluate_plain);
+	tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_trust);
 	int r = _cmocka_run_group_tests("sign_policy", tests, k, NULL, NULL);
 	free(tests);
 	return r;
