@@ -6,6 +6,7 @@
  * around the PKCS#8 DER key.  OpenSSL has no XSalsa20-Poly1305, so the box
  * (and scrypt) come from libsodium. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/bio.h>
@@ -194,4 +195,44 @@ out:
 	BIO_free(b);
 	EVP_PKEY_free(k);
 	return ret;
+}
+
+/* Creates path exclusively (never overwriting a key) and writes data. */
+static int write_new(const char *path, const char *data, mode_t mode, struct kerror *e)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0)
+		return kerror_sys(e, errno, "creating \"%s\"", path);
+	if (fs_write_all(fd, data, strlen(data)) < 0 || fsync(fd) < 0) {
+		int err = errno;
+		close(fd);
+		unlink(path);
+		return kerror_sys(e, err, "writing \"%s\"", path);
+	}
+	close(fd);
+	return 0;
+}
+
+int sign_sigstore_generate_files(const char *prefix, const char *passphrase_file,
+				 struct kerror *e)
+{
+	_cleanup_free_ char *pass = NULL, *priv = NULL, *pub = NULL;
+	_cleanup_free_ char *priv_path = xasprintf("%s.private", prefix);
+	_cleanup_free_ char *pub_path = xasprintf("%s.pub", prefix);
+	int ret;
+
+	if (fs_exists(priv_path) || fs_exists(pub_path))
+		return kerror_set(e, EEXIST, "refusing to overwrite \"%s\" or \"%s\"", priv_path,
+				  pub_path);
+	if (passphrase_file && (ret = sign_read_passphrase(passphrase_file, &pass, e)) < 0)
+		return ret;
+	if ((ret = sign_sigstore_generate(pass ? pass : "", &priv, &pub, e)) < 0)
+		return ret;
+	if ((ret = write_new(priv_path, priv, 0600, e)) < 0)
+		return ret;
+	if ((ret = write_new(pub_path, pub, 0644, e)) < 0) {
+		unlink(priv_path);
+		return ret;
+	}
+	return 0;
 }

@@ -16,7 +16,9 @@
  *                media type SIGN_COSIGN_MEDIA_TYPE (payload blob + annotation)
  *   sign_policy_evaluate(pol, &img, sigs, n, e)  → 0 or -EACCES with the why.
  * On push: sign_simple_create() then sign_lookaside_write() to
- * la.write_base; or sign_sigstore_create() and a .sig attachment. */
+ * la.write_base; or sign_sigstore_create(), then sign_cosign_sig_build() on
+ * the existing .sig manifest (sign_cosign_tag()) and push config, payload
+ * and manifest.  Signatures kept in the store use sign_stored_encode(). */
 #ifndef KILN_SIGN_H
 #define KILN_SIGN_H
 
@@ -245,6 +247,10 @@ int sign_sigstore_create(const char *key_path, const char *passphrase_file,
  * encrypted format (scrypt + secretbox) with passphrase ("" allowed). */
 int sign_sigstore_generate(const char *passphrase, char **priv_pem, char **pub_pem,
 			   struct kerror *e);
+/* `generate-sigstore-key --output-prefix PREFIX [--passphrase-file F]`:
+ * writes PREFIX.private (0600) and PREFIX.pub, never overwriting either. */
+int sign_sigstore_generate_files(const char *prefix, const char *passphrase_file,
+				 struct kerror *e);
 
 /* ---- signatures kept locally (containers/image's tagged blob form) ------- */
 

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -590,6 +591,29 @@ static void test_sigstore_encrypted_key(void **state)
 	kerror_release(&e);
 }
 
+static void test_sigstore_generate_files(void **state)
+{
+	struct fixture *f = *state;
+	struct kerror e = { 0 };
+	_cleanup_free_ char *prefix = xasprintf("%s/gen", f->dir);
+	_cleanup_free_ char *priv = xasprintf("%s.private", prefix), *pub = xasprintf("%s.pub", prefix);
+	struct sign_bytes payload = { 0 };
+	_cleanup_free_ char *sig = NULL;
+	struct stat st;
+
+	assert_int_equal(sign_sigstore_generate_files(prefix, f->pass_file, &e), 0);
+	assert_int_equal(stat(priv, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(sign_sigstore_generate_files(prefix, NULL, &e), -EEXIST);
+	assert_int_equal(sign_sigstore_create(priv, f->pass_file, "a.io/b:c", f->digest, &payload, &sig, &e), 0);
+	struct sign_bytes k = { 0 };
+	read_bytes(pub, &k);
+	assert_int_equal(sign_sigstore_verify(&k, 1, payload.data, payload.len, sig, &e), 0);
+	sign_bytes_release(&k);
+	sign_bytes_release(&payload);
+	kerror_release(&e);
+}
+
 /* A cosign-made payload names the bare repository: matchRepository needed. */
 static void test_sigstore_cosign_payload(void **state)
 {
@@ -644,6 +668,7 @@ int main(void)
 		cmocka_unit_test(test_sigstore_keys),
 		cmocka_unit_test(test_sigstore_encrypted_key),
 		cmocka_unit_test(test_sigstore_cosign_payload),
+		cmocka_unit_test(test_sigstore_generate_files),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
