@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/container.h"
+#include "cli/registry_flags.h"
 
 static const struct command commands[] = {
 	{ "build", cmd_build, "Build an image from a Containerfile" },
@@ -25,7 +26,8 @@ static const struct command commands[] = {
 	{ "stop", cmd_stop, "Stop one or more containers" },
 	{ "wait", cmd_wait, "Block on one or more containers" },
 	{ "info", cmd_info, "Display system-wide information" },
-	{ "inspect", cmd_inspect, "Display the configuration of an object" },
+	{ "inspect", cmd_inspect_any, "Display the configuration of an object" },
+	{ "list-tags", cmd_list_tags, "List the tags of a repository in a registry" },
 	{ "load", cmd_load, "Load image(s) from a tar archive or STDIN" },
 	{ "login", cmd_login, "Log in to a container registry" },
 	{ "logout", cmd_logout, "Log out of a container registry" },

@@ -34,4 +34,8 @@ enum {
 int registry_flag(int opt, const char *arg, struct registry_opts *r, struct kerror *e);
 void registry_progress_stderr(void *ctx, const char *line);
 
+/* Commands of the registry client's second round (registered in main.c). */
+int cmd_list_tags(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_inspect_any(struct cli *c, int argc, char **argv, struct kerror *e);
+
 #endif

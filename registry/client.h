@@ -51,7 +51,7 @@ int client_tls_setup(struct reg_client *c, const char *cert_dir, struct kerror *
 struct http_resp {
 	long status;
 	struct buf body;
-	char *content_type, *digest, *location, *www_auth, *range;
+	char *content_type, *digest, *location, *www_auth, *range, *link;
 	int64_t retry_after; /* seconds, -1 if none */
 	int64_t content_length;
 };

@@ -24,6 +24,7 @@ void http_resp_release(struct http_resp *r)
 	free(r->location);
 	free(r->www_auth);
 	free(r->range);
+	free(r->link);
 	memset(r, 0, sizeof(*r));
 	r->retry_after = -1;
 }
@@ -117,6 +118,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
 	TAKE(location, "location");
 	TAKE(www_auth, "www-authenticate");
 	TAKE(range, "range");
+	TAKE(link, "link");
 #undef TAKE
 	if ((v = header_value(data, n, "retry-after"))) {
 		char *end;

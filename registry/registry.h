@@ -76,6 +76,32 @@ int registry_logout(const struct registry_opts *o, const char *server, struct ke
 int registry_get_login(const struct registry_opts *o, const char *server, char **user,
 		       struct kerror *e);
 
+/* ---- remote look-ups (no store) ------------------------------------------ */
+
+/* Every tag of repo ("[docker://]REPO", no tag), following tags/list's Link
+ * pages (page_size > 0: asked for with ?n=, else the registry's default);
+ * name: the full repository name. */
+int registry_list_tags(const struct registry_opts *o, const char *repo, int page_size,
+		       char **name, char ***tags, struct kerror *e);
+
+struct remote_image {
+	char *name;                      /* "domain/path" */
+	char *raw;                       /* the top-level manifest's bytes */
+	size_t raw_len;
+	char *media_type;                /* as served, NULL if none */
+	char digest[DIGEST_STR_LEN + 1]; /* of raw */
+	struct manifest *m;              /* the platform's manifest */
+	struct image_config *config;
+};
+void remote_image_release(struct remote_image *ri);
+/* The manifest of ref (raw_only: nothing more); else, through an index for
+ * platform (NULL: the host's), the image manifest and its config. */
+int registry_inspect_remote(const struct registry_opts *o, const char *ref,
+			    const char *platform, bool raw_only, struct remote_image *out,
+			    struct kerror *e);
+/* The target of a Link header's rel="next", NULL if none. */
+char *link_next(const char *link);
+
 /* ---- pure parts (exported for the unit tests) ---------------------------- */
 
 /* One WWW-Authenticate challenge: the first supported (Bearer or Basic). */
