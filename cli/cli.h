@@ -82,6 +82,8 @@ int cmd_history(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_image_prune(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_image_tree(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_system(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_image_trust(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_generate_sigstore_key(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_pull(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_push(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_login(struct cli *c, int argc, char **argv, struct kerror *e);

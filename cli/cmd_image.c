@@ -19,6 +19,7 @@ static const struct command image_commands[] = {
 	{ "rm", cmd_rmi, "Remove one or more images" },
 	{ "save", cmd_save, "Save image(s) to an archive" },
 	{ "tag", cmd_tag, "Add an additional name to a local image" },
+	{ "trust", cmd_image_trust, "Show or set the trust policy (policy.json)" },
 	{ "tree", cmd_image_tree, "Show the layers of images and which images share them" },
 	{ "untag", cmd_untag, "Remove a name from a local image" },
 };
