@@ -153,9 +153,14 @@ static int make_dev(struct kerror *e)
  * pivot_root: a file of the old root cannot be bind-mounted after it. */
 static int bind_tree(int tree, const char *path, struct kerror *e)
 {
-	int t = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
-	if (t >= 0)
-		close(t);
+	struct stat st;
+	/* Only a missing mount point is created: opening an image's file
+	 * for writing would copy it up for nothing. */
+	if (lstat(path, &st) < 0) {
+		int t = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+		if (t >= 0)
+			close(t);
+	}
 	if (move_mount(tree, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return kerror_sys(e, errno, "mounting \"%s\"", path);
 	return 0;
@@ -211,6 +216,9 @@ int rootfs_enter(const char *root, const char *id, const struct run_plan *p,
 		_cleanup_free_ char *src = xasprintf("%s/containers/%s/userdata/%s", root, id,
 						     gen[i]);
 		trees[i] = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		/* No userdata: the files were written into the upper dir. */
+		if (trees[i] < 0 && errno == ENOENT && i == 0)
+			break;
 		if (trees[i] < 0)
 			return kerror_sys(e, errno, "cloning the mount of %s", etc[i]);
 	}
@@ -230,12 +238,14 @@ int rootfs_enter(const char *root, const char *id, const struct run_plan *p,
 		     e);
 	if (r < 0)
 		return r;
-	ensure_dir("/etc");
-	for (size_t i = 0; i < 3; i++)
-		if ((r = bind_tree(trees[i], etc[i], e)) < 0)
-			return r;
-	for (size_t i = 0; i < 3; i++)
-		close(trees[i]);
+	if (trees[0] >= 0) {
+		ensure_dir("/etc");
+		for (size_t i = 0; i < 3; i++)
+			if ((r = bind_tree(trees[i], etc[i], e)) < 0)
+				return r;
+		for (size_t i = 0; i < 3; i++)
+			close(trees[i]);
+	}
 	r = mask_paths(e);
 	if (r < 0)
 		return r;

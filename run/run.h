@@ -147,8 +147,22 @@ int run_spawn(struct store *s, const char *id, const struct run_plan *p,
 	      const struct run_stdio *io, struct run_proc *out, int *exit_code,
 	      struct kerror *e);
 
-/* Builds and loads the default seccomp filter (in the child). */
+/* Builds and loads the default seccomp filter with libseccomp (in the
+ * child). */
 int run_seccomp_load(struct kerror *e);
+/* The default filter as a BPF program, from the cache in cache_dir (the
+ * runroot) or compiled and cached there.  run_seccomp_install loads it
+ * with seccomp(2) (needs no_new_privs or CAP_SYS_ADMIN). */
+struct sock_filter;
+struct run_bpf {
+	struct sock_filter *insns;
+	unsigned short len;
+};
+int run_seccomp_filter(const char *cache_dir, struct run_bpf *out, struct kerror *e);
+int run_seccomp_install(const struct run_bpf *b, struct kerror *e);
+void run_bpf_release(struct run_bpf *b);
+/* Where the cache of the current profile lives in dir (new string). */
+char *run_seccomp_cache_path(const char *dir);
 /* Applies the capability set: bounding set dropped to caps; permitted and
  * effective set to caps (root) — called before switching user. */
 int run_caps_bound(uint64_t caps, struct kerror *e);

@@ -32,6 +32,7 @@ struct child_ctx {
 	const char *root, *id;
 	const struct run_plan *p;
 	const struct run_stdio *io;
+	const struct run_bpf *bpf; /* NULL: no seccomp */
 	int err_fd, sync_fd, sock_fd;
 };
 
@@ -245,7 +246,7 @@ static _Noreturn void child_main(struct child_ctx *c)
 		kerror_sys(&e, errno, "setting no_new_privs");
 		child_fail(c, 125, &e);
 	}
-	if (p->seccomp && run_seccomp_load(&e) < 0)
+	if (c->bpf && run_seccomp_install(c->bpf, &e) < 0)
 		child_fail(c, 125, &e);
 	if (setgroups(p->n_gids, p->gids) < 0 || setresgid(p->gid, p->gid, p->gid) < 0 ||
 	    setresuid(p->uid, p->uid, p->uid) < 0) {
@@ -276,6 +277,7 @@ int run_spawn(struct store *s, const char *id, const struct run_plan *p,
 			       .err_fd = -1, .sync_fd = -1, .sock_fd = -1 };
 	_cleanup_close_ int err_r = -1, sync_w = -1, sock_p = -1;
 	int errp[2], syncp[2] = { -1, -1 }, sock[2] = { -1, -1 };
+	__attribute__((cleanup(run_bpf_release))) struct run_bpf bpf = { 0 };
 	struct child_msg m;
 	unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
 	ssize_t n;
@@ -287,6 +289,12 @@ int run_spawn(struct store *s, const char *id, const struct run_plan *p,
 	out->pty_master = -1;
 	if (!p->network_host)
 		flags |= CLONE_NEWNET;
+	if (p->seccomp) {
+		r = run_seccomp_filter(store_runroot(s), &bpf, e);
+		if (r < 0)
+			return r;
+		c.bpf = &bpf;
+	}
 	r = cgroup_create(id, &lim, &out->cg, e);
 	if (r < 0)
 		return r;

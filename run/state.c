@@ -20,25 +20,60 @@ static int write_small(const char *path, const char *data, struct kerror *e)
 	return 0;
 }
 
+/* The image's /etc as overlay would show it: the top-most layer that has
+ * it decides.  true (and its stat) when it is a plain directory; false
+ * when it is a symlink, a whiteout, something else, or nowhere. */
+static bool image_etc_dir(const char *root, char *const *layers, struct stat *st)
+{
+	size_t n = strv_len(layers);
+	for (size_t i = n; i-- > 0;) {
+		_cleanup_free_ char *p = xasprintf("%s/layers/%s/diff/etc", root, layers[i]);
+		if (lstat(p, st) == 0)
+			return S_ISDIR(st->st_mode);
+		if (errno != ENOENT)
+			return false;
+	}
+	return false;
+}
+
 int run_prepare_dirs(struct store *s, const char *id, const char *name,
 		     const struct run_plan *p, struct kerror *e)
 {
 	static const char *const sub[] = { "upper", "work", "merged", "userdata" };
+	static const char *const gen[] = { "hosts", "hostname", "resolv.conf" };
 	_cleanup_free_ char *top = xasprintf("%s/containers", store_root(s));
 	_cleanup_free_ char *dir = store_container_dir(s, id);
 	_cleanup_free_ char *hosts = NULL, *resolv = NULL, *hostname = NULL;
-	_cleanup_free_ char *f = NULL;
+	_cleanup_free_ char *gendir = NULL;
+	const char *data[3];
+	struct stat etc;
 	size_t len;
-	int r;
+	/* The generated files go straight into the upper dir's /etc when
+	 * the image's /etc is a plain directory: no bind mounts and, above
+	 * all, no copy-up of /etc at every start (each costs a handful of
+	 * journalled metadata operations).  Otherwise (and with --read-only,
+	 * where they must stay writable) they are bind-mounted from
+	 * userdata/ as Podman does. */
+	bool direct = !p->read_only && image_etc_dir(store_root(s), p->layers, &etc);
+	int r = 0;
 
 	if (mkdir(top, 0700) < 0 && errno != EEXIST)
 		return kerror_sys(e, errno, "creating \"%s\"", top);
 	if (mkdir(dir, 0700) < 0)
 		return kerror_sys(e, errno, "creating \"%s\"", dir);
-	for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(sub) - (direct ? 1 : 0); i++) {
 		_cleanup_free_ char *d = xasprintf("%s/%s", dir, sub[i]);
 		if (mkdir(d, i == 0 ? 0755 : 0700) < 0)
 			return kerror_sys(e, errno, "creating \"%s\"", d);
+	}
+	if (direct) {
+		/* A fresh upper dir of our own: no symlink can be on the way. */
+		gendir = xasprintf("%s/upper/etc", dir);
+		if (mkdir(gendir, etc.st_mode & 07777) < 0 ||
+		    chown(gendir, etc.st_uid, etc.st_gid) < 0 || chmod(gendir, etc.st_mode & 07777) < 0)
+			return kerror_sys(e, errno, "creating \"%s\"", gendir);
+	} else {
+		gendir = xasprintf("%s/userdata", dir);
 	}
 	/* The host's resolver configuration, as Podman copies it. */
 	if (fs_read_file("/etc/resolv.conf", 64 * 1024, &resolv, &len, NULL) < 0)
@@ -58,16 +93,13 @@ int run_prepare_dirs(struct store *s, const char *id, const char *name,
 				  p->hostname, name);
 	}
 	hostname = xasprintf("%s\n", p->hostname);
-	f = xasprintf("%s/userdata/hosts", dir);
-	r = write_small(f, hosts, e);
-	free(f);
-	f = xasprintf("%s/userdata/hostname", dir);
-	if (r == 0)
-		r = write_small(f, hostname, e);
-	free(f);
-	f = xasprintf("%s/userdata/resolv.conf", dir);
-	if (r == 0)
-		r = write_small(f, resolv, e);
+	data[0] = hosts;
+	data[1] = hostname;
+	data[2] = resolv;
+	for (size_t i = 0; i < 3 && r == 0; i++) {
+		_cleanup_free_ char *f = xasprintf("%s/%s", gendir, gen[i]);
+		r = write_small(f, data[i], e);
+	}
 	return r;
 }
 

@@ -12,6 +12,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <linux/filter.h>
+#include <unistd.h>
+
 #include "run/run.h"
 
 static char *joined(char **v)
@@ -309,13 +312,46 @@ static void test_log_parse(void **state)
 		assert_false(run_log_parse(bad[i], strlen(bad[i]), &l));
 }
 
+/* The seccomp cache: compiled once, read back identical, and a damaged
+ * file is compiled again. */
+static void test_seccomp_cache(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/kiln-test-seccomp.XXXXXX";
+	struct run_bpf a = { 0 }, b = { 0 };
+	struct kerror e = { 0 };
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(run_seccomp_filter(dir, &a, &e), 0);
+	assert_true(a.len > 10);
+	char *path = run_seccomp_cache_path(dir);
+	assert_int_equal(access(path, R_OK), 0);
+	assert_int_equal(run_seccomp_filter(dir, &b, &e), 0);
+	assert_int_equal(a.len, b.len);
+	assert_memory_equal(a.insns, b.insns, a.len * sizeof(struct sock_filter));
+	run_bpf_release(&b);
+	/* flip one byte of the program: the checksum refuses it */
+	FILE *f = fopen(path, "r+");
+	assert_non_null(f);
+	fseek(f, 20, SEEK_SET);
+	fputc(0x5a, f);
+	fclose(f);
+	assert_int_equal(run_seccomp_filter(dir, &b, &e), 0);
+	assert_memory_equal(a.insns, b.insns, a.len * sizeof(struct sock_filter));
+	run_bpf_release(&a);
+	run_bpf_release(&b);
+	unlink(path);
+	free(path);
+	rmdir(dir);
+	kerror_release(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_merge_argv),    cmocka_unit_test(test_merge_env),
 		cmocka_unit_test(test_user_resolve),  cmocka_unit_test(test_names),
 		cmocka_unit_test(test_plan_json),     cmocka_unit_test(test_cgroup_v2_fake),
-		cmocka_unit_test(test_log_parse),
+		cmocka_unit_test(test_log_parse),     cmocka_unit_test(test_seccomp_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
