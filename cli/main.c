@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{ "import", cmd_import, "Import a tarball to create a filesystem image" },
 	{ "kill", cmd_kill, "Kill one or more running containers with a specific signal" },
 	{ "logs", cmd_logs, "Fetch the logs of one or more containers" },
+	{ "manifest", cmd_manifest, "Manipulate manifest lists and image indexes" },
 	{ "ps", cmd_ps, "List containers" },
 	{ "rm", cmd_rm, "Remove one or more containers" },
 	{ "run", cmd_run, "Run a command in a new container" },

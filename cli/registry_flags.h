@@ -37,5 +37,6 @@ void registry_progress_stderr(void *ctx, const char *line);
 /* Commands of the registry client's second round (registered in main.c). */
 int cmd_list_tags(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_inspect_any(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_manifest(struct cli *c, int argc, char **argv, struct kerror *e);
 
 #endif

@@ -431,8 +431,8 @@ int registry_push(struct store *s, const char *image, const char *dest,
 			mlen = strlen(manifest);
 		}
 		digest_bytes(manifest, mlen, digest);
-		r = put_manifest(&p, ref->digest ? ref->digest : ref->tag ? ref->tag : "latest", mt,
-				 manifest, mlen, e);
+		r = put_manifest(&p, o->by_digest ? digest : ref->digest ? ref->digest
+						 : ref->tag ? ref->tag : "latest", mt, manifest, mlen, e);
 		if (r == 0 && ref->digest && strcmp(ref->digest, digest) != 0)
 			r = kerror_set(e, EINVAL, "the manifest pushed has digest %s, not %s",
 				       digest, ref->digest);

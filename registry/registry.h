@@ -55,6 +55,7 @@ struct push_opts {
 	registry_progress progress;
 	void *progress_ctx;
 	int parallel; /* blobs at once (0: 3) */
+	bool by_digest; /* the manifest goes under its own digest, not a tag */
 };
 
 /* Pushes the local image (name or ID) to dest (a full reference, with or
@@ -101,6 +102,21 @@ int registry_inspect_remote(const struct registry_opts *o, const char *ref,
 			    struct kerror *e);
 /* The target of a Link header's rel="next", NULL if none. */
 char *link_next(const char *link);
+
+/* ---- manifest lists (kiln manifest) -------------------------------------- */
+
+/* The manifest a push of the local image (fmt: PUSH_FORMAT_DEFAULT as push
+ * decides) would write: the stored one when it has one, else built from
+ * the layers' gzip blobs (compressing, then discarding, those without). */
+int registry_image_manifest(struct store *s, const char *image, enum push_format fmt,
+			    char **data, size_t *len, struct kerror *e);
+/* Pushes the list rec to dest (NULL: its name); all: every instance with a
+ * local image first (by digest, the list's descriptors updated to what was
+ * pushed); fmt converts the list (DEFAULT: kept, except that a list of
+ * only OCI manifests is OCI).  digest: the list's. */
+int registry_push_list(struct store *s, const struct mlist_rec *rec, const char *dest,
+		       bool all, const struct push_opts *o, char digest[DIGEST_STR_LEN + 1],
+		       struct kerror *e);
 
 /* ---- pure parts (exported for the unit tests) ---------------------------- */
 

@@ -60,6 +60,14 @@ static const char *const migrations[] = {
 	"  created INTEGER NOT NULL,"
 	"  used INTEGER NOT NULL);"
 	"CREATE INDEX IF NOT EXISTS build_cache_layer ON build_cache(layer);",
+	/* 4 → 5: manifest lists (kiln manifest): the document's exact bytes and
+	 * where each instance comes from (JSON: digest → source) */
+	"CREATE TABLE manifest_lists ("
+	"  name TEXT PRIMARY KEY,"   /* full reference */
+	"  id TEXT NOT NULL UNIQUE," /* random hex, stable across edits */
+	"  doc BLOB NOT NULL,"
+	"  sources TEXT NOT NULL,"
+	"  created INTEGER NOT NULL);",
 };
 
 int store_schema_version(void)

@@ -412,4 +412,26 @@ int store_build_cache_put(struct store *s, const struct build_cache_entry *v, si
 /* Drops rows whose layer is gone (all: every row). */
 int store_build_cache_prune(struct store *s, bool all, struct kerror *e);
 
+
+/* ---- manifest lists (manifest_lists.c) -------------------------------------
+ * kiln manifest's lists: a name (full reference), a random ID, the list's
+ * exact bytes (OCI index or Docker list) and a JSON object saying where each
+ * instance comes from (digest → {"image": ID} or {"ref": "docker://…"}). */
+struct mlist_rec {
+	char *name;
+	char id[DIGEST_HEX_LEN + 1];
+	char *doc;
+	size_t doc_len;
+	char *sources;
+	int64_t created;
+};
+void mlist_rec_release(struct mlist_rec *m);
+/* By full name or ID; -ENOENT "X: image is not a manifest list". */
+int store_mlist_get(struct store *s, const char *name_or_id, struct mlist_rec *out,
+		    struct kerror *e);
+/* create: inserts (fills id and created; -EEXIST when the name is taken);
+ * else updates doc and sources of the row with m's name and id. */
+int store_mlist_put(struct store *s, struct mlist_rec *m, bool create, struct kerror *e);
+int store_mlist_remove(struct store *s, const char *name_or_id, struct kerror *e);
+
 #endif
