@@ -14,6 +14,11 @@ $K import "$work/bb.tar" bench/bb >/dev/null
 
 k=$(median_seconds $K run --rm bench/bb true)
 echo "kiln run --rm: $(python3 -c "print(f'{$k*1000:.1f} ms')")"
+$K run -d --name bench-exec bench/bb sleep 100000 >/dev/null
+ke=$(median_seconds $K exec bench-exec true)
+echo "kiln exec: $(python3 -c "print(f'{$ke*1000:.1f} ms')")"
+trap '$K rm -f bench-exec >/dev/null 2>&1; rm -rf "$work"' EXIT
+
 u=$(median_seconds unshare -mpfuin --mount-proc chroot "$work/rootfs" true)
 echo "unshare floor: $(python3 -c "print(f'{$u*1000:.1f} ms')")"
 python3 -c "print(f'kiln / unshare floor: {$k/$u:.1f}x (long-term goal 2x)')"
@@ -48,6 +53,10 @@ if command -v podman >/dev/null 2>&1; then
 	$P import -q "$work/bb.tar" localhost/bench/bb >/dev/null
 	p=$(median_seconds $P run --rm --network none --ulimit host localhost/bench/bb true)
 	ratio "run --rm true (podman, no network)" "$p" "$k" 15
+	pc=$($P run -d --network none --ulimit host localhost/bench/bb sleep 100000)
+	pe=$(median_seconds $P exec "$pc" true)
+	ratio "exec true (podman exec)" "$pe" "$ke" 10
+	$P rm -f -t 0 "$pc" >/dev/null 2>&1 || true
 else
 	echo "skipped: podman is not installed"
 fi

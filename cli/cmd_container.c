@@ -6,6 +6,7 @@
 
 static const struct command container_commands[] = {
 	{ "create", cmd_create, "Create but do not start a container" },
+	{ "exec", cmd_exec, "Run a process in a running container" },
 	{ "inspect", cmd_container_inspect, "Display the configuration of a container" },
 	{ "kill", cmd_kill, "Kill one or more running containers with a specific signal" },
 	{ "list", cmd_ps, "List containers" },

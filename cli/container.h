@@ -16,6 +16,7 @@ int cmd_kill(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_wait(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_logs(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_container(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_exec(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_container_inspect(struct cli *c, int argc, char **argv, struct kerror *e);
 
 /* Looks a container up (ID, prefix, name) and corrects a stale state. */

@@ -13,6 +13,7 @@ static const struct command commands[] = {
 	{ "bud", cmd_build, "Build an image from a Containerfile (buildah's name)" },
 	{ "container", cmd_container, "Manage containers" },
 	{ "create", cmd_create, "Create but do not start a container" },
+	{ "exec", cmd_exec, "Run a process in a running container" },
 	{ "generate-sigstore-key", cmd_generate_sigstore_key, "Generate a sigstore key pair" },
 	{ "history", cmd_history, "Show the history of an image" },
 	{ "image", cmd_image, "Manage images" },

@@ -198,6 +198,24 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 int run_detached(const struct store_opts *so, struct container_info *c,
 		 const struct run_plan *p, bool remove, int *exit_code, struct kerror *e);
 
+/* ---- exec (exec.c) ---------------------------------------------------------- */
+
+/* kiln exec: argv in the running container c, with its namespaces (one
+ * setns of the calling process on a pidfd of its init), cgroups,
+ * capability set, no_new_privs and seccomp filter; env: -e additions over
+ * the plan's; user/cwd: NULL for the plan's.  tty: a pty from the
+ * container's devpts, relayed; detach: returns once the exec happened.
+ * *exit_code: the process's status, or 125/126/127 with an error.  The
+ * calling process stays in the container's namespaces afterwards. */
+struct run_exec_opts {
+	char *const *argv;
+	char *const *env;
+	const char *user, *cwd;
+	bool tty, interactive, detach;
+};
+int run_exec(struct store *s, const struct container_info *c, const struct run_exec_opts *o,
+	     int *exit_code, struct kerror *e);
+
 /* k8s-file log lines: "<RFC3339Nano> stdout|stderr F|P <text>". */
 struct log_line {
 	int64_t sec;

@@ -24,4 +24,8 @@ struct log_writer {
 void log_writer_feed(struct log_writer *w, bool is_stderr, const char *data, size_t n);
 void log_writer_flush(struct log_writer *w);
 
+/* execve of argv[0] along env's PATH (the container's); returns only on
+ * failure: 127 (not found) or 126 (cannot execute), with e filled. */
+int run_execvpe(char *const *argv, char *const *env, struct kerror *e);
+
 #endif

@@ -164,19 +164,18 @@ static int setup_stdio(const struct child_ctx *c, struct kerror *e)
 
 /* execvp with the container's PATH (not ours); 127 when nothing was
  * found, 126 when something was found but could not be executed. */
-static _Noreturn void exec_plan(const struct child_ctx *c, struct kerror *e)
+int run_execvpe(char *const *argv, char *const *env, struct kerror *e)
 {
-	const struct run_plan *p = c->p;
-	const char *arg0 = p->argv[0];
+	const char *arg0 = argv[0];
 	const char *path = NULL;
 	int err = ENOENT;
 	bool found = false;
 
-	for (size_t i = 0; p->env[i]; i++)
-		if (str_has_prefix(p->env[i], "PATH="))
-			path = p->env[i] + 5;
+	for (size_t i = 0; env[i]; i++)
+		if (str_has_prefix(env[i], "PATH="))
+			path = env[i] + 5;
 	if (strchr(arg0, '/')) {
-		execve(arg0, p->argv, p->env);
+		execve(arg0, argv, env);
 		err = errno;
 		found = err != ENOENT && err != ENOTDIR;
 	} else {
@@ -185,7 +184,7 @@ static _Noreturn void exec_plan(const struct child_ctx *c, struct kerror *e)
 		char *save = NULL;
 		for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
 			_cleanup_free_ char *full = xasprintf("%s/%s", *d ? d : ".", arg0);
-			execve(full, p->argv, p->env);
+			execve(full, argv, env);
 			if (errno != ENOENT && errno != ENOTDIR) {
 				err = errno;
 				found = true;
@@ -198,10 +197,16 @@ static _Noreturn void exec_plan(const struct child_ctx *c, struct kerror *e)
 		else
 			kerror_set(e, ENOENT, "executable file `%s` not found in $PATH: No such "
 					      "file or directory", arg0);
-		child_fail(c, 127, e);
+		return 127;
 	}
 	kerror_sys(e, err, "%s", arg0);
-	child_fail(c, 126, e);
+	return 126;
+}
+
+static _Noreturn void exec_plan(const struct child_ctx *c, struct kerror *e)
+{
+	int code = run_execvpe(c->p->argv, c->p->env, e);
+	child_fail(c, code, e);
 }
 
 static _Noreturn void child_main(struct child_ctx *c)
