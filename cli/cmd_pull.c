@@ -66,7 +66,15 @@ int cmd_pull(struct cli *c, int argc, char **argv, struct kerror *e)
 	r = cli_store(c, &s, e);
 	if (r < 0)
 		return r;
-	r = registry_pull(s, argv[optind], &o, id, e);
+	{
+		struct transport_ref t;
+		r = transport_parse(argv[optind], &t, e);
+		if (r == 0 && t.kind != TRANSPORT_NONE && t.kind != TRANSPORT_DOCKER)
+			r = transport_pull(s, &t, &o, id, e);
+		else if (r == 0)
+			r = registry_pull(s, argv[optind], &o, id, e);
+		transport_ref_release(&t);
+	}
 	if (r < 0)
 		return r;
 	printf("%s\n", id);

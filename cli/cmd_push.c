@@ -83,8 +83,16 @@ int cmd_push(struct cli *c, int argc, char **argv, struct kerror *e)
 	r = cli_store(c, &s, e);
 	if (r < 0)
 		return r;
-	r = registry_push(s, argv[optind], argc - optind == 2 ? argv[optind + 1] : NULL, &o,
-			  digest, e);
+	{
+		const char *dest = argc - optind == 2 ? argv[optind + 1] : NULL;
+		struct transport_ref t = { 0 };
+		r = dest ? transport_parse(dest, &t, e) : 0;
+		if (r == 0 && t.kind != TRANSPORT_NONE && t.kind != TRANSPORT_DOCKER)
+			r = transport_push(s, argv[optind], &t, &o, digest, e);
+		else if (r == 0)
+			r = registry_push(s, argv[optind], dest, &o, digest, e);
+		transport_ref_release(&t);
+	}
 	if (r < 0)
 		return r;
 	if (digestfile)

@@ -12,6 +12,7 @@ static const struct command commands[] = {
 	{ "build", cmd_build, "Build an image from a Containerfile" },
 	{ "bud", cmd_build, "Build an image from a Containerfile (buildah's name)" },
 	{ "container", cmd_container, "Manage containers" },
+	{ "copy", cmd_copy, "Copy an image from one location to another" },
 	{ "create", cmd_create, "Create but do not start a container" },
 	{ "exec", cmd_exec, "Run a process in a running container" },
 	{ "generate-sigstore-key", cmd_generate_sigstore_key, "Generate a sigstore key pair" },

@@ -38,5 +38,6 @@ void registry_progress_stderr(void *ctx, const char *line);
 int cmd_list_tags(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_inspect_any(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_manifest(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_copy(struct cli *c, int argc, char **argv, struct kerror *e);
 
 #endif

@@ -118,6 +118,36 @@ int registry_push_list(struct store *s, const struct mlist_rec *rec, const char 
 		       bool all, const struct push_opts *o, char digest[DIGEST_STR_LEN + 1],
 		       struct kerror *e);
 
+/* ---- transports (pull, push, copy) ---------------------------------------- */
+
+enum transport_kind {
+	TRANSPORT_NONE,           /* no transport prefix */
+	TRANSPORT_DOCKER,         /* docker://REF */
+	TRANSPORT_OCI_DIR,        /* oci:DIR[:TAG] */
+	TRANSPORT_OCI_ARCHIVE,    /* oci-archive:FILE[:TAG] */
+	TRANSPORT_DOCKER_ARCHIVE, /* docker-archive:FILE[:REF] */
+	TRANSPORT_DIR,            /* dir:DIR */
+};
+struct transport_ref {
+	enum transport_kind kind;
+	char *path; /* the reference for docker:// */
+	char *ref;  /* the part after PATH:, NULL if none */
+};
+/* TRANSPORT_NONE (and 0) when s has no known transport prefix. */
+int transport_parse(const char *s, struct transport_ref *out, struct kerror *e);
+void transport_ref_release(struct transport_ref *t);
+/* Into the store from any transport (archives: every blob checked). */
+int transport_pull(struct store *s, const struct transport_ref *t, const struct pull_opts *o,
+		   char id[DIGEST_HEX_LEN + 1], struct kerror *e);
+/* A local image out to any transport; digest: the manifest's (registry) or
+ * the image's. */
+int transport_push(struct store *s, const char *image, const struct transport_ref *t,
+		   const struct push_opts *o, char digest[DIGEST_STR_LEN + 1], struct kerror *e);
+/* skopeo copy: src to dst through a private temporary store ($TMPDIR or
+ * /var/tmp) removed afterwards; the user's store is not touched. */
+int registry_copy(const char *src, const char *dst, const struct pull_opts *po,
+		  const struct push_opts *pu, char digest[DIGEST_STR_LEN + 1], struct kerror *e);
+
 /* ---- pure parts (exported for the unit tests) ---------------------------- */
 
 /* One WWW-Authenticate challenge: the first supported (Bearer or Basic). */

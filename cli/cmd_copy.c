@@ -1,0 +1,86 @@
+/* kiln copy [OPTIONS] SOURCE DESTINATION: skopeo copy between transports
+ * (docker://, oci:, oci-archive:, docker-archive:, dir:) without storing
+ * the image in the store. */
+#include <errno.h>
+#include <string.h>
+
+#include "cli/registry_flags.h"
+
+static const char copy_usage[] = "kiln copy [OPTIONS] SOURCE-IMAGE DESTINATION-IMAGE";
+static const char copy_options[] =
+	"      --dest-tls-verify      require HTTPS and verify certificates when talking to the destination\n"
+	"      --digestfile string    write the digest of the pushed image to the specified file\n"
+	"  -f, --format string        MANIFEST TYPE (oci, v2s2) to use in the destination\n"
+	"      --platform string      platform to copy out of a manifest list (os/arch[/variant])\n"
+	"  -q, --quiet                suppress output information when copying images\n"
+	"      --src-tls-verify       require HTTPS and verify certificates when talking to the source\n"
+	REGISTRY_OPTIONS_HELP;
+
+int cmd_copy(struct cli *c, int argc, char **argv, struct kerror *e)
+{
+	enum { OPT_SRC_TLS = 256, OPT_DST_TLS, OPT_DIGESTFILE, OPT_PLATFORM };
+	static const struct option opts[] = {
+		{ "src-tls-verify", optional_argument, NULL, OPT_SRC_TLS },
+		{ "dest-tls-verify", optional_argument, NULL, OPT_DST_TLS },
+		{ "digestfile", required_argument, NULL, OPT_DIGESTFILE },
+		{ "format", required_argument, NULL, 'f' },
+		{ "platform", required_argument, NULL, OPT_PLATFORM },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		REGISTRY_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pull_opts po = { .reg = REGISTRY_OPTS_INIT, .progress = registry_progress_stderr };
+	struct push_opts pu = { .reg = REGISTRY_OPTS_INIT, .progress = registry_progress_stderr,
+				.compression = COMPRESSION_UNKNOWN };
+	const char *digestfile = NULL;
+	char digest[DIGEST_STR_LEN + 1];
+	int src_tls = -1, dst_tls = -1;
+	bool b;
+	int opt, r;
+
+	(void)c;
+	while ((opt = cli_getopt(argc, argv, "f:qh", opts, e)) != -1) {
+		r = registry_flag(opt, optarg, &po.reg, e);
+		if (r < 0)
+			return r;
+		if (r > 0) {
+			registry_flag(opt, optarg, &pu.reg, e);
+			continue;
+		}
+		switch (opt) {
+		case OPT_SRC_TLS:
+		case OPT_DST_TLS:
+			r = cli_parse_bool(opt == OPT_SRC_TLS ? "--src-tls-verify" : "--dest-tls-verify",
+					   optarg, &b, e);
+			if (r < 0)
+				return r;
+			*(opt == OPT_SRC_TLS ? &src_tls : &dst_tls) = b;
+			break;
+		case OPT_DIGESTFILE: digestfile = optarg; break;
+		case OPT_PLATFORM: po.platform = optarg; break;
+		case 'f':
+			if (!strcmp(optarg, "oci"))
+				pu.format = PUSH_FORMAT_OCI;
+			else if (!strcmp(optarg, "v2s2") || !strcmp(optarg, "docker"))
+				pu.format = PUSH_FORMAT_V2S2;
+			else
+				return kerror_set(e, EINVAL, "unknown format \"%s\": must be oci or "
+							     "v2s2", optarg);
+			break;
+		case 'q': po.progress = NULL; pu.progress = NULL; break;
+		case 'h': return cli_usage(copy_usage, copy_options);
+		default: return -EINVAL;
+		}
+	}
+	if (argc - optind != 2)
+		return kerror_set(e, EINVAL, "\"kiln copy\" requires exactly 2 arguments");
+	if (src_tls >= 0)
+		po.reg.tls_verify = src_tls;
+	if (dst_tls >= 0)
+		pu.reg.tls_verify = dst_tls;
+	r = registry_copy(argv[optind], argv[optind + 1], &po, &pu, digest, e);
+	if (r == 0 && digestfile)
+		r = fs_write_atomic(digestfile, digest, strlen(digest), 0644, e);
+	return r;
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env bats
+# kiln copy between transports (docker://, oci:, oci-archive:,
+# docker-archive:, dir:) without touching the store; kiln pull and push
+# over the same transports.
+
+load helpers
+load ../lib/registry-helpers
+
+setup_file() {
+	command -v docker-registry >/dev/null || skip "docker-registry is not installed (make deps)"
+	export RDIR=$BATS_FILE_TMPDIR/reg
+	"$BATS_TEST_DIRNAME/../lib/registry.sh" start "$RDIR"
+}
+
+teardown_file() {
+	"$BATS_TEST_DIRNAME/../lib/registry.sh" stop "$RDIR"
+}
+
+setup() {
+	KROOT=$(mktemp -d "$BATS_TEST_TMPDIR/root.XXXXXX")
+	KRUN=$(mktemp -d "$BATS_TEST_TMPDIR/run.XXXXXX")
+	export KROOT KRUN
+	REG=127.0.0.1:$(cat "$RDIR/port")
+	export CONTAINERS_REGISTRIES_CONF=$BATS_TEST_TMPDIR/none.conf
+	export TMPDIR=$BATS_TEST_TMPDIR
+}
+
+@test "copy: registry → every transport → registry, same image, store untouched" {
+	import_bb bb
+	id=$(kiln inspect --format '{{.Id}}' bb); id=${id#sha256:}
+	kiln push -q --tls-verify=false bb $REG/c/bb:v1
+	T=$BATS_TEST_TMPDIR
+	run kiln2 copy --src-tls-verify=false docker://$REG/c/bb:v1 oci-archive:$T/a.tar
+	[ "$status" -eq 0 ]
+	kiln2 copy -q oci-archive:$T/a.tar docker-archive:$T/d.tar:x/bb:v2
+	kiln2 copy -q docker-archive:$T/d.tar dir:$T/dir
+	kiln2 copy -q dir:$T/dir oci:$T/layout:v3
+	kiln2 copy -q --dest-tls-verify=false oci:$T/layout:v3 docker://$REG/c/bb:back
+	# Nothing was stored in kiln2's store, and no temporary store is left.
+	run kiln2 images -q
+	[ -z "$output" ]
+	[ -z "$(ls -d $T/kiln-copy.* 2>/dev/null)" ]
+	run kiln2 pull -q --tls-verify=false $REG/c/bb:back
+	[ "$output" = "$id" ]
+	# Other tools read what kiln wrote.
+	if command -v skopeo >/dev/null; then
+		skopeo inspect --format '{{.Digest}}' docker-archive:$T/d.tar >/dev/null
+		skopeo inspect oci-archive:$T/a.tar >/dev/null
+		run skopeo inspect --config dir:$T/dir
+		[ "$status" -eq 0 ]
+	fi
+}
+
+@test "copy: a digest mismatch in the source fails and writes nothing" {
+	import_bb bb
+	T=$BATS_TEST_TMPDIR
+	kiln save --format oci-dir -o $T/lay bb
+	blob=$(ls -S $T/lay/blobs/sha256 | head -1)
+	chmod u+w $T/lay/blobs/sha256/$blob
+	printf 'x' | dd of=$T/lay/blobs/sha256/$blob bs=1 seek=100 conv=notrunc 2>/dev/null
+	run kiln copy -q oci:$T/lay docker-archive:$T/out.tar
+	[ "$status" -eq 125 ]
+	[ ! -e $T/out.tar ]
+	run kiln copy bb docker-archive:$T/out.tar
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"a transport is needed"* ]]
+}
+
+@test "pull and push over archive transports" {
+	import_bb bb
+	id=$(kiln inspect --format '{{.Id}}' bb); id=${id#sha256:}
+	T=$BATS_TEST_TMPDIR
+	kiln push -q bb oci-archive:$T/o.tar
+	kiln push -q bb docker-archive:$T/d.tar:my/img:t1
+	kiln push -q bb dir:$T/d
+	# The store's names are as before.
+	run kiln images --format '{{.Repository}}:{{.Tag}}'
+	[ "$output" = "localhost/bb:latest" ]
+	run kiln2 pull -q oci-archive:$T/o.tar
+	[ "$output" = "$id" ]
+	run kiln2 pull -q docker-archive:$T/d.tar
+	[ "$output" = "$id" ]
+	kiln2 inspect localhost/my/img:t1 >/dev/null
+	run kiln2 pull -q dir:$T/d
+	[ "$output" = "$id" ]
+}
