@@ -9,6 +9,7 @@ static const char push_usage[] = "kiln push [OPTIONS] IMAGE [DESTINATION]";
 static const char push_options[] =
 	"      --chunk-size bytes            Upload blobs larger than this in chunks (default 16MiB)\n"
 	"      --compression-format string   Compression format to use (gzip, zstd) (default \"gzip\")\n"
+	"      --compression-level int       Compression level to use\n"
 	"      --digestfile string           Write the digest of the pushed image to the specified file\n"
 	"      --force-compression           Recompress layers even when they have the format\n"
 	"  -f, --format string               Manifest type (oci, v2s2, or docker) to use in the destination\n"
@@ -18,10 +19,12 @@ static const char push_options[] =
 
 int cmd_push(struct cli *c, int argc, char **argv, struct kerror *e)
 {
-	enum { OPT_COMPRESSION = 256, OPT_DIGESTFILE, OPT_CHUNK, OPT_FORCE, OPT_REMOVE_SIGS };
+	enum { OPT_COMPRESSION = 256, OPT_DIGESTFILE, OPT_CHUNK, OPT_FORCE, OPT_REMOVE_SIGS,
+	       OPT_LEVEL };
 	static const struct option opts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "compression-format", required_argument, NULL, OPT_COMPRESSION },
+		{ "compression-level", required_argument, NULL, OPT_LEVEL },
 		{ "digestfile", required_argument, NULL, OPT_DIGESTFILE },
 		{ "chunk-size", required_argument, NULL, OPT_CHUNK },
 		{ "force-compression", no_argument, NULL, OPT_FORCE },
@@ -63,6 +66,12 @@ int cmd_push(struct cli *c, int argc, char **argv, struct kerror *e)
 			else
 				return kerror_set(e, EINVAL, "unsupported compression format \"%s\": "
 							     "gzip or zstd", optarg);
+			break;
+		case OPT_LEVEL:
+			o.compression_level = (int)strtol(optarg, &end, 10);
+			if (*end || o.compression_level < 1 || o.compression_level > 22)
+				return kerror_set(e, EINVAL, "invalid --compression-level \"%s\": gzip "
+							     "takes 1-9, zstd 1-22", optarg);
 			break;
 		case OPT_DIGESTFILE: digestfile = optarg; break;
 		case OPT_CHUNK:

@@ -192,8 +192,8 @@ static int push_one(struct pusher *p, struct push_blob *b, struct kerror *e)
 	if (b->recompress != COMPRESSION_UNKNOWN) {
 		_cleanup_free_ char *path = xasprintf("%s/%s.%s", p->t.path, b->layer_id,
 						      b->recompress == COMPRESSION_GZIP ? "gz" : "zst");
-		r = compress_layer(p->s, b->layer_id, b->recompress, 0, path, b->digest, &b->size,
-				   e);
+		r = compress_layer(p->s, b->layer_id, b->recompress, p->o->compression_level, path,
+				   b->digest, &b->size, e);
 		if (r < 0)
 			return r;
 		b->path = steal_pointer(&path);

@@ -51,6 +51,7 @@ struct push_opts {
 	enum push_format format;
 	enum layer_compression compression; /* COMPRESSION_UNKNOWN: keep / gzip */
 	bool force_compression;             /* recompress even blobs of that type */
+	int compression_level;              /* 0: the format's default */
 	int64_t chunk_size;                 /* above this, chunked upload (0: 16 MiB) */
 	registry_progress progress;
 	void *progress_ctx;

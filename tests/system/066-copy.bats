@@ -84,3 +84,20 @@ setup() {
 	run kiln2 pull -q dir:$T/d
 	[ "$output" = "$id" ]
 }
+
+@test "push --compression-level: the level reaches the compressor; bad levels refused" {
+	import_bb bb
+	kiln push -q --tls-verify=false --compression-format zstd --compression-level 1 \
+		--force-compression bb $REG/lvl/bb:1
+	kiln push -q --tls-verify=false --compression-format zstd --compression-level 19 \
+		--force-compression bb $REG/lvl/bb:19
+	size() {
+		kiln inspect --remote --raw --tls-verify=false docker://$REG/lvl/bb:$1 |
+			python3 -c 'import json,sys; print(json.load(sys.stdin)["layers"][0]["size"])'
+	}
+	s1=$(size 1); s19=$(size 19)
+	[ "$s19" -lt "$s1" ]
+	run kiln push --compression-level 0 bb $REG/lvl/bb:0
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"invalid --compression-level"* ]]
+}
