@@ -129,7 +129,7 @@ static int security_opt(struct run_flags *f, const char *v, struct kerror *e)
 enum {
 	OPT_RM = 256, OPT_NAME, OPT_ENTRYPOINT, OPT_ENV_FILE, OPT_READ_ONLY, OPT_PRIVILEGED,
 	OPT_CAP_ADD, OPT_CAP_DROP, OPT_SECURITY_OPT, OPT_NETWORK, OPT_PIDS_LIMIT, OPT_CPUS,
-	OPT_STOP_SIGNAL, OPT_STOP_TIMEOUT, OPT_HOSTNAME,
+	OPT_STOP_SIGNAL, OPT_STOP_TIMEOUT, OPT_HOSTNAME, OPT_MOUNT, OPT_TMPFS,
 };
 
 static const char usage_opts[] =
@@ -144,6 +144,7 @@ static const char usage_opts[] =
 	"  -h, --hostname string         Set container hostname\n"
 	"  -i, --interactive             Keep STDIN open even if not attached\n"
 	"  -m, --memory string           Memory limit (format: <number>[<unit>])\n"
+	"      --mount stringArray       Attach a filesystem mount (type=bind|tmpfs)\n"
 	"      --name string             Assign a name to the container\n"
 	"      --network string          Connect a container to a network (none, host)\n"
 	"      --pids-limit int          Tune container pids limit (set -1 for unlimited)\n"
@@ -155,7 +156,9 @@ static const char usage_opts[] =
 	"      --stop-signal string      Signal to stop a container\n"
 	"      --stop-timeout int        Timeout (in seconds) to stop a container\n"
 	"  -t, --tty                     Allocate a pseudo-TTY for container\n"
+	"      --tmpfs stringArray       Mount a temporary filesystem (tmpfs)\n"
 	"  -u, --user string             Username or UID (format: <name|uid>[:<group|gid>])\n"
+	"  -v, --volume stringArray      Bind mount a volume (SRC:DST[:ro,z])\n"
 	"  -w, --workdir string          Working directory inside the container\n";
 
 /* Parses run/create flags up to IMAGE; *image_at gets IMAGE's index. */
@@ -187,14 +190,18 @@ static int parse_flags(int argc, char **argv, bool is_run, struct run_flags *f, 
 		{ "cpu-shares", required_argument, NULL, 'c' },
 		{ "stop-signal", required_argument, NULL, OPT_STOP_SIGNAL },
 		{ "stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT },
+		{ "volume", required_argument, NULL, 'v' },
+		{ "mount", required_argument, NULL, OPT_MOUNT },
+		{ "tmpfs", required_argument, NULL, OPT_TMPFS },
 		{ "help", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, r;
 	int64_t v = 0;
+	char *m = NULL;
 
 	f->stop_timeout = -1;
-	while ((opt = cli_getopt(argc, argv, "+ditw:u:e:h:m:c:", opts, e)) != -1) {
+	while ((opt = cli_getopt(argc, argv, "+ditw:u:e:h:m:c:v:", opts, e)) != -1) {
 		switch (opt) {
 		case 'd': *detach = true; break;
 		case 'i': f->interactive = true; break;
@@ -266,6 +273,16 @@ static int parse_flags(int argc, char **argv, bool is_run, struct run_flags *f, 
 			if ((r = parse_int("--stop-timeout", optarg, &v, e)) < 0)
 				return r;
 			f->stop_timeout = v < 0 ? 0 : (int)v;
+			break;
+		case 'v':
+		case OPT_MOUNT:
+		case OPT_TMPFS:
+			r = opt == 'v'	     ? run_mount_from_volume(optarg, &m, e)
+			    : opt == OPT_MOUNT ? run_mount_from_mount(optarg, &m, e)
+					       : run_mount_from_tmpfs(optarg, &m, e);
+			if (r < 0)
+				return r;
+			strv_push(&f->mounts, m);
 			break;
 		case 'H':
 			cli_usage(is_run ? "kiln run [options] IMAGE [COMMAND [ARG...]]"

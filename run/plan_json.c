@@ -13,7 +13,7 @@ json_t *run_plan_to_json(const struct run_plan *p)
 	json_t *gids = json_array();
 	for (size_t i = 0; i < p->n_gids; i++)
 		json_array_append_new(gids, json_integer(p->gids[i]));
-	return json_pack("{s:o, s:o, s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:I, s:b, s:b, s:b, s:b, "
+	json_t *j = json_pack("{s:o, s:o, s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:I, s:b, s:b, s:b, s:b, "
 			 "s:b, s:b, s:I, s:I, s:I, s:I, s:i, s:i}",
 			 "argv", json_from_strv(p->argv), "env", json_from_strv(p->env), "cwd",
 			 p->cwd, "hostname", p->hostname, "user", p->user ? p->user : "", "uid",
@@ -25,6 +25,9 @@ json_t *run_plan_to_json(const struct run_plan *p)
 			 "cpu_shares", (json_int_t)p->cpu_shares, "cpu_quota",
 			 (json_int_t)p->cpu_quota, "stop_signal", p->stop_signal, "stop_timeout",
 			 p->stop_timeout);
+	if (j && p->mounts)
+		json_object_set_new(j, "mounts", json_from_strv(p->mounts));
+	return j;
 }
 
 static bool get_bool(json_t *j, const char *k)
@@ -43,6 +46,8 @@ int run_plan_from_json(const char *text, struct run_plan *out, struct kerror *e)
 	p.argv = json_strv(json_object_get(j, "argv"));
 	p.env = json_strv(json_object_get(j, "env"));
 	p.layers = json_strv(json_object_get(j, "layers"));
+	if (json_is_array(json_object_get(j, "mounts")))
+		p.mounts = json_strv(json_object_get(j, "mounts"));
 	p.cwd = xstrdup(json_str(j, "cwd") ? json_str(j, "cwd") : "/");
 	p.hostname = xstrdup(json_str(j, "hostname") ? json_str(j, "hostname") : "");
 	p.user = xstrdup(json_str(j, "user") ? json_str(j, "user") : "");

@@ -222,7 +222,11 @@ int rootfs_enter(const char *root, const char *id, const struct run_plan *p,
 		if (trees[i] < 0)
 			return kerror_sys(e, errno, "cloning the mount of %s", etc[i]);
 	}
-	r = mount_overlay(root, id, p, e);
+	size_t n_mounts = strv_len(p->mounts);
+	_cleanup_free_ int *mtrees = xcalloc(n_mounts + 1, sizeof(int));
+	r = mounts_clone_sources(p->mounts, mtrees, e);
+	if (r == 0)
+		r = mount_overlay(root, id, p, e);
 	if (r == 0)
 		r = pivot(root, id, e);
 	if (r < 0)
@@ -247,6 +251,8 @@ int rootfs_enter(const char *root, const char *id, const struct run_plan *p,
 			close(trees[i]);
 	}
 	r = mask_paths(e);
+	if (r == 0)
+		r = mounts_apply(p->mounts, mtrees, e);
 	if (r < 0)
 		return r;
 	if (mkdir_p_inside(p->cwd) < 0 && errno != EEXIST)

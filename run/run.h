@@ -33,6 +33,7 @@ struct run_flags {
 	int64_t cpu_quota;   /* µs per 100 ms period (--cpus), 0 = unset */
 	char *stop_signal;   /* name or number, NULL = the image's or SIGTERM */
 	int stop_timeout;    /* seconds, -1 = unset (10) */
+	char **mounts;       /* canonical mount strings (run_mount_from_*) */
 };
 void run_flags_release(struct run_flags *f);
 
@@ -48,8 +49,25 @@ struct run_plan {
 	bool tty, interactive, read_only, network_host, no_new_privs, seccomp;
 	int64_t memory, pids_limit, cpu_shares, cpu_quota;
 	int stop_signal, stop_timeout;
+	char **mounts;               /* canonical mount strings */
 };
 void run_plan_release(struct run_plan *p);
+
+/* User mounts (mounts.c).  The run_mount_from_* parsers turn a flag's
+ * value into the canonical string the plan keeps:
+ *   -v/--volume SRC:DST[:ro|rw|z|Z,...]  (SRC an absolute host path)
+ *   --tmpfs DST[:ro,size=N,mode=M]
+ *   --mount type=bind|tmpfs,source=…,target=…[,ro][,tmpfs-size=…]
+ * A bind source must exist.  Named volumes are not supported yet. */
+struct run_mount {
+	char *type, *source, *target, *data; /* data: tmpfs "size=…,mode=…" */
+	bool readonly;
+};
+int run_mount_from_volume(const char *spec, char **out, struct kerror *e);
+int run_mount_from_tmpfs(const char *spec, char **out, struct kerror *e);
+int run_mount_from_mount(const char *spec, char **out, struct kerror *e);
+int run_mount_parse(const char *canonical, struct run_mount *out, struct kerror *e);
+void run_mount_release(struct run_mount *m);
 
 /* Docker's merging: an --entrypoint replaces the image's Entrypoint and
  * drops its Cmd; arguments replace Cmd.  Result is a new vector, possibly

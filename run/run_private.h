@@ -24,6 +24,13 @@ struct log_writer {
 void log_writer_feed(struct log_writer *w, bool is_stderr, const char *data, size_t n);
 void log_writer_flush(struct log_writer *w);
 
+/* Before pivot_root: detached clones of the bind sources (trees[i], -1
+ * for a tmpfs), read-only ones made so.  After it: each mounted on its
+ * target resolved inside the root (RESOLVE_IN_ROOT, no magic links),
+ * created if missing; the trees are closed. */
+int mounts_clone_sources(char *const *mounts, int *trees, struct kerror *e);
+int mounts_apply(char *const *mounts, int *trees, struct kerror *e);
+
 /* execve of argv[0] along env's PATH (the container's); returns only on
  * failure: 127 (not found) or 126 (cannot execute), with e filled. */
 int run_execvpe(char *const *argv, char *const *env, struct kerror *e);

@@ -26,6 +26,7 @@ void run_flags_release(struct run_flags *f)
 	strv_free(f->cap_add);
 	strv_free(f->cap_drop);
 	free(f->stop_signal);
+	strv_free(f->mounts);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -38,6 +39,7 @@ void run_plan_release(struct run_plan *p)
 	free(p->user);
 	free(p->gids);
 	strv_free(p->layers);
+	strv_free(p->mounts);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -265,6 +267,8 @@ int run_plan_build(struct store *s, const struct image_info *img, const json_t *
 		return kerror_set(e, EINVAL, "invalid stop signal \"%s\"", sig);
 	}
 	p.stop_timeout = f->stop_timeout >= 0 ? f->stop_timeout : 10;
+	for (size_t i = 0; f->mounts && f->mounts[i]; i++)
+		strv_push(&p.mounts, xstrdup(f->mounts[i]));
 	*out = p;
 	return 0;
 }
