@@ -194,6 +194,12 @@ int db_open(struct store *s, struct kerror *e)
 		return r;
 	}
 	sqlite3_busy_timeout(s->db, s->lock_timeout_ms);
+	/* Keep the WAL file when the last connection closes: deleting and
+	 * re-creating it costs every command a few fsyncs. */
+	{
+		int persist = 1;
+		sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	}
 	if (s->read_only)
 		return migrate(s, e);
 	/* FULL: a commit is on disk before the files it describes are removed. */
