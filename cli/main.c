@@ -45,13 +45,28 @@ static const struct command commands[] = {
 	{ "version", cmd_version, "Display the kiln version information" },
 };
 
+static int cmp_command(const void *a, const void *b)
+{
+	return strcmp((*(const struct command *const *)a)->name,
+		      (*(const struct command *const *)b)->name);
+}
+
 static void usage(FILE *out)
 {
 	fprintf(out, "Usage: kiln [options] COMMAND [ARG...]\n\n"
 		     "Build, keep, move and run OCI container images.\n\n"
 		     "Commands:\n");
+	/* Sorted, names aligned (the table itself is in no particular order). */
+	const struct command *sorted[ARRAY_SIZE(commands)];
+	int width = 10;
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		sorted[i] = &commands[i];
+		if ((int)strlen(commands[i].name) > width)
+			width = (int)strlen(commands[i].name);
+	}
+	qsort(sorted, ARRAY_SIZE(commands), sizeof(sorted[0]), cmp_command);
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+		fprintf(out, "  %-*s %s\n", width, sorted[i]->name, sorted[i]->summary);
 	fprintf(out, "\nOptions:\n"
 		     "      --log-level string        Log messages at and above this level "
 		     "(trace, debug, info, warn, error, fatal, panic) (default \"warn\")\n"
