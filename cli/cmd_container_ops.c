@@ -211,7 +211,7 @@ int cmd_wait(struct cli *c, int argc, char **argv, struct kerror *e)
 }
 
 struct rm_opts {
-	bool force;
+	bool force, volumes;
 };
 
 static int rm_one(struct cli *c, const char *arg, void *ctx, struct kerror *e)
@@ -236,6 +236,8 @@ static int rm_one(struct cli *c, const char *arg, void *ctx, struct kerror *e)
 	r = cli_store(c, &s, e);
 	if (r == 0)
 		r = store_container_remove(s, ctr->id, e);
+	if (r == 0 && o->volumes)
+		r = volume_remove_anonymous(c, ctr->plan, e);
 	if (r == 0)
 		printf("%s\n", arg);
 	return r;
@@ -254,13 +256,13 @@ int cmd_rm(struct cli *c, int argc, char **argv, struct kerror *e)
 	while ((opt = cli_getopt(argc, argv, "fvah", opts, e)) != -1) {
 		switch (opt) {
 		case 'f': o.force = true; break;
-		case 'v': break;
+		case 'v': o.volumes = true; break;
 		case 'a': all = true; break;
 		case 'h':
 			return cli_usage("kiln rm [options] CONTAINER [CONTAINER...]",
 					 "  -a, --all       Remove all containers\n"
 					 "  -f, --force     Force removal of a running container\n"
-					 "  -v, --volumes   Remove anonymous volumes (none yet)\n");
+					 "  -v, --volumes   Remove anonymous volumes associated with the container\n");
 		default: return -EINVAL;
 		}
 	}

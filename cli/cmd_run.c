@@ -144,7 +144,7 @@ static const char usage_opts[] =
 	"  -h, --hostname string         Set container hostname\n"
 	"  -i, --interactive             Keep STDIN open even if not attached\n"
 	"  -m, --memory string           Memory limit (format: <number>[<unit>])\n"
-	"      --mount stringArray       Attach a filesystem mount (type=bind|tmpfs)\n"
+	"      --mount stringArray       Attach a filesystem mount (type=bind|volume|tmpfs)\n"
 	"      --name string             Assign a name to the container\n"
 	"      --network string          Connect a container to a network (none, host)\n"
 	"      --pids-limit int          Tune container pids limit (set -1 for unlimited)\n"
@@ -158,7 +158,7 @@ static const char usage_opts[] =
 	"  -t, --tty                     Allocate a pseudo-TTY for container\n"
 	"      --tmpfs stringArray       Mount a temporary filesystem (tmpfs)\n"
 	"  -u, --user string             Username or UID (format: <name|uid>[:<group|gid>])\n"
-	"  -v, --volume stringArray      Bind mount a volume (SRC:DST[:ro,z])\n"
+	"  -v, --volume stringArray      Bind mount a volume (SRC|NAME:DST[:ro,z], or DST)\n"
 	"  -w, --workdir string          Working directory inside the container\n";
 
 /* Parses run/create flags up to IMAGE; *image_at gets IMAGE's index. */
@@ -354,6 +354,9 @@ static int create_container(struct cli *c, int argc, char **argv, bool is_run,
 	if (r < 0)
 		goto out;
 	r = load_config_trusted(s, img, &cfg, e);
+	if (r < 0)
+		goto out;
+	r = run_volumes_resolve(s, &f.mounts, json_object_get(config_exec(cfg), "Volumes"), e);
 	if (r < 0)
 		goto out;
 	ci = xcalloc(1, sizeof(*ci));

@@ -18,6 +18,14 @@ int cmd_logs(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_container(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_exec(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_container_inspect(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_volume(struct cli *c, int argc, char **argv, struct kerror *e);
+
+/* Volumes (cmd_volume.c): removes the unused volumes (all: named ones too,
+ * else only anonymous), adding their bytes and names; removes the
+ * anonymous volumes a removed container's plan mounted (rm -v). */
+int volume_prune_run(struct cli *c, bool all, uint64_t *reclaimed, char ***removed,
+		     struct kerror *e);
+int volume_remove_anonymous(struct cli *c, const char *plan, struct kerror *e);
 
 /* Looks a container up (ID, prefix, name) and corrects a stale state. */
 int container_get(struct cli *c, const char *what, struct container_info **out,

@@ -43,6 +43,7 @@ static const struct command commands[] = {
 	{ "system", cmd_system, "Manage kiln" },
 	{ "untag", cmd_untag, "Remove a name from a local image" },
 	{ "version", cmd_version, "Display the kiln version information" },
+	{ "volume", cmd_volume, "Manage volumes" },
 };
 
 static int cmp_command(const void *a, const void *b)

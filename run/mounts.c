@@ -15,6 +15,7 @@
 #include <linux/openat2.h>
 
 #include "run/run_private.h"
+#include "storage/volumes.h"
 
 #define SPEC_MAX 4096
 
@@ -24,6 +25,7 @@ void run_mount_release(struct run_mount *m)
 	free(m->source);
 	free(m->target);
 	free(m->data);
+	free(m->volume);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -39,6 +41,8 @@ static char *canon(const struct run_mount *m)
 	if (m->source)
 		buf_printf(&b, ",source=%s", m->source);
 	buf_printf(&b, ",target=%s", m->target);
+	if (m->volume)
+		buf_printf(&b, ",volume=%s", m->volume);
 	if (m->readonly)
 		buf_printf(&b, ",ro");
 	if (m->data && *m->data)
@@ -92,7 +96,13 @@ int run_mount_from_volume(const char *spec, char **out, struct kerror *e)
 		if (!c)
 			break;
 	}
-	if (n < 2 || !*parts[0] || !*parts[1] || strlen(spec) > SPEC_MAX)
+	if (n == 1 && clean_abs(parts[0])) {
+		/* -v /dst: an anonymous volume */
+		parts[1] = parts[0];
+		parts[0] = (char *)"";
+		n = 2;
+	}
+	if (n < 2 || (!*parts[0] && parts[2]) || !*parts[1] || strlen(spec) > SPEC_MAX)
 		r = kerror_set(e, EINVAL, "invalid volume specification \"%s\"", spec);
 	else if (!clean_abs(parts[1]))
 		r = kerror_set(e, EINVAL, "invalid container path \"%s\": it must be absolute",
@@ -111,6 +121,23 @@ int run_mount_from_volume(const char *spec, char **out, struct kerror *e)
 				r = kerror_set(e, EINVAL, "invalid option \"%s\" in volume \"%s\"", o,
 					       spec);
 		}
+	}
+	if (r == 0 && parts[0][0] != '/') {
+		/* a named (or anonymous) volume, resolved by run_volumes_resolve */
+		free(m.type);
+		m.type = xstrdup("volume");
+		if (*parts[0] && !store_volume_name_valid(parts[0]))
+			r = kerror_set(e, EINVAL, "invalid volume name \"%s\": only "
+						  "\"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed",
+				       parts[0]);
+		if (r == 0) {
+			if (*parts[0])
+				m.source = xstrdup(parts[0]);
+			m.target = xstrdup(parts[1]);
+			*out = canon(&m);
+		}
+		run_mount_release(&m);
+		return r;
 	}
 	if (r == 0)
 		r = check_bind_source(parts[0], e);
@@ -180,7 +207,7 @@ int run_mount_from_mount(const char *spec, char **out, struct kerror *e)
 		else if (!strcmp(o, "rw"))
 			m.readonly = false;
 		else if (!strcmp(o, "relabel") || !strcmp(o, "bind-propagation") ||
-			 !strcmp(o, "z") || !strcmp(o, "Z"))
+			 !strcmp(o, "z") || !strcmp(o, "Z") || !strcmp(o, "volume-nocopy"))
 			;
 		else if (v && str_has_prefix(o, "tmpfs-")) {
 			_cleanup_free_ char *kv = xasprintf("%s=%s", o, v);
@@ -188,9 +215,13 @@ int run_mount_from_mount(const char *spec, char **out, struct kerror *e)
 		} else
 			r = kerror_set(e, EINVAL, "unknown --mount option \"%s\"", o);
 	}
-	if (r == 0 && (!m.type || (strcmp(m.type, "bind") && strcmp(m.type, "tmpfs"))))
-		r = kerror_set(e, EINVAL, "--mount type \"%s\" is not supported (bind, tmpfs)",
-			       m.type ? m.type : "");
+	if (r == 0 && (!m.type || (strcmp(m.type, "bind") && strcmp(m.type, "tmpfs") &&
+				   strcmp(m.type, "volume"))))
+		r = kerror_set(e, EINVAL, "--mount type \"%s\" is not supported (bind, volume, "
+					  "tmpfs)", m.type ? m.type : "");
+	if (r == 0 && !strcmp(m.type, "volume") && m.source &&
+	    !store_volume_name_valid(m.source))
+		r = kerror_set(e, EINVAL, "invalid volume name \"%s\"", m.source);
 	if (r == 0 && !clean_abs(m.target))
 		r = kerror_set(e, EINVAL, "--mount needs an absolute target: \"%s\"", spec);
 	if (r == 0 && !strcmp(m.type, "bind")) {
@@ -226,6 +257,8 @@ int run_mount_parse(const char *c, struct run_mount *out, struct kerror *e)
 			out->source = xstrdup(v);
 		else if (!strcmp(o, "target") && v && !out->target)
 			out->target = xstrdup(v);
+		else if (!strcmp(o, "volume") && v && !out->volume)
+			out->volume = xstrdup(v);
 		else if (!strcmp(o, "ro") && !v)
 			out->readonly = true;
 		else if ((!strcmp(o, "size") || !strcmp(o, "mode")) && v)
@@ -356,8 +389,12 @@ int mounts_apply(char *const *mounts, int *trees, struct kerror *e)
 		if (trees[i] >= 0) {
 			struct stat st;
 			bool file = fstat(trees[i], &st) == 0 && !S_ISDIR(st.st_mode);
-			tfd = open_target(m.target, file, e);
-			if (tfd < 0)
+			if (m.volume && !file)
+				r = volume_copy_up(trees[i], m.target, e);
+			tfd = r < 0 ? -1 : open_target(m.target, file, e);
+			if (r < 0)
+				;
+			else if (tfd < 0)
 				r = tfd;
 			else if (move_mount(trees[i], "", tfd, "",
 					    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)

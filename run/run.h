@@ -58,9 +58,13 @@ void run_plan_release(struct run_plan *p);
  *   -v/--volume SRC:DST[:ro|rw|z|Z,...]  (SRC an absolute host path)
  *   --tmpfs DST[:ro,size=N,mode=M]
  *   --mount type=bind|tmpfs,source=…,target=…[,ro][,tmpfs-size=…]
- * A bind source must exist.  Named volumes are not supported yet. */
+ * A bind source must exist.  -v NAME:/dst, -v /dst (anonymous) and
+ * --mount type=volume give "type=volume[,source=NAME],target=…", which
+ * run_volumes_resolve turns into a bind of the volume's _data directory
+ * carrying ",volume=NAME" before the plan is built. */
 struct run_mount {
 	char *type, *source, *target, *data; /* data: tmpfs "size=…,mode=…" */
+	char *volume;                        /* a volume's name (its bind), or NULL */
 	bool readonly;
 };
 int run_mount_from_volume(const char *spec, char **out, struct kerror *e);
@@ -68,6 +72,17 @@ int run_mount_from_tmpfs(const char *spec, char **out, struct kerror *e);
 int run_mount_from_mount(const char *spec, char **out, struct kerror *e);
 int run_mount_parse(const char *canonical, struct run_mount *out, struct kerror *e);
 void run_mount_release(struct run_mount *m);
+
+/* Volumes (volumes.c).  Creates the named volumes the mounts ask for when
+ * absent, an anonymous volume (random 64-hex name) for each "-v /dst" and
+ * for each of the image's Volumes (img_volumes: the config's "Volumes"
+ * object, may be NULL) that no other mount covers, and rewrites those
+ * mounts as binds.  The first time a volume is mounted while empty, the
+ * child copies the image's content at its target into it (Docker's rule). */
+int run_volumes_resolve(struct store *s, char ***mounts, const json_t *img_volumes,
+			struct kerror *e);
+/* The volume names a plan (JSON text) mounts, NULL-terminated (may be NULL). */
+char **run_plan_volumes(const char *plan_json);
 
 /* Docker's merging: an --entrypoint replaces the image's Entrypoint and
  * drops its Cmd; arguments replace Cmd.  Result is a new vector, possibly

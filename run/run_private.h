@@ -30,6 +30,10 @@ void log_writer_flush(struct log_writer *w);
  * created if missing; the trees are closed. */
 int mounts_clone_sources(char *const *mounts, int *trees, struct kerror *e);
 int mounts_apply(char *const *mounts, int *trees, struct kerror *e);
+/* After pivot_root: if the volume's tree (a detached clone of its _data
+ * dir) is empty and target is a directory in the container's root, copies
+ * target's content (owners, modes, links) into it. */
+int volume_copy_up(int tree, const char *target, struct kerror *e);
 
 /* execve of argv[0] along env's PATH (the container's); returns only on
  * failure: 127 (not found) or 126 (cannot execute), with e filled. */

@@ -68,6 +68,14 @@ static const char *const migrations[] = {
 	"  doc BLOB NOT NULL,"
 	"  sources TEXT NOT NULL,"
 	"  created INTEGER NOT NULL);",
+	/* 5 → 6: volumes (kiln volume, -v NAME:/path); labels and options are
+	 * JSON objects, data under <root>/volumes/<name>/_data */
+	"CREATE TABLE volumes ("
+	"  name TEXT PRIMARY KEY,"
+	"  created INTEGER NOT NULL,"  /* ns since the epoch */
+	"  labels TEXT NOT NULL,"
+	"  options TEXT NOT NULL,"
+	"  anonymous INTEGER NOT NULL DEFAULT 0);",
 };
 
 int store_schema_version(void)

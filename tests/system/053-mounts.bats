@@ -46,7 +46,7 @@ bb() {
 
 @test "invalid mounts are kiln's errors (125)" {
 	bb
-	run kiln run --rm -v relative:/x bb true
+	run kiln run --rm -v ./relative:/x bb true
 	[ "$status" -eq 125 ]
 	run kiln run --rm -v /nonexistent-dir:/x bb true
 	[ "$status" -eq 125 ]
@@ -54,7 +54,7 @@ bb() {
 	[ "$status" -eq 125 ]
 	run kiln run --rm -v /tmp:/x:bogus bb true
 	[ "$status" -eq 125 ]
-	run kiln run --rm --mount type=volume,target=/x bb true
+	run kiln run --rm --mount type=nfs,target=/x bb true
 	[ "$status" -eq 125 ]
 	run kiln run --rm --tmpfs /x:size=1m,exec=\$\(id\) bb true
 	[ "$status" -eq 125 ]

@@ -1,0 +1,261 @@
+/* Volumes in containers: named and anonymous volumes resolved into binds
+ * of their _data directory, and the first-mount copy of the image's
+ * content into an empty volume. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <linux/openat2.h>
+
+#include "run/run_private.h"
+#include "storage/volumes.h"
+
+#define COPY_DEPTH_MAX 256
+
+static char *anon_name(void)
+{
+	unsigned char b[32];
+	char hex[65];
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		memset(b, 0, sizeof(b)); /* not reached for 32 bytes once seeded */
+	for (size_t i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", b[i]);
+	return xstrdup(hex);
+}
+
+/* Every canonical mount string has ",target=T" followed by ',' or its end. */
+static bool target_taken(char *const *mounts, const char *target)
+{
+	size_t n = strlen(target);
+	for (size_t i = 0; mounts && mounts[i]; i++) {
+		const char *t = strstr(mounts[i], ",target=");
+		if (t && !strncmp(t + 8, target, n) && (t[8 + n] == ',' || !t[8 + n]))
+			return true;
+	}
+	return false;
+}
+
+/* "type=volume[,source=N],target=T[,ro]" → name (NULL: anonymous), target, ro. */
+static void volume_fields(const char *spec, char **name, char **target, bool *ro)
+{
+	_cleanup_free_ char *copy = xstrdup(spec);
+	char *save = NULL;
+	for (char *o = strtok_r(copy, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		if (str_has_prefix(o, "source="))
+			*name = xstrdup(o + 7);
+		else if (str_has_prefix(o, "target="))
+			*target = xstrdup(o + 7);
+		else if (!strcmp(o, "ro"))
+			*ro = true;
+	}
+}
+
+static int make_bind(struct store *s, const char *name, bool anonymous, const char *target,
+		     bool ro, char **out, struct kerror *e)
+{
+	int r = store_volume_create(s, name, NULL, NULL, anonymous, e);
+	if (r < 0 && r != -EEXIST)
+		return r;
+	_cleanup_free_ char *path = store_volume_path(s, name);
+	if (!fs_exists(path) && (r = fs_mkdir_p(path, 0755, e)) < 0)
+		return r;
+	*out = xasprintf("type=bind,source=%s,target=%s,volume=%s%s", path, target, name,
+			 ro ? ",ro" : "");
+	return 0;
+}
+
+int run_volumes_resolve(struct store *s, char ***mounts, const json_t *img_volumes,
+			struct kerror *e)
+{
+	int r = 0;
+	for (size_t i = 0; *mounts && (*mounts)[i] && r == 0; i++) {
+		char *spec = (*mounts)[i], *name = NULL, *target = NULL, *bind = NULL;
+		bool ro = false, anon;
+		if (!str_has_prefix(spec, "type=volume,"))
+			continue;
+		volume_fields(spec, &name, &target, &ro);
+		anon = !name;
+		if (anon)
+			name = anon_name();
+		if (!target)
+			r = kerror_set(e, EINVAL, "invalid volume mount \"%s\"", spec);
+		else
+			r = make_bind(s, name, anon, target, ro, &bind, e);
+		if (r == 0) {
+			free((*mounts)[i]);
+			(*mounts)[i] = bind;
+		}
+		free(name);
+		free(target);
+	}
+	const char *dst;
+	json_t *v;
+	if (r == 0 && json_is_object(img_volumes)) {
+		json_object_foreach((json_t *)img_volumes, dst, v) {
+			char *bind = NULL, *name;
+			if (dst[0] != '/' || strlen(dst) > 4000 || strchr(dst, ',') ||
+			    strchr(dst, '=') || target_taken(*mounts, dst))
+				continue;
+			name = anon_name();
+			r = make_bind(s, name, true, dst, false, &bind, e);
+			free(name);
+			if (r < 0)
+				break;
+			strv_push(mounts, bind);
+		}
+	}
+	return r;
+}
+
+char **run_plan_volumes(const char *plan_json)
+{
+	struct run_plan p = { 0 };
+	char **out = NULL;
+	if (!plan_json || run_plan_from_json(plan_json, &p, NULL) < 0)
+		return NULL;
+	for (size_t i = 0; p.mounts && p.mounts[i]; i++) {
+		struct run_mount m;
+		if (run_mount_parse(p.mounts[i], &m, NULL) < 0)
+			continue;
+		if (m.volume)
+			strv_push(&out, xstrdup(m.volume));
+		run_mount_release(&m);
+	}
+	run_plan_release(&p);
+	return out;
+}
+
+/* ---- copy-up (in the child, after pivot_root) ----------------------------- */
+
+static int copy_tree(int src, int dst, int depth, struct kerror *e);
+
+static int copy_file(int sdir, int ddir, const char *name, const struct stat *st,
+		     struct kerror *e)
+{
+	_cleanup_close_ int in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int out = -1;
+	char buf[65536];
+	ssize_t n;
+	if (in < 0)
+		return kerror_sys(e, errno, "volume copy-up: opening %s", name);
+	out = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (out < 0)
+		return kerror_sys(e, errno, "volume copy-up: creating %s", name);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (fs_write_all(out, buf, (size_t)n) < 0)
+			return kerror_sys(e, errno, "volume copy-up: writing %s", name);
+	if (n < 0)
+		return kerror_sys(e, errno, "volume copy-up: reading %s", name);
+	if (fchown(out, st->st_uid, st->st_gid) < 0 || fchmod(out, st->st_mode & 07777) < 0)
+		return kerror_sys(e, errno, "volume copy-up: owner of %s", name);
+	return 0;
+}
+
+static int copy_entry(int sdir, int ddir, const char *name, int depth, struct kerror *e)
+{
+	struct stat st;
+	if (fstatat(sdir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return kerror_sys(e, errno, "volume copy-up: stat %s", name);
+	if (S_ISREG(st.st_mode))
+		return copy_file(sdir, ddir, name, &st, e);
+	if (S_ISLNK(st.st_mode)) {
+		char link[4096];
+		ssize_t n = readlinkat(sdir, name, link, sizeof(link) - 1);
+		if (n < 0)
+			return kerror_sys(e, errno, "volume copy-up: readlink %s", name);
+		link[n] = '\0';
+		if (symlinkat(link, ddir, name) < 0 ||
+		    fchownat(ddir, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+			return kerror_sys(e, errno, "volume copy-up: symlink %s", name);
+		return 0;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		_cleanup_close_ int s2 = -1, d2 = -1;
+		if (mkdirat(ddir, name, 0700) < 0)
+			return kerror_sys(e, errno, "volume copy-up: mkdir %s", name);
+		s2 = openat(sdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		d2 = openat(ddir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (s2 < 0 || d2 < 0)
+			return kerror_sys(e, errno, "volume copy-up: opening %s", name);
+		int r = copy_tree(s2, d2, depth + 1, e);
+		if (r == 0 && (fchown(d2, st.st_uid, st.st_gid) < 0 ||
+			       fchmod(d2, st.st_mode & 07777) < 0))
+			r = kerror_sys(e, errno, "volume copy-up: owner of %s", name);
+		return r;
+	}
+	/* fifos, sockets, devices */
+	if (mknodat(ddir, name, st.st_mode, st.st_rdev) < 0 ||
+	    fchownat(ddir, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return kerror_sys(e, errno, "volume copy-up: mknod %s", name);
+	return 0;
+}
+
+static int copy_tree(int src, int dst, int depth, struct kerror *e)
+{
+	if (depth > COPY_DEPTH_MAX)
+		return kerror_set(e, ELOOP, "volume copy-up: directories nested too deep");
+	int fd = fcntl(src, F_DUPFD_CLOEXEC, 3);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	int r = 0;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return kerror_sys(e, errno, "volume copy-up: reading a directory");
+	}
+	while (r == 0 && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		r = copy_entry(src, dst, de->d_name, depth, e);
+	}
+	closedir(d);
+	return r;
+}
+
+static bool dir_empty(int fd)
+{
+	int dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
+	struct dirent *de;
+	bool empty = true;
+	if (!d) {
+		if (dup >= 0)
+			close(dup);
+		return false;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			empty = false;
+			break;
+		}
+	closedir(d);
+	return empty;
+}
+
+int volume_copy_up(int tree, const char *target, struct kerror *e)
+{
+	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int dst = openat(tree, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int src = -1;
+	struct stat st;
+	if (root < 0 || dst < 0)
+		return kerror_sys(e, errno, "volume copy-up for \"%s\"", target);
+	if (!dir_empty(dst))
+		return 0;
+	src = (int)syscall(SYS_openat2, root, target, &how, sizeof(how));
+	if (src < 0)
+		return 0; /* nothing in the image there */
+	int r = copy_tree(src, dst, 0, e);
+	if (r == 0 && fstat(src, &st) == 0 &&
+	    (fchown(dst, st.st_uid, st.st_gid) < 0 || fchmod(dst, st.st_mode & 07777) < 0))
+		r = kerror_sys(e, errno, "volume copy-up: owner of \"%s\"", target);
+	return r;
+}
