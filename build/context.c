@@ -36,6 +36,7 @@ int build_context_open(const char *spec, const char *tmpdir, struct build_contex
 	memset(out, 0, sizeof(*out));
 	if (strcmp(spec, "-") == 0) {
 		r = extract(STDIN_FILENO, tmpdir, &out->dir, e);
+		out->extracted = true;
 	} else if (stat(spec, &st) < 0) {
 		return kerror_sys(e, errno, "the build context \"%s\"", spec);
 	} else if (S_ISDIR(st.st_mode)) {
@@ -49,6 +50,7 @@ int build_context_open(const char *spec, const char *tmpdir, struct build_contex
 		if (fd < 0)
 			return kerror_sys(e, errno, "opening \"%s\"", spec);
 		r = extract(fd, tmpdir, &out->dir, e);
+		out->extracted = true;
 	}
 	if (r < 0)
 		return r;

@@ -206,20 +206,31 @@ static int hash_node(int fd, const char *rel, const struct copy_source *src,
 	}
 	hash_meta(d, rel, &st, NULL);
 	if (S_ISREG(st.st_mode)) {
-		_cleanup_free_ char *proc = xasprintf("/proc/self/fd/%d", fd);
-		_cleanup_close_ int rfd = open(proc, O_RDONLY | O_CLOEXEC);
-		if (rfd < 0)
-			return kerror_sys(e, errno, "reading \"%s\"", rel);
-		for (;;) {
-			ssize_t n = read(rfd, buf, CHUNK);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
+		char hex[DIGEST_HEX_LEN + 1];
+		if (!digest_memo_get(src->memo, &st, hex)) {
+			_cleanup_free_ char *proc = xasprintf("/proc/self/fd/%d", fd);
+			_cleanup_close_ int rfd = open(proc, O_RDONLY | O_CLOEXEC);
+			_cleanup_digester_ struct digester *fdg = digester_new();
+			char full[DIGEST_STR_LEN + 1];
+			struct stat after;
+			if (rfd < 0)
 				return kerror_sys(e, errno, "reading \"%s\"", rel);
-			if (n == 0)
-				break;
-			digester_update(d, buf, (size_t)n);
+			for (;;) {
+				ssize_t n = read(rfd, buf, CHUNK);
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n < 0)
+					return kerror_sys(e, errno, "reading \"%s\"", rel);
+				if (n == 0)
+					break;
+				digester_update(fdg, buf, (size_t)n);
+			}
+			digester_final(fdg, full);
+			memcpy(hex, digest_hex(full), DIGEST_HEX_LEN + 1);
+			if (fstat(rfd, &after) == 0)
+				digest_memo_put(src->memo, &st, &after, hex);
 		}
+		digester_update(d, hex, DIGEST_HEX_LEN);
 		return 0;
 	}
 	if (!S_ISDIR(st.st_mode))
@@ -268,6 +279,7 @@ int copy_list_hash(const struct copy_list *l, const struct copy_source *src,
 
 	if (rootfd < 0)
 		return kerror_sys(e, errno, "opening \"%s\"", src->root);
+	digest_memo_begin(src->memo);
 	for (size_t i = 0; r == 0 && i < l->n; i++) {
 		digester_update(d, l->paths[i], strlen(l->paths[i]) + 1);
 		if (!src->hash_content)

@@ -38,12 +38,30 @@ struct build_context {
 	char *dir;                 /* absolute path of the context directory */
 	struct ignore_rules *ign;  /* NULL if no ignore file */
 	char *ign_file;            /* which ignore file was read, or NULL */
+	bool extracted;            /* a tar extracted under the build's tmp dir */
 };
 /* spec: a directory, "-" (a tar on stdin) or a tarball path; tars are
  * extracted under tmpdir. */
 int build_context_open(const char *spec, const char *tmpdir, struct build_context *out,
 		       struct kerror *e);
 void build_context_release(struct build_context *c);
+
+/* ---- digest_memo.c ------------------------------------------------------- */
+
+/* Content digests of context files memoised by (dev, inode, size, mtime,
+ * ctime, mode); see digest_memo.c for why this cannot make a key lie. */
+struct digest_memo;
+/* Loads STORE/build-memo/<digest of ctx_dir> (missing or bad: empty). */
+struct digest_memo *digest_memo_open(const char *store_root, const char *ctx_dir);
+/* Reads the coarse clock that bounds which files may be recorded. */
+void digest_memo_begin(struct digest_memo *m);
+bool digest_memo_get(struct digest_memo *m, const struct stat *st,
+		     char hex[DIGEST_HEX_LEN + 1]);
+/* before/after: the file's stat before and after its content was read. */
+void digest_memo_put(struct digest_memo *m, const struct stat *before,
+		     const struct stat *after, const char *hex);
+int digest_memo_save(struct digest_memo *m, struct kerror *e);
+void digest_memo_free(struct digest_memo *m);
 
 /* ---- copy.c -------------------------------------------------------------- */
 
@@ -53,6 +71,7 @@ struct copy_source {
 	const struct ignore_rules *ign;  /* context ignore rules or NULL */
 	bool hash_content;               /* false: the source is identified by its
 					  * cache key already (a stage, an image) */
+	struct digest_memo *memo;        /* NULL: always read the files */
 };
 /* The expanded sources of a step (wildcards resolved, paths cleaned). */
 struct copy_list {
@@ -65,7 +84,8 @@ void copy_list_release(struct copy_list *l);
 int copy_list_make(const struct plan_step *st, const struct copy_source *src,
 		   struct copy_list *out, struct kerror *e);
 /* Feeds every copied file's path, type, mode, size, content digest and
- * link target into d (never mtimes). */
+ * link target into d (never mtimes; a regular file's content digest may
+ * come from src->memo). */
 int copy_list_hash(const struct copy_list *l, const struct copy_source *src,
 		   struct digester *d, struct kerror *e);
 /* Performs the COPY/ADD into the mounted rootfs merged. */

@@ -252,6 +252,7 @@ static int copy_source_of(struct build *b, const struct plan_step *st, struct co
 		src->root = b->ctx.dir;
 		src->ign = b->ctx.ign;
 		src->hash_content = true;
+		src->memo = b->memo;
 		return 0;
 	}
 	_cleanup_strv_ char **lowers = NULL;
@@ -570,6 +571,9 @@ static void build_release(struct build *b)
 	}
 	free(b->all);
 	free(b->rows);
+	if (b->memo && digest_memo_save(b->memo, &ie) < 0)
+		log_warn("saving the build's file digests: %s", ie.msg);
+	digest_memo_free(b->memo);
 	build_context_release(&b->ctx);
 	build_plan_free(b->plan);
 	containerfile_free(b->cf);
@@ -586,6 +590,8 @@ static int build_all(struct build *b, char id[DIGEST_HEX_LEN + 1], struct kerror
 	r = store_tmp_create(b->s, &b->tmp, e);
 	if (r == 0)
 		r = build_context_open(b->o->context, b->tmp.path, &b->ctx, e);
+	if (r == 0 && !b->ctx.extracted && cache_on(b))
+		b->memo = digest_memo_open(store_root(b->s), b->ctx.dir);
 	if (r == 0)
 		r = read_containerfile(b, e);
 	if (r == 0)
