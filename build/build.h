@@ -368,6 +368,10 @@ int build_apply_changes(json_t *image_config, char *const *changes, unsigned all
  * ====================================================================== */
 
 struct store;
+struct pull_opts;
+
+/* --pull: when FROM (and COPY --from, RUN --mount from=) images are pulled. */
+enum build_pull { BUILD_PULL_MISSING, BUILD_PULL_ALWAYS, BUILD_PULL_NEVER };
 
 struct build_opts {
 	const char *context;      /* directory, "-" (tar on stdin) or a tarball */
@@ -383,6 +387,8 @@ struct build_opts {
 	bool quiet;               /* only the image ID */
 	bool network_none;        /* RUN without network (default: host) */
 	int64_t timestamp;        /* --timestamp / SOURCE_DATE_EPOCH, -1 = none */
+	enum build_pull pull;
+	const struct pull_opts *pull_opts; /* registry options; NULL = defaults */
 	FILE *out;                /* step lines (stdout) */
 };
 

@@ -32,6 +32,7 @@ struct build {
 	struct containerfile *cf;
 	struct store_tmp tmp;
 	struct build_context ctx;
+	char **pulled;           /* images pulled by this build (--pull=always pulls once) */
 	struct digest_memo *memo; /* COPY source digests of a context directory */
 	struct bstate *st;       /* per stage */
 	struct blayer **all;     /* every layer object, for release */

@@ -12,6 +12,7 @@
 
 #include "build/cache.h"
 #include "build/engine_state.h"
+#include "registry/registry.h"
 #include "run/run.h"
 
 #define CONTAINERFILE_MAX (16 * 1024 * 1024)
@@ -51,17 +52,51 @@ static char **lowers_of(const struct bstate *s)
 	return v;
 }
 
+static bool in_strv(char *const *v, const char *s)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}
+
+/* Looks an image up, pulling it first as --pull says (once per build). */
+static int find_image(struct build *b, const char *name, struct image_info **info,
+		      struct kerror *e)
+{
+	struct pull_opts po = { .reg = REGISTRY_OPTS_INIT };
+	char id[DIGEST_HEX_LEN + 1];
+	bool pulled = in_strv(b->pulled, name);
+	int r;
+
+	if (b->o->pull != BUILD_PULL_ALWAYS || pulled) {
+		r = store_image_lookup(b->s, name, info, e);
+		if (r != -ENOENT || pulled)
+			return r;
+		if (b->o->pull == BUILD_PULL_NEVER)
+			return kerror_set(e, ENOENT, "image \"%s\" is not in local storage and "
+						     "--pull=never", name);
+		kerror_release(e);
+	}
+	if (b->o->pull_opts)
+		po = *b->o->pull_opts;
+	if (b->o->quiet)
+		po.progress = NULL;
+	fflush(b->o->out);
+	r = registry_pull(b->s, name, &po, id, e);
+	if (r < 0)
+		return kerror_wrap(e, "pulling \"%s\"", name);
+	strv_push(&b->pulled, xstrdup(name));
+	return store_image_lookup(b->s, id, info, e);
+}
+
 static int load_image(struct build *b, const char *name, struct image_info **info, json_t **cfg,
 		      struct kerror *e)
 {
 	_cleanup_free_ char *raw = NULL;
 	char digest[DIGEST_STR_LEN + 1];
 	size_t len;
-	int r = store_image_lookup(b->s, name, info, e);
-	if (r == -ENOENT)
-		return kerror_set(e, ENOENT, "image \"%s\" is not in local storage (pulling "
-					     "base images is not available yet: kiln pull it first)",
-				  name);
+	int r = find_image(b, name, info, e);
 	if (r < 0)
 		return r;
 	snprintf(digest, sizeof(digest), "sha256:%s", (*info)->id);
@@ -270,7 +305,7 @@ static int copy_source_of(struct build *b, const struct plan_step *st, struct co
 		mount_slot = &from->from_mount;
 	} else {
 		_cleanup_image_info_ struct image_info *info = NULL;
-		int r = store_image_lookup(b->s, st->from, &info, e);
+		int r = find_image(b, st->from, &info, e);
 		if (r < 0)
 			return kerror_wrap(e, "--from=%s", st->from);
 		digester_update(d, info->id, strlen(info->id) + 1);
@@ -563,6 +598,7 @@ static void build_release(struct build *b)
 	for (size_t i = 0; b->mounts && b->mounts[i]; i++)
 		umount2(b->mounts[i], MNT_DETACH);
 	strv_free(b->mounts);
+	strv_free(b->pulled);
 	free(b->st);
 	for (size_t i = 0; i < b->nall; i++) {
 		staged_layer_release(&b->all[i]->staged);

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "build/build.h"
-#include "cli/cli.h"
+#include "cli/registry_flags.h"
 
 #define CONTAINERFILE_MAX (16 * 1024 * 1024)
 #define ARG_FILE_MAX (1024 * 1024)
@@ -24,12 +24,14 @@ static const char build_options[] =
 	"      --layers                 Use and fill the build cache (default true)\n"
 	"      --network string         Network for RUN: host (default) or none\n"
 	"      --no-cache               Do not use the build cache\n"
-	"      --pull string            Pull the base image: always, missing, never\n"
+	"      --pull[=string]          Pull base images: always (no value), missing (default),\n"
+	"                               never, newer\n"
 	"  -q, --quiet                  Print only the image ID\n"
 	"      --squash                 Squash the new layers into one (not supported yet)\n"
 	"  -t, --tag list               Name and optionally a tag for the image\n"
 	"      --target string          Stage to build\n"
-	"      --timestamp int          Set created times to this epoch (reproducible IDs)\n";
+	"      --timestamp int          Set created times to this epoch (reproducible IDs)\n"
+	REGISTRY_OPTIONS_HELP;
 
 static int dump_ast(const char *path, struct kerror *e)
 {
@@ -123,16 +125,23 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 		{ "target", required_argument, NULL, O_TARGET },
 		{ "timestamp", required_argument, NULL, O_TS },
 		{ "help", no_argument, NULL, 'h' },
+		REGISTRY_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	_cleanup_strv_ char **tags = NULL, **args = NULL, **labels = NULL;
 	struct build_opts o = { .layers = true, .timestamp = -1, .out = stdout, .context = "." };
+	struct pull_opts po = { .reg = REGISTRY_OPTS_INIT, .progress = registry_progress_stderr };
 	const char *ast = NULL;
 	char id[DIGEST_HEX_LEN + 1];
 	struct store *s;
 	int opt, r, code = 125;
 
 	while ((opt = cli_getopt(argc, argv, "f:qt:h", opts, e)) != -1) {
+		r = registry_flag(opt, optarg, &po.reg, e);
+		if (r < 0)
+			return r;
+		if (r > 0)
+			continue;
 		switch (opt) {
 		case O_AST: ast = optarg; break;
 		case O_ANNOT:
@@ -166,9 +175,17 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 			break;
 		case O_NOCACHE: o.no_cache = true; break;
 		case O_PULL:
-			if (optarg && !strcmp(optarg, "always"))
-				return kerror_set(e, ENOTSUP, "--pull=always: pulling base images "
-							      "is not available yet");
+			if (!optarg || !strcmp(optarg, "always") || !strcmp(optarg, "true"))
+				o.pull = BUILD_PULL_ALWAYS;
+			else if (!strcmp(optarg, "missing") || !strcmp(optarg, "false"))
+				o.pull = BUILD_PULL_MISSING;
+			else if (!strcmp(optarg, "never"))
+				o.pull = BUILD_PULL_NEVER;
+			else if (!strcmp(optarg, "newer"))
+				o.pull = BUILD_PULL_ALWAYS; /* a pull of an unchanged image is a no-op */
+			else
+				return kerror_set(e, EINVAL, "--pull=%s: always, missing, never or "
+							     "newer expected", optarg);
 			break;
 		case 'q': o.quiet = true; break;
 		case O_SQUASH:
@@ -201,6 +218,7 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 		if (parse_timestamp(getenv("SOURCE_DATE_EPOCH"), &o.timestamp, e) < 0)
 			return kerror_wrap(e, "SOURCE_DATE_EPOCH");
 	}
+	o.pull_opts = &po;
 	o.tags = tags;
 	o.build_args = args;
 	o.labels = labels;
