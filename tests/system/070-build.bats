@@ -163,7 +163,7 @@ hello heredoc" ]
 	[[ "$output" == *"unknown instruction"* ]]
 	[[ "$output" != *should-not-run* ]]
 	printf 'FROM nosuchimage\n' > "$CTX/Containerfile"
-	run kiln build "$CTX"
+	run kiln build --pull=never "$CTX"
 	[ "$status" -eq 125 ]
 	[[ "$output" == *'"nosuchimage" is not in local storage'* ]]
 }
