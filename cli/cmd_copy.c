@@ -14,6 +14,8 @@ static const char copy_options[] =
 	"      --platform string      platform to copy out of a manifest list (os/arch[/variant])\n"
 	"  -q, --quiet                suppress output information when copying images\n"
 	"      --src-tls-verify       require HTTPS and verify certificates when talking to the source\n"
+	SIGN_PULL_HELP
+	SIGN_PUSH_HELP
 	REGISTRY_OPTIONS_HELP;
 
 int cmd_copy(struct cli *c, int argc, char **argv, struct kerror *e)
@@ -28,6 +30,8 @@ int cmd_copy(struct cli *c, int argc, char **argv, struct kerror *e)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		REGISTRY_LONGOPTS,
+		SIGN_PULL_LONGOPTS,
+		SIGN_PUSH_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pull_opts po = { .reg = REGISTRY_OPTS_INIT, .progress = registry_progress_stderr };
@@ -48,6 +52,8 @@ int cmd_copy(struct cli *c, int argc, char **argv, struct kerror *e)
 			registry_flag(opt, optarg, &pu.reg, e);
 			continue;
 		}
+		if (sign_flag(opt, optarg, &po, &pu))
+			continue;
 		switch (opt) {
 		case OPT_SRC_TLS:
 		case OPT_DST_TLS:

@@ -10,6 +10,7 @@ static const char pull_options[] =
 	"      --os string            Use OS instead of the running OS\n"
 	"      --platform string      Specify the platform for selecting the image (os/arch[/variant])\n"
 	"  -q, --quiet                Suppress output information when pulling images\n"
+	SIGN_PULL_HELP
 	REGISTRY_OPTIONS_HELP;
 
 int cmd_pull(struct cli *c, int argc, char **argv, struct kerror *e)
@@ -23,6 +24,7 @@ int cmd_pull(struct cli *c, int argc, char **argv, struct kerror *e)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		REGISTRY_LONGOPTS,
+		SIGN_PULL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct pull_opts o = { .reg = REGISTRY_OPTS_INIT, .progress = registry_progress_stderr };
@@ -37,7 +39,7 @@ int cmd_pull(struct cli *c, int argc, char **argv, struct kerror *e)
 		r = registry_flag(opt, optarg, &o.reg, e);
 		if (r < 0)
 			return r;
-		if (r > 0)
+		if (r > 0 || sign_flag(opt, optarg, &o, NULL))
 			continue;
 		switch (opt) {
 		case OPT_PLATFORM: free(platform); platform = xstrdup(optarg); break;

@@ -15,6 +15,8 @@ static const char push_options[] =
 	"  -f, --format string               Manifest type (oci, v2s2, or docker) to use in the destination\n"
 	"  -q, --quiet                       Suppress output information when pushing images\n"
 	"      --remove-signatures           Discard any pre-existing signatures in the image\n"
+	"      --registries.d DIR            Use registries.d files in DIR for signature storage\n"
+	SIGN_PUSH_HELP
 	REGISTRY_OPTIONS_HELP;
 
 int cmd_push(struct cli *c, int argc, char **argv, struct kerror *e)
@@ -32,6 +34,8 @@ int cmd_push(struct cli *c, int argc, char **argv, struct kerror *e)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		REGISTRY_LONGOPTS,
+		SIGN_PUSH_LONGOPTS,
+		{ "registries.d", required_argument, NULL, SFLAG_REGISTRIES_D },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct push_opts o = { .reg = REGISTRY_OPTS_INIT, .progress = registry_progress_stderr,
@@ -46,7 +50,7 @@ int cmd_push(struct cli *c, int argc, char **argv, struct kerror *e)
 		r = registry_flag(opt, optarg, &o.reg, e);
 		if (r < 0)
 			return r;
-		if (r > 0)
+		if (r > 0 || sign_flag(opt, optarg, NULL, &o))
 			continue;
 		switch (opt) {
 		case 'f':

@@ -50,3 +50,32 @@ void registry_progress_stderr(void *ctx, const char *line)
 	(void)ctx;
 	fprintf(stderr, "%s\n", line);
 }
+
+int sign_flag(int opt, const char *arg, struct pull_opts *pull, struct push_opts *push)
+{
+	switch (opt) {
+	case SFLAG_POLICY:
+		if (pull)
+			pull->signature_policy = arg;
+		return 1;
+	case SFLAG_REGISTRIES_D:
+		if (pull)
+			pull->registries_d = arg;
+		if (push)
+			push->registries_d = arg;
+		return 1;
+	case SFLAG_SIGN_BY:
+		if (push)
+			push->sign_by = arg;
+		return 1;
+	case SFLAG_SIGSTORE_KEY:
+		if (push)
+			push->sign_by_sigstore_key = arg;
+		return 1;
+	case SFLAG_PASSPHRASE:
+		if (push)
+			push->sign_passphrase_file = arg;
+		return 1;
+	default: return 0;
+	}
+}

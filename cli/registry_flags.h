@@ -30,6 +30,33 @@ enum {
 	"      --retry-delay string   Delay between retries (default: exponential from 1s)\n"     \
 	"      --tls-verify           Require HTTPS and verify certificates (default true)\n"
 
+/* Trust policy and signing flags (pull, push, copy). */
+enum {
+	SFLAG_POLICY = 1100,
+	SFLAG_REGISTRIES_D,
+	SFLAG_SIGN_BY,
+	SFLAG_SIGSTORE_KEY,
+	SFLAG_PASSPHRASE,
+};
+#define SIGN_PULL_LONGOPTS                                                        \
+	{ "signature-policy", required_argument, NULL, SFLAG_POLICY },            \
+	{ "registries.d", required_argument, NULL, SFLAG_REGISTRIES_D }
+#define SIGN_PUSH_LONGOPTS                                                        \
+	{ "sign-by", required_argument, NULL, SFLAG_SIGN_BY },                    \
+	{ "sign-by-sigstore-private-key", required_argument, NULL, SFLAG_SIGSTORE_KEY }, \
+	{ "sign-passphrase-file", required_argument, NULL, SFLAG_PASSPHRASE }
+#define SIGN_PULL_HELP                                                                          \
+	"      --registries.d DIR     Use registries.d files in DIR for signature lookaside\n"     \
+	"      --signature-policy FILE  Trust policy (default: $KILN_SIGNATURE_POLICY, then\n"    \
+	"                             ~/.config/containers/policy.json, /etc/containers/policy.json)\n"
+#define SIGN_PUSH_HELP                                                                          \
+	"      --sign-by FINGERPRINT  Sign the image with this GPG key (lookaside staging)\n"       \
+	"      --sign-by-sigstore-private-key FILE  Sign with this sigstore private key\n"         \
+	"      --sign-passphrase-file FILE  Read the signing key's passphrase from FILE\n"
+
+/* 1 if opt was a trust/signing flag (pull, push may be NULL), else 0. */
+int sign_flag(int opt, const char *arg, struct pull_opts *pull, struct push_opts *push);
+
 /* 1 if opt was one of the shared flags (handled), 0 if not, < 0 on error. */
 int registry_flag(int opt, const char *arg, struct registry_opts *r, struct kerror *e);
 void registry_progress_stderr(void *ctx, const char *line);

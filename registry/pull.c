@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "registry/fetch.h"
+#include "registry/signing.h"
 
 #define ACCEPT_MANIFESTS                                                              \
 	MT_OCI_INDEX ", " MT_OCI_MANIFEST ", " MT_DOCKER_LIST ", " MT_DOCKER_MANIFEST \
@@ -20,6 +21,8 @@ struct puller {
 	struct reg_client *c;
 	char *repo;  /* path in the registry */
 	char *scope;
+	const struct sign_policy *pol;
+	const struct image_ref *logical; /* the reference asked for (not a mirror's) */
 };
 
 static void say(const struct pull_opts *o, const char *fmt, ...)
@@ -227,6 +230,11 @@ static int pull_from(struct puller *p, const struct image_ref *src, const char *
 	if (r < 0)
 		return kerror_wrap(e, "reading manifest %s", digest);
 	say(p->o, "Getting image source signatures");
+	/* The policy decides before anything is fetched or stored. */
+	r = pull_policy_check(p->pol, p->o, p->c, p->repo, p->scope, p->logical, mdata, mlen,
+			      digest, e);
+	if (r < 0)
+		return r;
 	r = get_config(p, &m->config, &cdata, &clen, e);
 	if (r < 0)
 		return r;
@@ -317,14 +325,15 @@ out:
 	return r;
 }
 
-static int pull_source(struct store *s, const struct pull_opts *o, const char *srcref,
-		       bool insecure, const char *name, char id[DIGEST_HEX_LEN + 1],
-		       struct kerror *e)
+static int pull_source(struct store *s, const struct pull_opts *o,
+		       const struct sign_policy *pol, const struct image_ref *logical,
+		       const char *srcref, bool insecure, const char *name,
+		       char id[DIGEST_HEX_LEN + 1], struct kerror *e)
 {
 	_cleanup_ref_ struct image_ref *ref = NULL;
 	_cleanup_client_ struct reg_client *c = NULL;
 	_cleanup_free_ char *key = NULL, *scope = NULL;
-	struct puller p = { .s = s, .o = o };
+	struct puller p = { .s = s, .o = o, .pol = pol, .logical = logical };
 	int r;
 
 	r = ref_parse(srcref, &ref, e);
@@ -349,13 +358,16 @@ int registry_pull(struct store *s, const char *input, const struct pull_opts *o,
 		  char id[DIGEST_HEX_LEN + 1], struct kerror *e)
 {
 	struct registries_conf conf = { 0 };
+	_cleanup_sign_policy_ struct sign_policy *pol = NULL;
 	_cleanup_strv_ char **cands = NULL;
 	struct buf errs = { 0 };
 	int r, last = 0;
 
 	if (str_has_prefix(input, "docker://"))
 		input += 9;
-	r = registries_conf_load(o->reg.registries_conf, &conf, e);
+	r = pull_policy_load(o, &pol, e);
+	if (r == 0)
+		r = registries_conf_load(o->reg.registries_conf, &conf, e);
 	if (r == 0)
 		r = registries_resolve_short(&conf, input, &cands, e);
 	for (size_t i = 0; r == 0 && cands[i]; i++) {
@@ -371,7 +383,7 @@ int registry_pull(struct store *s, const char *input, const struct pull_opts *o,
 		/* By digest: no name, only a repo digest (as Podman). */
 		name = ref && ref->digest ? NULL : cands[i];
 		for (size_t k = 0; r == 0 && k < n; k++) {
-			r = pull_source(s, o, srcs[k].ref, srcs[k].insecure, name, id, e);
+			r = pull_source(s, o, pol, ref, srcs[k].ref, srcs[k].insecure, name, id, e);
 			if (r < 0 && k + 1 < n) {
 				log_info("pulling from mirror %s: %s", srcs[k].ref, e->msg);
 				kerror_release(e);

@@ -14,6 +14,7 @@
 
 #include "registry/compress.h"
 #include "registry/client.h"
+#include "registry/signing.h"
 
 #define DEFAULT_CHUNK (16LL * 1024 * 1024)
 
@@ -436,6 +437,10 @@ int registry_push(struct store *s, const char *image, const char *dest,
 		if (r == 0 && ref->digest && strcmp(ref->digest, digest) != 0)
 			r = kerror_set(e, EINVAL, "the manifest pushed has digest %s, not %s",
 				       digest, ref->digest);
+	}
+	if (r == 0 && (o->sign_by || o->sign_by_sigstore_key)) {
+		say(&p, "Creating signature");
+		r = push_signatures(o, c, ref->path, p.scope, ref, digest, e);
 	}
 	if (r == 0) {
 		_cleanup_free_ char *name = ref_name(ref);

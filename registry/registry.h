@@ -35,6 +35,12 @@ struct pull_opts {
 	registry_progress progress;
 	void *progress_ctx;
 	int parallel; /* layers at once (0: 4) */
+	/* Trust policy: --signature-policy (NULL: $KILN_SIGNATURE_POLICY, then
+	 * $HOME/.config/containers/policy.json, /etc/containers/policy.json;
+	 * none at all: the pull is refused) and --registries.d (NULL: the
+	 * default directories) for lookaside signatures. */
+	const char *signature_policy;
+	const char *registries_d;
 };
 
 /* Pulls ref (a short name is resolved as Podman does) into the store and
@@ -57,6 +63,14 @@ struct push_opts {
 	void *progress_ctx;
 	int parallel; /* blobs at once (0: 3) */
 	bool by_digest; /* the manifest goes under its own digest, not a tag */
+	/* Signing what was pushed: --sign-by FINGERPRINT (simple signing,
+	 * written to registries.d's lookaside-staging, file:// only; gpg's
+	 * own GNUPGHOME), --sign-by-sigstore-private-key FILE (a .sig
+	 * attachment in the registry), --sign-passphrase-file for either. */
+	const char *sign_by;
+	const char *sign_by_sigstore_key;
+	const char *sign_passphrase_file;
+	const char *registries_d;
 };
 
 /* Pushes the local image (name or ID) to dest (a full reference, with or

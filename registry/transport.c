@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "registry/registry.h"
+#include "registry/signing.h"
 
 static const struct {
 	const char *prefix;
@@ -94,6 +94,18 @@ static int choose_loaded(const struct transport_ref *t, struct loaded_image *l, 
 	return kerror_set(e, ENOENT, "\"%s\": no image named \"%s\" in it", t->path, t->ref);
 }
 
+/* The transport's name in policy.json. */
+static const char *policy_transport(enum transport_kind k)
+{
+	switch (k) {
+	case TRANSPORT_OCI_DIR: return "oci";
+	case TRANSPORT_OCI_ARCHIVE: return "oci-archive";
+	case TRANSPORT_DOCKER_ARCHIVE: return "docker-archive";
+	case TRANSPORT_DIR: return "dir";
+	default: return "docker";
+	}
+}
+
 int transport_pull(struct store *s, const struct transport_ref *t, const struct pull_opts *o,
 		   char id[DIGEST_HEX_LEN + 1], struct kerror *e)
 {
@@ -103,6 +115,9 @@ int transport_pull(struct store *s, const struct transport_ref *t, const struct 
 
 	if (t->kind == TRANSPORT_DOCKER)
 		return registry_pull(s, t->path, o, id, e);
+	r = pull_policy_check_local(o, policy_transport(t->kind), t->path, e);
+	if (r < 0)
+		return r;
 	if (t->kind == TRANSPORT_OCI_DIR || t->kind == TRANSPORT_DIR) {
 		r = store_archive_load_dir(s, t->path, &l, &n, e);
 	} else {
@@ -129,6 +144,9 @@ int transport_push(struct store *s, const char *image, const struct transport_re
 
 	if (t->kind == TRANSPORT_DOCKER)
 		return registry_push(s, image, t->path, o, digest, e);
+	if (o->sign_by || o->sign_by_sigstore_key)
+		return kerror_set(e, ENOTSUP, "signing is supported only when pushing to a "
+					      "registry (docker://)");
 	r = store_image_lookup(s, image, &info, e);
 	if (r < 0)
 		return r;

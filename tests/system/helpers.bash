@@ -2,6 +2,18 @@
 
 KILN_BIN=${KILN_BIN:-$BATS_TEST_DIRNAME/../../kiln}
 
+# kiln refuses to pull without a trust policy (as podman does), and CI has
+# no /etc/containers/policy.json: every test gets a permissive one of its
+# own through KILN_SIGNATURE_POLICY (the host's file is never touched).  A
+# test that wants another policy passes --signature-policy or sets the
+# variable itself.
+if [ -z "${KILN_SIGNATURE_POLICY:-}" ]; then
+	KILN_SIGNATURE_POLICY=${BATS_RUN_TMPDIR:-${TMPDIR:-/tmp}}/kiln-accept-policy.json
+	[ -f "$KILN_SIGNATURE_POLICY" ] ||
+		echo '{"default":[{"type":"insecureAcceptAnything"}]}' > "$KILN_SIGNATURE_POLICY"
+	export KILN_SIGNATURE_POLICY
+fi
+
 kiln() {
 	"$KILN_BIN" --root "$KROOT" --runroot "$KRUN" "$@"
 }

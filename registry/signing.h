@@ -1,0 +1,34 @@
+/* Private to registry/: the trust policy on pull (verify.c) and signing on
+ * push (sign_push.c), over the sign module. */
+#ifndef KILN_REGISTRY_SIGNING_H
+#define KILN_REGISTRY_SIGNING_H
+
+#include "registry/client.h"
+#include "sign/sign.h"
+
+/* The policy for a pull: o->signature_policy, else $KILN_SIGNATURE_POLICY,
+ * else the default paths.  A missing file is refused (as Podman does). */
+int pull_policy_load(const struct pull_opts *o, struct sign_policy **out, struct kerror *e);
+
+/* Fetches the signatures the policy needs for the manifest (bytes as
+ * pulled, digest theirs) of ref (the reference asked for), from the
+ * lookaside (registries.d) and the registry's .sig attachment in repo
+ * (through c), then evaluates.  -EACCES with the failed requirement. */
+int pull_policy_check(const struct sign_policy *pol, const struct pull_opts *o,
+		      struct reg_client *c, const char *repo, const char *scope,
+		      const struct image_ref *ref, const char *manifest, size_t len,
+		      const char *digest, struct kerror *e);
+
+/* For the transports that are not a registry (oci, dir, archives): scope
+ * is the path; only insecureAcceptAnything passes (no signatures are read
+ * from them yet). */
+int pull_policy_check_local(const struct pull_opts *o, const char *transport,
+			    const char *path, struct kerror *e);
+
+/* After the manifest (digest) is at ref: --sign-by (lookaside staging) and
+ * --sign-by-sigstore-private-key (.sig attachment pushed through c). */
+int push_signatures(const struct push_opts *o, struct reg_client *c, const char *repo,
+		    const char *scope, const struct image_ref *ref, const char *digest,
+		    struct kerror *e);
+
+#endif
