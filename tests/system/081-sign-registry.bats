@@ -1,0 +1,223 @@
+#!/usr/bin/env bats
+# Signing on push and the trust policy on pull, against the test registry:
+# GPG simple signing in a file:// lookaside, sigstore .sig attachments,
+# skopeo interop.  Keys are made here (a temporary GNUPGHOME).
+
+load helpers
+load ../lib/registry-helpers
+
+setup_file() {
+	command -v docker-registry >/dev/null || skip "docker-registry is not installed (make deps)"
+	command -v gpg >/dev/null || skip "gpg is not installed"
+	export RDIR=$BATS_FILE_TMPDIR/reg
+	"$BATS_TEST_DIRNAME/../lib/registry.sh" start "$RDIR"
+	# Two signing keys, A and B, each exported to a keyring file.
+	export GNUPGHOME=$BATS_FILE_TMPDIR/gnupg
+	mkdir -m 700 "$GNUPGHOME"
+	for k in A B; do
+		gpg --batch -q --passphrase '' --quick-gen-key "kiln $k <$k@example.com>" ed25519 sign never
+	done
+	gpg --list-secret-keys --with-colons | awk -F: '/^fpr/ {print $10}' > "$BATS_FILE_TMPDIR/fprs"
+	gpg --batch --export "$(sed -n 1p "$BATS_FILE_TMPDIR/fprs")" > "$BATS_FILE_TMPDIR/A.gpg"
+	gpg --batch --export "$(sed -n 2p "$BATS_FILE_TMPDIR/fprs")" > "$BATS_FILE_TMPDIR/B.gpg"
+}
+
+teardown_file() {
+	"$BATS_TEST_DIRNAME/../lib/registry.sh" stop "$RDIR"
+	gpgconf --kill all 2>/dev/null || true
+}
+
+setup() {
+	KROOT=$(mktemp -d "$BATS_TEST_TMPDIR/root.XXXXXX")
+	KRUN=$(mktemp -d "$BATS_TEST_TMPDIR/run.XXXXXX")
+	export KROOT KRUN
+	REG=127.0.0.1:$(cat "$RDIR/port")
+	export REG
+	export CONTAINERS_REGISTRIES_CONF=$BATS_TEST_TMPDIR/none.conf
+	export TMPDIR=$BATS_TEST_TMPDIR
+	export GNUPGHOME=$BATS_FILE_TMPDIR/gnupg
+	FA=$(sed -n 1p "$BATS_FILE_TMPDIR/fprs")
+	FB=$(sed -n 2p "$BATS_FILE_TMPDIR/fprs")
+	# registries.d: this registry's lookaside in the test's directory.
+	RD=$BATS_TEST_TMPDIR/registries.d
+	mkdir -p "$RD"
+	printf 'docker:\n  %s:\n    lookaside: file://%s/sigstore\n    use-sigstore-attachments: true\n' \
+		"$REG" "$BATS_TEST_TMPDIR" > "$RD/test.yaml"
+}
+
+# policy FILE REQUIREMENT-JSON: reject by default, REQUIREMENT for $REG.
+policy() {
+	printf '{"default":[{"type":"reject"}],"transports":{"docker":{"%s":[%s]}}}\n' "$REG" "$2" > "$1"
+}
+
+signed_by() {
+	echo "{\"type\":\"signedBy\",\"keyType\":\"GPGKeys\",\"keyPath\":\"$1\"}"
+}
+
+sigstore_signed() {
+	echo "{\"type\":\"sigstoreSigned\",\"keyPath\":\"$1\",\"signedIdentity\":{\"type\":\"matchRepository\"}}"
+}
+
+@test "gpg: push --sign-by, pull under signedBy accepts; unsigned and other key rejected, nothing stored" {
+	import_bb bb
+	kiln push -q --tls-verify=false --registries.d "$RD" --sign-by "$FA" bb $REG/s/bb:signed
+	ls "$BATS_TEST_TMPDIR"/sigstore/s/bb@sha256=*/signature-1
+	kiln push -q --tls-verify=false bb $REG/s/bb:unsigned
+	P=$BATS_TEST_TMPDIR/a.json
+	policy "$P" "$(signed_by "$BATS_FILE_TMPDIR/A.gpg")"
+
+	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/s/bb:signed
+	[ "$status" -eq 0 ]
+	run kiln2 images -q
+	[ "${#lines[@]}" -eq 1 ]
+	rm -rf "$BATS_TEST_TMPDIR/root2" "$BATS_TEST_TMPDIR/run2"
+
+	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/s/bb:unsigned
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"rejected by the trust policy"* ]]
+	[[ "$output" == *signedBy* ]]
+	run kiln2 images -q
+	[ -z "$output" ]
+
+	policy "$P" "$(signed_by "$BATS_FILE_TMPDIR/B.gpg")"
+	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/s/bb:signed
+	[ "$status" -eq 125 ]
+	[[ "$output" == *signedBy* ]]
+	run kiln2 images -q
+	[ -z "$output" ]
+	[ -z "$(ls "$BATS_TEST_TMPDIR/root2/layers" 2>/dev/null)" ]
+}
+
+@test "gpg: a signature for another digest or another identity is rejected" {
+	import_bb bb
+	kiln push -q --tls-verify=false --registries.d "$RD" --sign-by "$FA" bb $REG/id/bb:v1
+	kiln push -q --tls-verify=false --format v2s2 bb $REG/id/bb:other
+	P=$BATS_TEST_TMPDIR/a.json
+	policy "$P" "$(signed_by "$BATS_FILE_TMPDIR/A.gpg")"
+	# The v1 signature moved under the digest of :other.
+	d1=$(ls -d "$BATS_TEST_TMPDIR"/sigstore/id/bb@sha256=*)
+	d2=$(skopeo inspect --tls-verify=false --raw docker://$REG/id/bb:other | sha256sum | cut -d' ' -f1)
+	mkdir -p "$BATS_TEST_TMPDIR/sigstore/id/bb@sha256=$d2"
+	cp "$d1/signature-1" "$BATS_TEST_TMPDIR/sigstore/id/bb@sha256=$d2/"
+	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/id/bb:other
+	[ "$status" -eq 125 ]
+	[[ "$output" == *signedBy* ]]
+	# Signed as :v1, pulled as :v2 (same digest): matchRepoDigestOrExact fails.
+	skopeo copy -q --src-tls-verify=false --dest-tls-verify=false \
+		docker://$REG/id/bb:v1 docker://$REG/id/bb:v2
+	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/id/bb:v2
+	[ "$status" -eq 125 ]
+	# ... and remapIdentity/matchRepository accept it.
+	policy "$P" "{\"type\":\"signedBy\",\"keyType\":\"GPGKeys\",\"keyPath\":\"$BATS_FILE_TMPDIR/A.gpg\",\"signedIdentity\":{\"type\":\"matchRepository\"}}"
+	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/id/bb:v2
+	[ "$status" -eq 0 ]
+}
+
+@test "policy: reject by default, a missing policy file is refused" {
+	import_bb bb
+	kiln push -q --tls-verify=false bb $REG/r/bb:v1
+	P=$BATS_TEST_TMPDIR/reject.json
+	echo '{"default":[{"type":"reject"}]}' > "$P"
+	run kiln2 pull -q --tls-verify=false --signature-policy "$P" $REG/r/bb:v1
+	[ "$status" -eq 125 ]
+	[[ "$output" == *reject* ]]
+	run kiln2 pull -q --tls-verify=false --signature-policy "$BATS_TEST_TMPDIR/nope.json" $REG/r/bb:v1
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"no trust policy"* ]]
+	run kiln2 images -q
+	[ -z "$output" ]
+	# A trusted registry scope under a reject default.
+	printf '{"default":[{"type":"reject"}],"transports":{"docker":{"%s":[{"type":"insecureAcceptAnything"}]}}}\n' "$REG" > "$P"
+	run kiln2 pull -q --tls-verify=false --signature-policy "$P" $REG/r/bb:v1
+	[ "$status" -eq 0 ]
+	# Other transports have their own scopes.
+	kiln push -q bb oci:$BATS_TEST_TMPDIR/lay:v1
+	run kiln2 pull -q --signature-policy "$P" oci:$BATS_TEST_TMPDIR/lay:v1
+	[ "$status" -eq 125 ]
+	[[ "$output" == *reject* ]]
+}
+
+@test "sigstore: push --sign-by-sigstore-private-key, pull accepts; other key and a moved signature rejected" {
+	import_bb bb
+	echo pw > "$BATS_TEST_TMPDIR/pw"
+	kiln generate-sigstore-key --output-prefix "$BATS_TEST_TMPDIR/k1" --passphrase-file "$BATS_TEST_TMPDIR/pw"
+	kiln generate-sigstore-key --output-prefix "$BATS_TEST_TMPDIR/k2"
+	kiln push -q --tls-verify=false --sign-by-sigstore-private-key "$BATS_TEST_TMPDIR/k1.private" \
+		--sign-passphrase-file "$BATS_TEST_TMPDIR/pw" bb $REG/ss/bb:v1
+	P=$BATS_TEST_TMPDIR/s.json
+	policy "$P" "$(sigstore_signed "$BATS_TEST_TMPDIR/k1.pub")"
+	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/ss/bb:v1
+	[ "$status" -eq 0 ]
+	rm -rf "$BATS_TEST_TMPDIR/root2" "$BATS_TEST_TMPDIR/run2"
+
+	policy "$P" "$(sigstore_signed "$BATS_TEST_TMPDIR/k2.pub")"
+	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/ss/bb:v1
+	[ "$status" -eq 125 ]
+	[[ "$output" == *sigstoreSigned* ]]
+
+	# Tampered: v1's .sig attached to another image's digest.
+	kiln push -q --tls-verify=false --format v2s2 bb $REG/ss/bb:v2
+	d1=$(skopeo inspect --tls-verify=false --raw docker://$REG/ss/bb:v1 | sha256sum | cut -d' ' -f1)
+	d2=$(skopeo inspect --tls-verify=false --raw docker://$REG/ss/bb:v2 | sha256sum | cut -d' ' -f1)
+	skopeo copy -q --policy "$KILN_SIGNATURE_POLICY" --src-tls-verify=false --dest-tls-verify=false \
+		docker://$REG/ss/bb:sha256-$d1.sig docker://$REG/ss/bb:sha256-$d2.sig
+	policy "$P" "$(sigstore_signed "$BATS_TEST_TMPDIR/k1.pub")"
+	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/ss/bb:v2
+	[ "$status" -eq 125 ]
+	[[ "$output" == *sigstoreSigned* ]]
+	run kiln2 images -q
+	[ -z "$output" ]
+}
+
+@test "interop: skopeo --sign-by is accepted by kiln; kiln --sign-by is accepted by skopeo" {
+	import_bb bb
+	kiln push -q --tls-verify=false bb $REG/sk/src:v1
+	P=$BATS_TEST_TMPDIR/a.json
+	policy "$P" "$(signed_by "$BATS_FILE_TMPDIR/A.gpg")"
+	skopeo copy -q --policy "$KILN_SIGNATURE_POLICY" --registries.d "$RD" --dest-tls-verify=false \
+		--src-tls-verify=false --sign-by "$FA" docker://$REG/sk/src:v1 docker://$REG/sk/bb:v1
+	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/sk/bb:v1
+	[ "$status" -eq 0 ]
+	policy "$P" "$(signed_by "$BATS_FILE_TMPDIR/B.gpg")"
+	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/sk/bb:v1
+	[ "$status" -eq 125 ]
+
+	kiln push -q --tls-verify=false --registries.d "$RD" --sign-by "$FA" bb $REG/ks/bb:v1
+	policy "$P" "$(signed_by "$BATS_FILE_TMPDIR/A.gpg")"
+	skopeo copy -q --policy "$P" --registries.d "$RD" --src-tls-verify=false --remove-signatures \
+		docker://$REG/ks/bb:v1 oci:$BATS_TEST_TMPDIR/out:v1
+	policy "$P" "$(signed_by "$BATS_FILE_TMPDIR/B.gpg")"
+	run skopeo copy -q --policy "$P" --registries.d "$RD" --src-tls-verify=false --remove-signatures \
+		docker://$REG/ks/bb:v1 oci:$BATS_TEST_TMPDIR/out2:v1
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"not signed by"* || "$output" == *"signed by"* || "$output" == *"rejected"* ]]
+}
+
+@test "interop: skopeo verifies kiln's sigstore signature; skopeo's is accepted by kiln" {
+	import_bb bb
+	kiln generate-sigstore-key --output-prefix "$BATS_TEST_TMPDIR/k1"
+	P=$BATS_TEST_TMPDIR/s.json
+	policy "$P" "$(sigstore_signed "$BATS_TEST_TMPDIR/k1.pub")"
+	kiln push -q --tls-verify=false --sign-by-sigstore-private-key "$BATS_TEST_TMPDIR/k1.private" \
+		bb $REG/kss/bb:v1
+	run skopeo copy -q --policy "$P" --registries.d "$RD" --src-tls-verify=false --remove-signatures \
+		docker://$REG/kss/bb:v1 oci:$BATS_TEST_TMPDIR/out:v1
+	# Debian's skopeo is built without sigstore (neither signing nor verifying).
+	if [[ "$output" == *"sigstore disabled"* ]]; then
+		skip "this skopeo has no sigstore support"
+	fi
+	[ "$status" -eq 0 ]
+
+	kiln push -q --tls-verify=false bb $REG/sks/src:v1
+	: > "$BATS_TEST_TMPDIR/empty"
+	run skopeo copy -q --policy "$KILN_SIGNATURE_POLICY" --registries.d "$RD" --dest-tls-verify=false \
+		--sign-by-sigstore-private-key "$BATS_TEST_TMPDIR/k1.private" \
+		--sign-passphrase-file "$BATS_TEST_TMPDIR/empty" \
+		--src-tls-verify=false docker://$REG/sks/src:v1 docker://$REG/sks/bb:v1
+	if [[ "$output" == *"sigstore disabled"* ]]; then
+		skip "this skopeo cannot sign with sigstore keys"
+	fi
+	[ "$status" -eq 0 ]
+	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/sks/bb:v1
+	[ "$status" -eq 0 ]
+}
