@@ -278,11 +278,8 @@ int pull_policy_check(const struct sign_policy *pol, const struct pull_opts *o,
 		r = sign_policy_evaluate(pol, &img, s.v, s.n, e);
 	}
 	sig_set_release(&s);
-	if (r < 0) {
-		_cleanup_free_ char *name = ref_string(ref);
-		return kerror_wrap(e, "image %s (%s) is rejected by the trust policy", name,
-				   digest);
-	}
+	if (r < 0)
+		return kerror_wrap(e, "trust policy (manifest %s)", digest);
 	return 0;
 }
 

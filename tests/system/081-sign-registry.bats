@@ -45,6 +45,11 @@ setup() {
 		"$REG" "$BATS_TEST_TMPDIR" > "$RD/test.yaml"
 }
 
+teardown() {
+	[ -f "$BATS_TEST_TMPDIR/web.pid" ] && kill "$(cat "$BATS_TEST_TMPDIR/web.pid")" 2>/dev/null
+	rm -rf "$KROOT" "$KRUN"
+}
+
 # policy FILE REQUIREMENT-JSON: reject by default, REQUIREMENT for $REG.
 policy() {
 	printf '{"default":[{"type":"reject"}],"transports":{"docker":{"%s":[%s]}}}\n' "$REG" "$2" > "$1"
@@ -74,7 +79,7 @@ sigstore_signed() {
 
 	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/s/bb:unsigned
 	[ "$status" -eq 125 ]
-	[[ "$output" == *"rejected by the trust policy"* ]]
+	[[ "$output" == *"trust policy"*rejected* ]]
 	[[ "$output" == *signedBy* ]]
 	run kiln2 images -q
 	[ -z "$output" ]
@@ -219,5 +224,24 @@ sigstore_signed() {
 	fi
 	[ "$status" -eq 0 ]
 	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/sks/bb:v1
+	[ "$status" -eq 0 ]
+}
+
+@test "gpg: signatures read from an http:// lookaside" {
+	import_bb bb
+	mkdir -p "$BATS_TEST_TMPDIR/web"
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	python3 -m http.server --bind 127.0.0.1 --directory "$BATS_TEST_TMPDIR/web" "$port" \
+		>/dev/null 2>&1 &
+	echo $! > "$BATS_TEST_TMPDIR/web.pid"
+	printf 'docker:\n  %s:\n    lookaside: http://127.0.0.1:%s/sigs\n    lookaside-staging: file://%s/web/sigs\n' \
+		"$REG" "$port" "$BATS_TEST_TMPDIR" > "$RD/test.yaml"
+	kiln push -q --tls-verify=false --registries.d "$RD" --sign-by "$FA" bb $REG/h/bb:v1
+	kiln push -q --tls-verify=false --registries.d "$RD" --sign-by "$FB" bb $REG/h/bb:v1
+	ls "$BATS_TEST_TMPDIR"/web/sigs/h/bb@sha256=*/signature-2
+	for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+	P=$BATS_TEST_TMPDIR/b.json
+	policy "$P" "$(signed_by "$BATS_FILE_TMPDIR/B.gpg")"
+	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/h/bb:v1
 	[ "$status" -eq 0 ]
 }
