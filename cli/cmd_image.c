@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/registry_flags.h"
 
 static const struct command image_commands[] = {
 	{ "build", cmd_build, "Build an image from a Containerfile" },
@@ -18,6 +19,7 @@ static const struct command image_commands[] = {
 	{ "push", cmd_push, "Push an image to a specified destination" },
 	{ "rm", cmd_rmi, "Remove one or more images" },
 	{ "save", cmd_save, "Save image(s) to an archive" },
+	{ "sign", cmd_image_sign, "Sign an image in a registry (simple signing, GPG)" },
 	{ "tag", cmd_tag, "Add an additional name to a local image" },
 	{ "trust", cmd_image_trust, "Show or set the trust policy (policy.json)" },
 	{ "tree", cmd_image_tree, "Show the layers of images and which images share them" },

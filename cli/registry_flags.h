@@ -66,5 +66,6 @@ int cmd_list_tags(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_inspect_any(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_manifest(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_copy(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_image_sign(struct cli *c, int argc, char **argv, struct kerror *e);
 
 #endif

@@ -79,6 +79,20 @@ struct push_opts {
 int registry_push(struct store *s, const char *image, const char *dest,
 		  const struct push_opts *o, char digest[DIGEST_STR_LEN + 1], struct kerror *e);
 
+/* ---- image sign ----------------------------------------------------------- */
+
+struct image_sign_opts {
+	struct registry_opts reg;
+	const char *sign_by;         /* GPG fingerprint (required) */
+	const char *passphrase_file; /* may be NULL */
+	const char *directory;       /* --directory: a file lookaside base, NULL: registries.d */
+	const char *registries_d;
+	bool all;                    /* a manifest list's instances too */
+};
+/* `image sign`: a simple signature for the manifest ref ([docker://]REF)
+ * has in its registry (and, with all, for every instance of a list). */
+int registry_sign_image(const struct image_sign_opts *o, const char *ref, struct kerror *e);
+
 /* ---- login --------------------------------------------------------------- */
 
 /* Checks the credentials against the registry (server: "host[:port]"

@@ -10,7 +10,7 @@
 
 /* The identity written in a signature: the full reference, :latest when
  * neither tag nor digest was given. */
-static char *signed_identity(const struct image_ref *ref)
+char *signed_identity(const struct image_ref *ref)
 {
 	_cleanup_free_ char *name = ref_name(ref);
 	if (ref->tag || ref->digest)
@@ -18,29 +18,35 @@ static char *signed_identity(const struct image_ref *ref)
 	return xasprintf("%s:%s", name, REF_DEFAULT_TAG);
 }
 
-static int sign_simple(const struct push_opts *o, const struct image_ref *ref,
-		       const char *dref, const char *digest, struct kerror *e)
+int sign_to_lookaside(const char *registries_d, const char *directory, const char *sign_by,
+		      const char *passphrase_file, const struct image_ref *ref, const char *dref,
+		      const char *digest, struct kerror *e)
 {
 	_cleanup_sign_registries_d_ struct sign_registries_d *rd = NULL;
+	_cleanup_free_ char *dir_base = directory ? xasprintf("file://%s", directory) : NULL;
 	struct sign_lookaside la = { 0 };
 	struct sign_bytes sig = { 0 };
+	const char *base;
 	int r;
 
-	r = sign_registries_d_load(o->registries_d, &rd, e);
-	if (r < 0)
-		return r;
-	r = sign_lookaside_for(rd, ref, &la, e);
-	if (r < 0)
-		return r;
-	if (!str_has_prefix(la.write_base, "file://")) {
+	if (!dir_base) {
+		r = sign_registries_d_load(registries_d, &rd, e);
+		if (r < 0)
+			return r;
+		r = sign_lookaside_for(rd, ref, &la, e);
+		if (r < 0)
+			return r;
+	}
+	base = dir_base ? dir_base : la.write_base;
+	if (!str_has_prefix(base, "file://")) {
 		r = kerror_set(e, ENOTSUP, "signature storage \"%s\": only file:// can be written "
-					   "(set lookaside-staging in registries.d)", la.write_base);
+					   "(set lookaside-staging in registries.d)", base);
 		goto out;
 	}
-	r = sign_simple_create(NULL, o->sign_by, o->sign_passphrase_file, dref, digest, &sig, e);
+	r = sign_simple_create(NULL, sign_by, passphrase_file, dref, digest, &sig, e);
 	if (r < 0)
 		goto out;
-	r = sign_lookaside_write(la.write_base, ref, digest, sig.data, sig.len, NULL, e);
+	r = sign_lookaside_write(base, ref, digest, sig.data, sig.len, NULL, e);
 out:
 	sign_bytes_release(&sig);
 	sign_lookaside_release(&la);
@@ -164,7 +170,8 @@ int push_signatures(const struct push_opts *o, struct reg_client *c, const char 
 	int r;
 
 	if (o->sign_by) {
-		r = sign_simple(o, ref, dref, digest, e);
+		r = sign_to_lookaside(o->registries_d, NULL, o->sign_by, o->sign_passphrase_file,
+				      ref, dref, digest, e);
 		if (r < 0)
 			return kerror_wrap(e, "signing %s with GPG key %s", dref, o->sign_by);
 	}

@@ -31,4 +31,14 @@ int push_signatures(const struct push_opts *o, struct reg_client *c, const char 
 		    const char *scope, const struct image_ref *ref, const char *digest,
 		    struct kerror *e);
 
+/* The identity a signature names: the reference, with :latest when it has
+ * neither tag nor digest. */
+char *signed_identity(const struct image_ref *ref);
+/* A simple signature of digest for dref, by GPG key sign_by, written at the
+ * first free index under file://directory if given, else registries.d's
+ * lookaside-staging for ref (registries_d: NULL for the default dirs). */
+int sign_to_lookaside(const char *registries_d, const char *directory, const char *sign_by,
+		      const char *passphrase_file, const struct image_ref *ref, const char *dref,
+		      const char *digest, struct kerror *e);
+
 #endif

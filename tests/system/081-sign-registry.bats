@@ -245,3 +245,19 @@ sigstore_signed() {
 	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/h/bb:v1
 	[ "$status" -eq 0 ]
 }
+
+@test "image sign: a pushed image signed afterwards is accepted; --directory" {
+	import_bb bb
+	kiln push -q --tls-verify=false bb $REG/is/bb:v1
+	P=$BATS_TEST_TMPDIR/a.json
+	policy "$P" "$(signed_by "$BATS_FILE_TMPDIR/A.gpg")"
+	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/is/bb:v1
+	[ "$status" -eq 125 ]
+	run kiln image sign --tls-verify=false --registries.d "$RD" $REG/is/bb:v1
+	[ "$status" -eq 125 ]
+	kiln image sign --tls-verify=false --registries.d "$RD" --sign-by "$FA" docker://$REG/is/bb:v1
+	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/is/bb:v1
+	[ "$status" -eq 0 ]
+	kiln image sign --tls-verify=false -d "$BATS_TEST_TMPDIR/elsewhere" --sign-by "$FB" docker://$REG/is/bb:v1
+	ls "$BATS_TEST_TMPDIR"/elsewhere/is/bb@sha256=*/signature-1
+}
