@@ -5,8 +5,12 @@
 #include "cli/container.h"
 
 static const struct command container_commands[] = {
+	{ "commit", cmd_commit, "Create a new image from a container's changes" },
+	{ "cp", cmd_cp, "Copy files/folders between a container and the local filesystem" },
 	{ "create", cmd_create, "Create but do not start a container" },
+	{ "diff", cmd_diff, "Inspect changes to a container's filesystem" },
 	{ "exec", cmd_exec, "Run a process in a running container" },
+	{ "export", cmd_export, "Export a container's filesystem contents as a tar archive" },
 	{ "inspect", cmd_container_inspect, "Display the configuration of a container" },
 	{ "kill", cmd_kill, "Kill one or more running containers with a specific signal" },
 	{ "list", cmd_ps, "List containers" },

@@ -19,6 +19,10 @@ int cmd_container(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_exec(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_container_inspect(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_volume(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_commit(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_cp(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_export(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_diff(struct cli *c, int argc, char **argv, struct kerror *e);
 
 /* Volumes (cmd_volume.c): removes the unused volumes (all: named ones too,
  * else only anonymous), adding their bytes and names; removes the

@@ -261,6 +261,31 @@ struct log_line {
 bool run_log_parse(const char *line, size_t len, struct log_line *out);
 char *run_log_path(struct store *s, const char *id);
 
+/* ---- a container's filesystem (changes.c, view.c) ----------------------- */
+
+/* The paths (relative to the root) kiln generates in an upper dir:
+ * etc/hosts, etc/hostname, etc/resolv.conf; diff and commit leave them out. */
+bool run_upper_generated(const char *rel);
+/* docker diff: 'A', 'C' or 'D' and an absolute path, sorted by path, from
+ * the container's upper dir against its image's layers (ids, base first). */
+struct run_change {
+	char kind;
+	char *path;
+};
+int run_changes(struct store *s, const char *id, char *const *layers, struct run_change **out,
+		size_t *n, struct kerror *e);
+void run_changes_free(struct run_change *c, size_t n);
+/* Copies the container's upper dir into dest (created): whiteouts, opaque
+ * and other xattrs, owners, modes, times; not the generated files. */
+int run_upper_copy(struct store *s, const char *id, const char *dest, struct kerror *e);
+/* Runs fn in a child whose root is the container's filesystem: the running
+ * container's own mount namespace when live and it runs, else a private
+ * overlay of its layers and upper dir (read-write when writable, only for
+ * a container that does not run).  fn's error comes back in e. */
+typedef int (*run_rootfs_fn)(void *ctx, struct kerror *e);
+int run_in_rootfs(struct store *s, const struct container_info *c, bool live, bool writable,
+		  run_rootfs_fn fn, void *ctx, struct kerror *e);
+
 /* ---- build steps (build_exec.c) ------------------------------------------ */
 
 /* A RUN step of a build: argv in rootfs (a mounted snapshot), in new mount,
