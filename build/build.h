@@ -389,6 +389,7 @@ struct build_opts {
 	int64_t timestamp;        /* --timestamp / SOURCE_DATE_EPOCH, -1 = none */
 	enum build_pull pull;
 	const struct pull_opts *pull_opts; /* registry options; NULL = defaults */
+	char *const *secrets;     /* --secret "id=x,src=FILE" / "id=x,env=VAR" */
 	FILE *out;                /* step lines (stdout) */
 };
 

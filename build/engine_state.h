@@ -44,6 +44,28 @@ struct build {
 	int exit_code;
 };
 
+/* executor.c: the root of `from` (NULL: the context dir; a stage; an
+ * image, pulled as --pull says), mounted read-only when needed; feeds the
+ * stage key or image ID into d when d is not NULL. */
+int build_from_root(struct build *b, const char *from, int from_stage, struct digester *d,
+		    const char **root, struct kerror *e);
+
+/* run_mounts.c: RUN --mount set up on the step's merged root. */
+struct run_mounts {
+	char *merged;
+	char **mounted; /* host paths, in mount order */
+	char **stubs;   /* mount points created (relative to the root), in order */
+	int *locks;
+	size_t nlocks;
+};
+int run_mounts_setup(struct build *b, const struct plan_step *st, const char *merged,
+		     struct run_mounts *m, struct kerror *e);
+/* A read-only file holding data (mode, root-owned) at target. */
+int run_mounts_add_file(struct build *b, struct run_mounts *m, const char *target,
+			const char *data, uint32_t mode, struct kerror *e);
+/* Unmounts, removes the mount points it created, drops the locks. */
+void run_mounts_teardown(struct run_mounts *m);
+
 /* commit.c */
 int64_t build_now_ns(const struct build *b);
 void build_history_add(struct build *b, struct bstate *s, const struct plan_step *st,

@@ -85,7 +85,7 @@ static int find_image(struct build *b, const char *name, struct image_info **inf
 	fflush(b->o->out);
 	r = registry_pull(b->s, name, &po, id, e);
 	if (r < 0)
-		return kerror_wrap(e, "pulling \"%s\"", name);
+		return r;
 	strv_push(&b->pulled, xstrdup(name));
 	return store_image_lookup(b->s, id, info, e);
 }
@@ -238,6 +238,12 @@ static char **run_env(const struct plan_step *st)
 	return env;
 }
 
+static bool heredoc_only(const struct plan_step *st);
+static char *heredoc_body(const struct cf_heredoc *h);
+static char *heredoc_script(const struct plan_step *st);
+
+#define HEREDOC_EXEC_PATH "/.kiln-run-heredoc"
+
 static char **run_argv(const struct build *b, const struct bstate *s,
 		       const struct plan_step *st)
 {
@@ -248,6 +254,10 @@ static char **run_argv(const struct build *b, const struct bstate *s,
 			strv_push(&argv, xstrdup(st->argv[i]));
 		return argv;
 	}
+	if (heredoc_only(st) && str_has_prefix(st->heredocs[0].content, "#!")) {
+		strv_push(&argv, xstrdup(HEREDOC_EXEC_PATH));
+		return argv;
+	}
 	_cleanup_strv_ char **shell = config_strv(s->cfg, "Shell");
 	if (shell && shell[0])
 		for (size_t i = 0; shell[i]; i++)
@@ -256,7 +266,12 @@ static char **run_argv(const struct build *b, const struct bstate *s,
 		strv_push(&argv, xstrdup("/bin/sh"));
 		strv_push(&argv, xstrdup("-c"));
 	}
-	strv_push(&argv, xstrdup(st->argc ? st->argv[0] : ""));
+	if (heredoc_only(st))
+		strv_push(&argv, heredoc_body(&st->heredocs[0]));
+	else if (st->nheredocs)
+		strv_push(&argv, heredoc_script(st));
+	else
+		strv_push(&argv, xstrdup(st->argc ? st->argv[0] : ""));
 	return argv;
 }
 
@@ -278,6 +293,49 @@ static char *created_by(const struct build *b, const struct bstate *s,
 	return xasprintf("/bin/sh -c #(nop) %s", st->node ? st->node->original : "");
 }
 
+int build_from_root(struct build *b, const char *from, int from_stage, struct digester *d,
+		    const char **root, struct kerror *e)
+{
+	if (!from) {
+		*root = b->ctx.dir;
+		return 0;
+	}
+	_cleanup_strv_ char **lowers = NULL;
+	char **mount_slot;
+	if (from_stage >= 0) {
+		struct bstate *fs = &b->st[from_stage];
+		if (!fs->done)
+			return kerror_set(e, EINVAL, "--from=%s: stage not built", from);
+		if (d)
+			digester_update(d, fs->key, strlen(fs->key) + 1);
+		if (fs->from_mount) {
+			*root = fs->from_mount;
+			return 0;
+		}
+		lowers = lowers_of(fs);
+		mount_slot = &fs->from_mount;
+	} else {
+		_cleanup_image_info_ struct image_info *info = NULL;
+		int r = find_image(b, from, &info, e);
+		if (r < 0)
+			return kerror_wrap(e, "--from=%s", from);
+		if (d)
+			digester_update(d, info->id, strlen(info->id) + 1);
+		for (size_t i = strv_len(info->layers); i-- > 0;)
+			strv_push(&lowers, store_layer_diff_path(b->s, info->layers[i]));
+		size_t n = strv_len(b->mounts);
+		b->mounts = xrealloc(b->mounts, (n + 2) * sizeof(char *));
+		b->mounts[n] = NULL;
+		b->mounts[n + 1] = NULL;
+		mount_slot = &b->mounts[n];
+	}
+	int r = rootfs_mount_ro(store_root(b->s), b->tmp.path, lowers, mount_slot, e);
+	if (r < 0)
+		return r;
+	*root = *mount_slot;
+	return 0;
+}
+
 /* The source of a COPY/ADD: the context, a stage or an image. */
 static int copy_source_of(struct build *b, const struct plan_step *st, struct copy_source *src,
 			  struct digester *d, struct kerror *e)
@@ -290,38 +348,88 @@ static int copy_source_of(struct build *b, const struct plan_step *st, struct co
 		src->memo = b->memo;
 		return 0;
 	}
-	_cleanup_strv_ char **lowers = NULL;
-	char **mount_slot;
-	if (st->from_stage >= 0) {
-		struct bstate *from = &b->st[st->from_stage];
-		if (!from->done)
-			return kerror_set(e, EINVAL, "--from=%s: stage not built", st->from);
-		digester_update(d, from->key, strlen(from->key) + 1);
-		if (from->from_mount) {
-			src->root = from->from_mount;
-			return 0;
-		}
-		lowers = lowers_of(from);
-		mount_slot = &from->from_mount;
-	} else {
-		_cleanup_image_info_ struct image_info *info = NULL;
-		int r = find_image(b, st->from, &info, e);
+	return build_from_root(b, st->from, st->from_stage, d, &src->root, e);
+}
+
+/* RUN --mount=type=bind sources are part of the key: a stage's key, an
+ * image's ID, or the content of the context path. */
+static int run_mounts_key(struct build *b, const struct plan_step *st, struct digester *d,
+			  struct kerror *e)
+{
+	for (size_t i = 0; i < st->nmounts; i++) {
+		const struct plan_mount *pm = &st->mounts[i];
+		const char *root;
+		int r;
+		if (pm->type != MOUNT_BIND)
+			continue;
+		r = build_from_root(b, pm->from, pm->from_stage, d, &root, e);
 		if (r < 0)
-			return kerror_wrap(e, "--from=%s", st->from);
-		digester_update(d, info->id, strlen(info->id) + 1);
-		for (size_t i = strv_len(info->layers); i-- > 0;)
-			strv_push(&lowers, store_layer_diff_path(b->s, info->layers[i]));
-		size_t n = strv_len(b->mounts);
-		b->mounts = xrealloc(b->mounts, (n + 2) * sizeof(char *));
-		b->mounts[n] = NULL;
-		b->mounts[n + 1] = NULL;
-		mount_slot = &b->mounts[n];
+			return r;
+		if (pm->from)
+			continue;
+		{
+			_cleanup_free_ char *rel = xstrdup(pm->source ? pm->source : "");
+			char *p = rel;
+			while (*p == '/')
+				p++;
+			char *paths[] = { p, NULL };
+			struct copy_list cl = { .paths = paths, .n = 1 };
+			struct copy_source src = { .root = b->ctx.dir, .hash_content = true,
+						   .memo = b->memo };
+			r = copy_list_hash(&cl, &src, d, e);
+			if (r < 0)
+				return kerror_wrap(e, "bind mount source \"%s\"",
+						   pm->source ? pm->source : "/");
+		}
 	}
-	int r = rootfs_mount_ro(store_root(b->s), b->tmp.path, lowers, mount_slot, e);
-	if (r < 0)
-		return r;
-	src->root = *mount_slot;
 	return 0;
+}
+
+/* A RUN whose command is only a heredoc ("<<EOF") runs its body: with the
+ * shell, or directly when it starts with "#!".  Any other RUN with heredocs
+ * gives the shell the command line followed by the bodies and delimiters,
+ * and the shell reads them as here-documents. */
+static bool heredoc_only(const struct plan_step *st)
+{
+	if (st->json || st->nheredocs != 1 || !st->argc)
+		return false;
+	const char *s = st->argv[0];
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (strncmp(s, "<<", 2))
+		return false;
+	for (s += 2; *s; s++)
+		if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '>' || *s == '|' || *s == ';' ||
+		    *s == '&')
+			return false;
+	return true;
+}
+
+static char *heredoc_body(const struct cf_heredoc *h)
+{
+	struct buf out = { 0 };
+	const char *p = h->content;
+	buf_append(&out, "", 1);
+	out.len = 0;
+	while (*p) {
+		if (h->chomp)
+			while (*p == '\t')
+				p++;
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p + 1) : strlen(p);
+		buf_append(&out, p, n);
+		p += n;
+	}
+	return buf_steal(&out);
+}
+
+static char *heredoc_script(const struct plan_step *st)
+{
+	struct buf out = { 0 };
+	buf_printf(&out, "%s\n", st->argc ? st->argv[0] : "");
+	for (size_t i = 0; i < st->nheredocs; i++)
+		buf_printf(&out, "%s%s\n", st->heredocs[i].content, st->heredocs[i].name);
+	return buf_steal(&out);
 }
 
 /* Runs a layer step in a snapshot; fills the new layer. */
@@ -347,9 +455,17 @@ static int layer_step(struct build *b, struct bstate *s, const struct plan_step 
 					!(st->network && !strcmp(st->network, "none")),
 			.out_fd = b->o->quiet ? -1 : -1, .err_fd = -1,
 		};
+		struct run_mounts rm = { 0 };
 		int code = 0;
+		r = run_mounts_setup(b, st, snap.merged, &rm, e);
+		if (r == 0 && argv[0] && !strcmp(argv[0], HEREDOC_EXEC_PATH)) {
+			_cleanup_free_ char *body = heredoc_body(&st->heredocs[0]);
+			r = run_mounts_add_file(b, &rm, HEREDOC_EXEC_PATH, body, 0755, e);
+		}
 		fflush(b->o->out);
-		r = run_build_exec(&x, &code, e);
+		if (r == 0)
+			r = run_build_exec(&x, &code, e);
+		run_mounts_teardown(&rm);
 		if (r == 0 && code != 0) {
 			b->exit_code = code;
 			r = kerror_set(e, EIO, "while running runtime: exit status %d", code);
@@ -424,10 +540,13 @@ static int run_step(struct build *b, size_t si, struct bstate *s, const struct p
 			r = copy_list_hash(&cl, &src, d, e);
 	} else if (st->kind == CF_RUN) {
 		layer = true;
-		if (st->nmounts || st->nheredocs) {
-			r = kerror_set(e, ENOTSUP, "RUN %s is not supported yet",
-				       st->nmounts ? "--mount" : "with a heredoc");
+		for (size_t i = 0; i < st->nheredocs; i++) {
+			digester_update(d, st->heredocs[i].name, strlen(st->heredocs[i].name) + 1);
+			digester_update(d, st->heredocs[i].content,
+					strlen(st->heredocs[i].content) + 1);
 		}
+		if (st->nmounts)
+			r = run_mounts_key(b, st, d, e);
 	}
 	cache_key_end(d, key);
 	if (r < 0)

@@ -237,6 +237,8 @@ static int parse_mount(struct plan_ctx *pc, struct scope *sc, const char *spec, 
 		}
 	}
 	(void)type_set;
+	if (m->type == MOUNT_BIND)
+		m->readonly = true; /* Docker: bind mounts are read-only unless rw */
 	if (m->type == MOUNT_CACHE)
 		m->mode = 0755, m->mode_set = true;
 	else if (m->type == MOUNT_SECRET)

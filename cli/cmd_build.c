@@ -27,6 +27,7 @@ static const char build_options[] =
 	"      --pull[=string]          Pull base images: always (no value), missing (default),\n"
 	"                               never, newer\n"
 	"  -q, --quiet                  Print only the image ID\n"
+	"      --secret id=ID,src=FILE  A secret for RUN --mount=type=secret (or env=VAR)\n"
 	"      --squash                 Squash the new layers into one (not supported yet)\n"
 	"  -t, --tag list               Name and optionally a tag for the image\n"
 	"      --target string          Stage to build\n"
@@ -104,7 +105,7 @@ static int parse_timestamp(const char *s, int64_t *out, struct kerror *e)
 int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 {
 	enum { O_AST = 256, O_ARG, O_ARGFILE, O_FORMAT, O_IID, O_LABEL, O_LAYERS, O_NOCACHE,
-	       O_TARGET, O_TS, O_SQUASH, O_ANNOT, O_PULL, O_NET, O_SQUASH_ALL };
+	       O_TARGET, O_TS, O_SQUASH, O_ANNOT, O_PULL, O_NET, O_SQUASH_ALL, O_SECRET };
 	static const struct option opts[] = {
 		{ "dump-ast", required_argument, NULL, O_AST },
 		{ "annotation", required_argument, NULL, O_ANNOT },
@@ -119,6 +120,7 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 		{ "no-cache", no_argument, NULL, O_NOCACHE },
 		{ "pull", optional_argument, NULL, O_PULL },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "secret", required_argument, NULL, O_SECRET },
 		{ "squash", no_argument, NULL, O_SQUASH },
 		{ "squash-all", no_argument, NULL, O_SQUASH_ALL },
 		{ "tag", required_argument, NULL, 't' },
@@ -128,7 +130,7 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 		REGISTRY_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	_cleanup_strv_ char **tags = NULL, **args = NULL, **labels = NULL;
+	_cleanup_strv_ char **tags = NULL, **args = NULL, **labels = NULL, **secrets = NULL;
 	struct build_opts o = { .layers = true, .timestamp = -1, .out = stdout, .context = "." };
 	struct pull_opts po = { .reg = REGISTRY_OPTS_INIT, .progress = registry_progress_stderr };
 	const char *ast = NULL;
@@ -188,6 +190,12 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 							     "newer expected", optarg);
 			break;
 		case 'q': o.quiet = true; break;
+		case O_SECRET:
+			if (!strstr(optarg, "id="))
+				return kerror_set(e, EINVAL, "--secret %s: id=NAME,src=FILE or "
+							     "id=NAME,env=VAR expected", optarg);
+			strv_push(&secrets, xstrdup(optarg));
+			break;
 		case O_SQUASH:
 		case O_SQUASH_ALL:
 			return kerror_set(e, ENOTSUP, "--squash is not supported yet");
@@ -219,6 +227,7 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 			return kerror_wrap(e, "SOURCE_DATE_EPOCH");
 	}
 	o.pull_opts = &po;
+	o.secrets = secrets;
 	o.tags = tags;
 	o.build_args = args;
 	o.labels = labels;
