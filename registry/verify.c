@@ -57,6 +57,7 @@ int pull_policy_load(const struct pull_opts *o, struct sign_policy **out, struct
 	const char *over = o->signature_policy;
 	_cleanup_free_ char *path = NULL;
 
+	*out = NULL;
 	if (!over || !*over)
 		over = getenv("KILN_SIGNATURE_POLICY");
 	path = sign_policy_path(over);
