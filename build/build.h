@@ -373,6 +373,9 @@ struct pull_opts;
 /* --pull: when FROM (and COPY --from, RUN --mount from=) images are pulled. */
 enum build_pull { BUILD_PULL_MISSING, BUILD_PULL_ALWAYS, BUILD_PULL_NEVER };
 
+enum build_output { BUILD_OUTPUT_NONE, BUILD_OUTPUT_LOCAL, BUILD_OUTPUT_TAR };
+enum build_squash { BUILD_SQUASH_NONE, BUILD_SQUASH_NEW, BUILD_SQUASH_ALL };
+
 struct build_opts {
 	const char *context;      /* directory, "-" (tar on stdin) or a tarball */
 	const char *file;         /* -f: path, "-" = stdin; NULL = CONTEXT/Containerfile
@@ -390,6 +393,10 @@ struct build_opts {
 	enum build_pull pull;
 	const struct pull_opts *pull_opts; /* registry options; NULL = defaults */
 	char *const *secrets;     /* --secret "id=x,src=FILE" / "id=x,env=VAR" */
+	enum build_squash squash; /* --squash / --squash-all */
+	enum build_output output; /* --output type=local|tar */
+	const char *output_dest;  /* its dest= ("-" = stdout for tar) */
+	bool docker_format;       /* --format docker (default oci) */
 	FILE *out;                /* step lines (stdout) */
 };
 

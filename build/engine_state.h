@@ -18,6 +18,7 @@ struct bstate {
 	json_t *cfg;             /* the whole image config, history included */
 	struct blayer **layers;  /* base first; owned by build.all */
 	size_t n;
+	size_t base_n;           /* layers of the FROM image (what --squash keeps) */
 	char key[DIGEST_HEX_LEN + 1];
 	bool cmd_set;
 	int64_t created;         /* ns of the last step */
@@ -65,6 +66,11 @@ int run_mounts_add_file(struct build *b, struct run_mounts *m, const char *targe
 			const char *data, uint32_t mode, struct kerror *e);
 /* Unmounts, removes the mount points it created, drops the locks. */
 void run_mounts_teardown(struct run_mounts *m);
+
+/* output.c */
+int build_output(struct build *b, const struct bstate *s, struct kerror *e);
+/* --squash (all false: the layers over the FROM image) / --squash-all. */
+int build_squash(struct build *b, struct bstate *s, bool all, struct kerror *e);
 
 /* commit.c */
 int64_t build_now_ns(const struct build *b);

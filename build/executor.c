@@ -158,6 +158,7 @@ static int stage_begin(struct build *b, size_t idx, struct kerror *e)
 		s->cfg = json_deep_copy(from->cfg);
 		for (size_t i = 0; i < from->n; i++)
 			state_push(s, from->layers[i]);
+		s->base_n = from->base_n;
 		cache_key_base("stage", from->key, st->platform, s->key);
 	} else {
 		_cleanup_image_info_ struct image_info *info = NULL;
@@ -176,6 +177,7 @@ static int stage_begin(struct build *b, size_t idx, struct kerror *e)
 			layer_info_release(&li);
 			state_push(s, l);
 		}
+		s->base_n = s->n;
 		cache_key_base("image", info->id, st->platform, s->key);
 	}
 	/* Triggers ran (the plan inserted them); they are not inherited. */
@@ -777,6 +779,11 @@ static int build_all(struct build *b, char id[DIGEST_HEX_LEN + 1], struct kerror
 	}
 	{
 		struct bstate *t = &b->st[b->plan->target];
+		if (b->o->squash != BUILD_SQUASH_NONE) {
+			r = build_squash(b, t, b->o->squash == BUILD_SQUASH_ALL, e);
+			if (r < 0)
+				return r;
+		}
 		if (b->o->tags && b->o->tags[0])
 			say(b, "COMMIT %s\n", b->o->tags[0]);
 		else
@@ -791,6 +798,11 @@ static int build_all(struct build *b, char id[DIGEST_HEX_LEN + 1], struct kerror
 		if (store_build_cache_put(b->s, b->rows, b->nrows, &ce) < 0)
 			log_warn("recording the build cache: %s", ce.msg);
 		kerror_release(&ce);
+	}
+	if (b->o->output != BUILD_OUTPUT_NONE) {
+		r = build_output(b, &b->st[b->plan->target], e);
+		if (r < 0)
+			return r;
 	}
 	say(b, "--> %.12s\n", id);
 	for (size_t i = 0; b->o->tags && b->o->tags[i]; i++)

@@ -28,7 +28,10 @@ static const char build_options[] =
 	"                               never, newer\n"
 	"  -q, --quiet                  Print only the image ID\n"
 	"      --secret id=ID,src=FILE  A secret for RUN --mount=type=secret (or env=VAR)\n"
-	"      --squash                 Squash the new layers into one (not supported yet)\n"
+	"      --squash                 Squash the layers this build adds into one\n"
+	"      --squash-all             Squash all layers, the base's too, into one\n"
+	"  -o, --output string          Also export the root: type=local,dest=DIR or\n"
+	"                               type=tar,dest=FILE\n"
 	"  -t, --tag list               Name and optionally a tag for the image\n"
 	"      --target string          Stage to build\n"
 	"      --timestamp int          Set created times to this epoch (reproducible IDs)\n"
@@ -102,10 +105,50 @@ static int parse_timestamp(const char *s, int64_t *out, struct kerror *e)
 	return 0;
 }
 
+/* --output type=local,dest=DIR | type=tar,dest=FILE | DIR | - (a tar on
+ * stdout).  The returned dest points into spec. */
+static int parse_output(const char *spec, struct build_opts *o, char **owned, struct kerror *e)
+{
+	const char *type = NULL;
+	char *dest = NULL;
+	if (!strchr(spec, '=')) {
+		o->output = strcmp(spec, "-") ? BUILD_OUTPUT_LOCAL : BUILD_OUTPUT_TAR;
+		o->output_dest = spec;
+		return 0;
+	}
+	for (const char *p = spec; p && *p;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		if (!strncmp(p, "type=", 5))
+			type = p + 5;
+		else if (!strncmp(p, "dest=", 5)) {
+			free(dest);
+			dest = xstrndup(p + 5, n - 5);
+		} else {
+			free(dest);
+			return kerror_set(e, EINVAL, "--output %s: unknown field \"%.*s\"", spec,
+					  (int)n, p);
+		}
+		p = comma ? comma + 1 : NULL;
+	}
+	*owned = dest;
+	if (!type || !dest || !*dest)
+		return kerror_set(e, EINVAL, "--output %s: type= and dest= expected", spec);
+	if (!strncmp(type, "local,", 6) || !strcmp(type, "local"))
+		o->output = BUILD_OUTPUT_LOCAL;
+	else if (!strncmp(type, "tar,", 4) || !strcmp(type, "tar"))
+		o->output = BUILD_OUTPUT_TAR;
+	else
+		return kerror_set(e, EINVAL, "--output %s: type local or tar expected", spec);
+	o->output_dest = dest;
+	return 0;
+}
+
 int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 {
 	enum { O_AST = 256, O_ARG, O_ARGFILE, O_FORMAT, O_IID, O_LABEL, O_LAYERS, O_NOCACHE,
 	       O_TARGET, O_TS, O_SQUASH, O_ANNOT, O_PULL, O_NET, O_SQUASH_ALL, O_SECRET };
+	const char *output = NULL;
 	static const struct option opts[] = {
 		{ "dump-ast", required_argument, NULL, O_AST },
 		{ "annotation", required_argument, NULL, O_ANNOT },
@@ -118,6 +161,7 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 		{ "layers", optional_argument, NULL, O_LAYERS },
 		{ "network", required_argument, NULL, O_NET },
 		{ "no-cache", no_argument, NULL, O_NOCACHE },
+		{ "output", required_argument, NULL, 'o' },
 		{ "pull", optional_argument, NULL, O_PULL },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "secret", required_argument, NULL, O_SECRET },
@@ -132,13 +176,14 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 	};
 	_cleanup_strv_ char **tags = NULL, **args = NULL, **labels = NULL, **secrets = NULL;
 	struct build_opts o = { .layers = true, .timestamp = -1, .out = stdout, .context = "." };
+	_cleanup_free_ char *output_dest = NULL;
 	struct pull_opts po = { .reg = REGISTRY_OPTS_INIT, .progress = registry_progress_stderr };
 	const char *ast = NULL;
 	char id[DIGEST_HEX_LEN + 1];
 	struct store *s;
 	int opt, r, code = 125;
 
-	while ((opt = cli_getopt(argc, argv, "f:qt:h", opts, e)) != -1) {
+	while ((opt = cli_getopt(argc, argv, "f:o:qt:h", opts, e)) != -1) {
 		r = registry_flag(opt, optarg, &po.reg, e);
 		if (r < 0)
 			return r;
@@ -159,6 +204,7 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 		case O_FORMAT:
 			if (strcmp(optarg, "oci") && strcmp(optarg, "docker"))
 				return kerror_set(e, EINVAL, "unrecognized image type \"%s\"", optarg);
+			o.docker_format = !strcmp(optarg, "docker");
 			break;
 		case O_IID: o.iidfile = optarg; break;
 		case O_LABEL: strv_push(&labels, xstrdup(optarg)); break;
@@ -196,9 +242,9 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 							     "id=NAME,env=VAR expected", optarg);
 			strv_push(&secrets, xstrdup(optarg));
 			break;
-		case O_SQUASH:
-		case O_SQUASH_ALL:
-			return kerror_set(e, ENOTSUP, "--squash is not supported yet");
+		case O_SQUASH: o.squash = BUILD_SQUASH_NEW; break;
+		case O_SQUASH_ALL: o.squash = BUILD_SQUASH_ALL; break;
+		case 'o': output = optarg; break;
 		case 't': {
 			_cleanup_ref_ struct image_ref *ref = NULL;
 			if (ref_parse_local(optarg, &ref, e) < 0)
@@ -226,6 +272,8 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 		if (parse_timestamp(getenv("SOURCE_DATE_EPOCH"), &o.timestamp, e) < 0)
 			return kerror_wrap(e, "SOURCE_DATE_EPOCH");
 	}
+	if (output && parse_output(output, &o, &output_dest, e) < 0)
+		return -EINVAL;
 	o.pull_opts = &po;
 	o.secrets = secrets;
 	o.tags = tags;
