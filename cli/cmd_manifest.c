@@ -542,6 +542,8 @@ static int cmd_mpush(struct cli *c, int argc, char **argv, struct kerror *e)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		REGISTRY_LONGOPTS,
+		SIGN_PUSH_LONGOPTS,
+		{ "registries.d", required_argument, NULL, SFLAG_REGISTRIES_D },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct push_opts o = { .reg = REGISTRY_OPTS_INIT, .progress = registry_progress_stderr,
@@ -557,7 +559,7 @@ static int cmd_mpush(struct cli *c, int argc, char **argv, struct kerror *e)
 		r = registry_flag(opt, optarg, &o.reg, e);
 		if (r < 0)
 			return r;
-		if (r > 0)
+		if (r > 0 || sign_flag(opt, optarg, NULL, &o))
 			continue;
 		switch (opt) {
 		case OPT_ALL:
@@ -583,7 +585,9 @@ static int cmd_mpush(struct cli *c, int argc, char **argv, struct kerror *e)
 					 "      --digestfile string   after copying the image, write its digest to the file\n"
 					 "  -f, --format string       manifest type (oci or v2s2) to attempt to use\n"
 					 "  -q, --quiet               don't output progress information\n"
+					 "      --registries.d DIR    use registries.d files in DIR for signature storage\n"
 					 "      --rm                  remove the manifest list if push succeeds\n"
+					 SIGN_PUSH_HELP
 					 REGISTRY_OPTIONS_HELP);
 		default: return -EINVAL;
 		}

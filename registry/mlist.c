@@ -7,6 +7,7 @@
 
 #include "registry/compress.h"
 #include "registry/remote.h"
+#include "registry/signing.h"
 
 #define MAX_CONFIG (32 * 1024 * 1024)
 
@@ -110,6 +111,8 @@ static int push_instance(struct store *s, struct remote *dst, const char *dest_r
 
 	if (image) {
 		po.by_digest = true;
+		/* Signed once the list is up, under the list's reference. */
+		po.sign_by = po.sign_by_sigstore_key = NULL;
 		r = registry_push(s, image, dest_repo, &po, pushed, e);
 		if (r < 0)
 			return r;
@@ -183,6 +186,19 @@ int registry_push_list(struct store *s, const struct mlist_rec *rec, const char 
 		o->progress(o->progress_ctx, "Writing manifest list to image destination");
 	r = remote_put_manifest(&dst, o->by_digest ? digest : remote_reference(&dst),
 				mt ? mt : MT_OCI_INDEX, out, len, e);
+	/* The list and every instance, each signed for the list's reference
+	 * (a pull verifies the instance it picks). */
+	if (r == 0 && (o->sign_by || o->sign_by_sigstore_key)) {
+		if (o->progress)
+			o->progress(o->progress_ctx, "Creating signatures");
+		r = push_signatures(o, dst.c, dst.ref->path, dst.scope, dst.ref, digest, e);
+		json_array_foreach(arr, i, d) {
+			if (r < 0)
+				break;
+			r = push_signatures(o, dst.c, dst.ref->path, dst.scope, dst.ref,
+					    json_str(d, "digest") ?: "", e);
+		}
+	}
 	if (r == 0 && o->progress)
 		o->progress(o->progress_ctx, "Storing list signatures");
 out:

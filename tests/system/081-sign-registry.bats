@@ -261,3 +261,21 @@ sigstore_signed() {
 	kiln image sign --tls-verify=false -d "$BATS_TEST_TMPDIR/elsewhere" --sign-by "$FB" docker://$REG/is/bb:v1
 	ls "$BATS_TEST_TMPDIR"/elsewhere/is/bb@sha256=*/signature-1
 }
+
+@test "manifest push --sign-by: the list and each instance are signed; pulls of either platform verify" {
+	import_bb bb1
+	sleep 1.1 # another created time: another image
+	import_bb bb2
+	kiln manifest create ml
+	kiln manifest add ml bb1
+	kiln manifest add --arch arm64 --variant v8 ml bb2
+	kiln manifest push --all --tls-verify=false --registries.d "$RD" --sign-by "$FA" ml $REG/ml/list:v1
+	[ "$(ls -d "$BATS_TEST_TMPDIR"/sigstore/ml/list@sha256=* | wc -l)" -eq 3 ]
+	P=$BATS_TEST_TMPDIR/a.json
+	policy "$P" "$(signed_by "$BATS_FILE_TMPDIR/A.gpg")"
+	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/ml/list:v1
+	[ "$status" -eq 0 ]
+	run kiln2 pull -q --tls-verify=false --platform linux/arm64/v8 --signature-policy "$P" \
+		--registries.d "$RD" $REG/ml/list:v1
+	[ "$status" -eq 0 ]
+}
