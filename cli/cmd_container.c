@@ -15,12 +15,17 @@ static const struct command container_commands[] = {
 	{ "kill", cmd_kill, "Kill one or more running containers with a specific signal" },
 	{ "list", cmd_ps, "List containers" },
 	{ "logs", cmd_logs, "Fetch the logs of one or more containers" },
+	{ "pause", cmd_pause, "Pause all the processes in one or more containers" },
+	{ "prune", cmd_container_prune, "Remove all stopped containers" },
 	{ "ls", cmd_ps, "List containers" },
 	{ "ps", cmd_ps, "List containers" },
+	{ "rename", cmd_rename, "Rename an existing container" },
+	{ "restart", cmd_restart, "Restart one or more containers" },
 	{ "rm", cmd_rm, "Remove one or more containers" },
 	{ "run", cmd_run, "Run a command in a new container" },
 	{ "start", cmd_start, "Start one or more containers" },
 	{ "stop", cmd_stop, "Stop one or more containers" },
+	{ "unpause", cmd_unpause, "Unpause the processes in one or more containers" },
 	{ "wait", cmd_wait, "Block on one or more containers" },
 };
 

@@ -32,9 +32,10 @@ int container_inspect_json(struct cli *c, const char *what, json_t **out, struct
 	args = json_array();
 	for (size_t i = 1; i < json_array_size(argv); i++)
 		json_array_append(args, json_array_get(argv, i));
+	bool paused = ctr->state == CTR_RUNNING && run_is_paused(s, ctr->id);
 	state = json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:I, s:i, s:s, s:o, s:o}", "Status",
-			  ctr_state_name(ctr->state), "Running", ctr->state == CTR_RUNNING,
-			  "Paused", 0, "Restarting", 0, "OOMKilled", 0, "Dead", 0, "Removing", 0,
+			  paused ? "paused" : ctr_state_name(ctr->state), "Running",
+			  ctr->state == CTR_RUNNING, "Paused", paused, "Restarting", 0, "OOMKilled", 0, "Dead", 0, "Removing", 0,
 			  "Pid", (json_int_t)ctr->pid, "ExitCode", ctr->exit_code, "Error", "",
 			  "StartedAt", ns_time(ctr->started), "FinishedAt", ns_time(ctr->finished));
 	img = image_familiar(ctr->image_name);

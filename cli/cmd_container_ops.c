@@ -49,6 +49,14 @@ int container_stop(struct cli *c, struct container_info *ctr, int timeout, struc
 
 	if (ctr->state != CTR_RUNNING || ctr->pid <= 0)
 		return 0;
+	{
+		/* a frozen process would not see the signal: thaw first, as docker */
+		struct store *s;
+		struct kerror e2 = { 0 };
+		if (cli_store(c, &s, &e2) == 0 && run_is_paused(s, ctr->id))
+			run_unpause(s, ctr, &e2);
+		kerror_release(&e2);
+	}
 	if (run_plan_from_json(ctr->plan, &p, NULL) == 0) {
 		sig = p.stop_signal > 0 ? p.stop_signal : SIGTERM;
 		if (timeout < 0)

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "cli/container.h"
 
 struct df_image {
 	const struct image_info *img;
@@ -183,6 +184,7 @@ int cmd_system(struct cli *c, int argc, char **argv, struct kerror *e)
 	static const struct command system_commands[] = {
 		{ "df", cmd_df, "Show kiln disk usage" },
 		{ "info", cmd_info, "Display system-wide information" },
+		{ "prune", cmd_system_prune, "Remove unused data" },
 	};
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		FILE *out = argc < 2 ? stderr : stdout;

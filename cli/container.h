@@ -23,6 +23,12 @@ int cmd_commit(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_cp(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_export(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_diff(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_restart(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_rename(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_pause(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_unpause(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_container_prune(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_system_prune(struct cli *c, int argc, char **argv, struct kerror *e);
 
 /* Volumes (cmd_volume.c): removes the unused volumes (all: named ones too,
  * else only anonymous), adding their bytes and names; removes the

@@ -286,6 +286,13 @@ typedef int (*run_rootfs_fn)(void *ctx, struct kerror *e);
 int run_in_rootfs(struct store *s, const struct container_info *c, bool live, bool writable,
 		  run_rootfs_fn fn, void *ctx, struct kerror *e);
 
+/* pause/unpause (pause.c): the container's processes frozen in a freezer
+ * cgroup of their own (v1 freezer or v2 cgroup.freeze) and put back on
+ * unpause.  The DB state stays "running"; run_is_paused tells. */
+int run_pause(struct store *s, const struct container_info *c, struct kerror *e);
+int run_unpause(struct store *s, const struct container_info *c, struct kerror *e);
+bool run_is_paused(struct store *s, const char *id);
+
 /* ---- build steps (build_exec.c) ------------------------------------------ */
 
 /* A RUN step of a build: argv in rootfs (a mounted snapshot), in new mount,

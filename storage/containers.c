@@ -277,3 +277,27 @@ int store_image_container(struct store *s, const char *image_id, char **ctr_id,
 	*ctr_id = sqlite3_step(st) == SQLITE_ROW ? xstrdup(text(st, 0)) : NULL;
 	return 0;
 }
+
+int store_container_rename(struct store *s, const char *id, const char *name, struct kerror *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = db_prepare(s, "UPDATE containers SET name = ? WHERE id = ?", &st, e);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_DONE)
+		return sqlite3_changes(s->db) ? 0
+					      : kerror_set(e, ENOENT, "no container with ID \"%s\" "
+								      "found", id);
+	if (sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE) {
+		_cleanup_container_info_ struct container_info *other = NULL;
+		if (store_container_get(s, name, &other, NULL) == 0)
+			return kerror_set(e, EEXIST,
+					  "the container name \"%s\" is already in use by %s. You "
+					  "have to remove that container to be able to reuse that "
+					  "name: that name is already in use",
+					  name, other->id);
+	}
+	return db_error(s, "renaming the container", e);
+}

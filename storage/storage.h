@@ -327,6 +327,8 @@ int store_container_list(struct store *s, struct container_info ***out, size_t *
 int store_container_update(struct store *s, const struct container_info *c, struct kerror *e);
 /* Deletes the row and the container's directories (root and runroot). */
 int store_container_remove(struct store *s, const char *id, struct kerror *e);
+/* Renames; -EEXIST with Docker's message when the name is taken. */
+int store_container_rename(struct store *s, const char *id, const char *name, struct kerror *e);
 /* The ID of a container using the image (newest), or NULL if none. */
 int store_image_container(struct store *s, const char *image_id, char **ctr_id,
 			  struct kerror *e);
