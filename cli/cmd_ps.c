@@ -46,12 +46,12 @@ static bool any_match(char **pats, const char *v, bool prefix)
 	return false;
 }
 
-static bool ps_match(const struct ps_filter *f, const struct container_info *c)
+static bool ps_match(const struct ps_filter *f, const struct container_info *c, bool paused)
 {
 	if (f->status) {
 		bool ok = false;
 		for (size_t i = 0; f->status[i]; i++)
-			ok |= !strcmp(f->status[i], ctr_state_name(c->state));
+			ok |= !strcmp(f->status[i], paused ? "paused" : ctr_state_name(c->state));
 		if (!ok)
 			return false;
 	}
@@ -105,10 +105,15 @@ static char *command_text(const struct container_info *c, bool trunc)
 	return s;
 }
 
-static json_t *ps_item(const struct container_info *c, bool trunc, int64_t now)
+static json_t *ps_item(const struct container_info *c, bool trunc, int64_t now, bool paused)
 {
 	char created[64];
 	_cleanup_free_ char *status = status_text(c, now);
+	if (paused) {
+		char *t = xasprintf("%s (Paused)", status);
+		free(status);
+		status = t;
+	}
 	_cleanup_free_ char *cmd = command_text(c, trunc);
 	_cleanup_free_ char *quoted = xasprintf("\"%s\"", cmd);
 	_cleanup_free_ char *img = image_familiar(c->image_name);
@@ -116,7 +121,7 @@ static json_t *ps_item(const struct container_info *c, bool trunc, int64_t now)
 	return json_pack("{s:s%, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "ID", c->id,
 			 (size_t)(trunc ? 12 : DIGEST_HEX_LEN), "Image", img, "ImageID", c->image_id,
 			 "Command", quoted, "CreatedAt", created, "RunningFor", created, "Status",
-			 status, "State", ctr_state_name(c->state), "Pid", (json_int_t)c->pid,
+			 status, "State", paused ? "paused" : ctr_state_name(c->state), "Pid", (json_int_t)c->pid,
 			 "Names", c->name);
 }
 
@@ -176,10 +181,11 @@ int cmd_ps(struct cli *c, int argc, char **argv, struct kerror *e)
 			break;
 		if (latest && json_array_size(items) > 0)
 			break;
+		bool paused = ci->state == CTR_RUNNING && run_is_paused(s, ci->id);
 		if ((!all && !latest && !flt.status && ci->state != CTR_RUNNING) ||
-		    !ps_match(&flt, ci))
+		    !ps_match(&flt, ci, paused))
 			continue;
-		json_array_append_new(items, ps_item(ci, trunc, now));
+		json_array_append_new(items, ps_item(ci, trunc, now, paused));
 	}
 	container_list_free(list, n);
 	ps_filter_release(&flt);

@@ -53,6 +53,8 @@ bb() {
 	run kiln pause p1
 	[ "$status" -eq 0 ] && [ "$output" = "p1" ]
 	[ "$(kiln inspect --format '{{.State.Status}} {{.State.Paused}}' p1)" = "paused true" ]
+	run kiln ps --format '{{.Names}} {{.State}} {{.Status}}' --filter status=paused
+	[[ "$output" == "p1 paused Up "*" (Paused)" ]]
 	id=$(kiln inspect --format '{{.Id}}' p1)
 	if [ -d /sys/fs/cgroup/freezer ]; then
 		st=$(find /sys/fs/cgroup/freezer -maxdepth 4 -name "kiln-pause-$id" -exec cat {}/freezer.state \;)
