@@ -41,6 +41,31 @@ void build_history_add(struct build *b, struct bstate *s, const struct plan_step
 	json_array_append_new(h, ent);
 }
 
+/* --format docker: the image is stored with a Docker v2s2 manifest over its
+ * uncompressed layers, so that push (which compresses) defaults to v2s2 as
+ * it does for a pulled Docker image.  The config is the same in both
+ * formats: Healthcheck, OnBuild and Shell are kept (Docker's fields, which
+ * OCI tools ignore). */
+static char *docker_manifest(const struct bstate *s, const char *config)
+{
+	char cd[DIGEST_STR_LEN + 1];
+	json_t *layers = json_array();
+	json_t *m;
+	char *out;
+	digest_bytes(config, strlen(config), cd);
+	for (size_t i = 0; i < s->n; i++)
+		json_array_append_new(layers, json_pack("{s:s, s:I, s:s}", "mediaType",
+							MT_DOCKER_LAYER, "size",
+							(json_int_t)s->layers[i]->size, "digest",
+							s->layers[i]->diff_id));
+	m = json_pack("{s:i, s:s, s:{s:s, s:I, s:s}, s:o}", "schemaVersion", 2, "mediaType",
+		      MT_DOCKER_MANIFEST, "config", "mediaType", MT_DOCKER_CONFIG, "size",
+		      (json_int_t)strlen(config), "digest", cd, "layers", layers);
+	out = json_dumps(m, JSON_COMPACT);
+	json_decref(m);
+	return out;
+}
+
 int build_commit_state(struct build *b, struct bstate *s, char *const *names,
 		       char id[DIGEST_HEX_LEN + 1], struct kerror *e)
 {
@@ -78,11 +103,23 @@ int build_commit_state(struct build *b, struct bstate *s, char *const *names,
 		}
 		json_object_set_new(lab, k, json_string(eq ? eq + 1 : ""));
 	}
+	/* Docker's config shape (as buildah's docker format): container_config
+	 * mirrors config; so the two formats give distinct image IDs. */
+	if (b->o->docker_format && names)
+		json_object_set_new(s->cfg, "container_config",
+				    json_deep_copy(json_object_get(s->cfg, "config")));
+	else
+		json_object_del(s->cfg, "container_config");
 	config = json_dump_compact(s->cfg);
+	_cleanup_free_ char *manifest = NULL;
+	if (b->o->docker_format && names)
+		manifest = docker_manifest(s, config);
 	{
 		struct image_commit ic = {
 			.config = config,
 			.config_len = strlen(config),
+			.manifest = manifest,
+			.manifest_len = manifest ? strlen(manifest) : 0,
 			.layers = layers,
 			.n_layers = s->n,
 			.names = names,

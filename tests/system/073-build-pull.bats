@@ -88,3 +88,29 @@ setup() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Trying to pull $AREG/auth/bb:v1..."* ]]
 }
+
+@test "build --format docker: push defaults to a Docker v2s2 manifest; oci to OCI; podman runs it" {
+	import_bb busybox
+	printf 'FROM busybox\nRUN echo fmt > /f\nHEALTHCHECK CMD true\nCMD ["cat", "/f"]\n' > "$CTX/Containerfile"
+	kiln build -q --format docker -t fd "$CTX" >/dev/null
+	kiln build -q --format oci -t fo "$CTX" >/dev/null
+	kiln push -q --tls-verify=false fd $REG/fmt/d:1
+	kiln push -q --tls-verify=false fo $REG/fmt/o:1
+	accept='Accept: application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json'
+	run curl -s -H "$accept" http://$REG/v2/fmt/d/manifests/1
+	[[ "$output" == *'"mediaType":"application/vnd.docker.distribution.manifest.v2+json"'* ]]
+	[[ "$output" == *'rootfs.diff.tar.gzip'* ]]
+	run curl -s -H "$accept" http://$REG/v2/fmt/o/manifests/1
+	[[ "$output" == *'application/vnd.oci.image.manifest.v1+json'* ]]
+	# Healthcheck in both configs.
+	run kiln2 pull -q --tls-verify=false $REG/fmt/o:1
+	[[ "$(kiln2 inspect --format '{{json .Config.Healthcheck}}' $REG/fmt/o:1)" == *CMD-SHELL* ]]
+	command -v podman >/dev/null || skip "podman is not installed"
+	podman_run_conf
+	run env -u CONTAINERS_REGISTRIES_CONF podman --root "$BATS_TEST_TMPDIR/proot" \
+		--runroot "$BATS_TEST_TMPDIR/prun" --storage-driver overlay \
+		run --rm --tls-verify=false $REG/fmt/d:1
+	podman_ rmi -a -f >/dev/null 2>&1 || true
+	umount "$BATS_TEST_TMPDIR/proot/overlay" 2>/dev/null || true
+	[ "${lines[-1]}" = fmt ]
+}
