@@ -61,6 +61,11 @@ struct run_mounts {
 };
 int run_mounts_setup(struct build *b, const struct plan_step *st, const char *merged,
 		     struct run_mounts *m, struct kerror *e);
+/* The bytes of secret id from --secret; -ENOENT (e untouched) if not given. */
+int run_secret_data(const struct build *b, const char *id, char **data, size_t *len,
+		    struct kerror *e);
+/* Secrets mounted with env=VAR: "VAR=value" appended to env. */
+int run_secret_env(struct build *b, const struct plan_step *st, char ***env, struct kerror *e);
 /* A read-only file holding data (mode, root-owned) at target. */
 int run_mounts_add_file(struct build *b, struct run_mounts *m, const char *target,
 			const char *data, uint32_t mode, struct kerror *e);

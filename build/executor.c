@@ -459,7 +459,10 @@ static int layer_step(struct build *b, struct bstate *s, const struct plan_step 
 		};
 		struct run_mounts rm = { 0 };
 		int code = 0;
-		r = run_mounts_setup(b, st, snap.merged, &rm, e);
+		r = run_secret_env(b, st, &env, e);
+		x.env = env; /* the list may have moved */
+		if (r == 0)
+			r = run_mounts_setup(b, st, snap.merged, &rm, e);
 		if (r == 0 && argv[0] && !strcmp(argv[0], HEREDOC_EXEC_PATH)) {
 			_cleanup_free_ char *body = heredoc_body(&st->heredocs[0]);
 			r = run_mounts_add_file(b, &rm, HEREDOC_EXEC_PATH, body, 0755, e);

@@ -176,7 +176,7 @@ static int cache_mount(struct build *b, struct run_mounts *m, const struct plan_
 }
 
 /* "id=x,src=FILE" / "id=x,env=VAR" / "id=x,type=env|file,…" → its bytes. */
-static int secret_data(const struct build *b, const char *id, char **data, size_t *len,
+int run_secret_data(const struct build *b, const char *id, char **data, size_t *len,
 		       struct kerror *e)
 {
 	for (size_t i = 0; b->o->secrets && b->o->secrets[i]; i++) {
@@ -255,7 +255,7 @@ static int secret_mount(struct build *b, struct run_mounts *m, const struct plan
 {
 	_cleanup_free_ char *data = NULL;
 	size_t len = 0;
-	int r = secret_data(b, pm->id, &data, &len, e);
+	int r = run_secret_data(b, pm->id, &data, &len, e);
 	if (r == -ENOENT && !pm->required)
 		return 0; /* Docker: an absent optional secret is simply not mounted */
 	if (r == -ENOENT)
@@ -264,12 +264,37 @@ static int secret_mount(struct build *b, struct run_mounts *m, const struct plan
 	if (r < 0)
 		return r;
 	if (!pm->target)
-		return kerror_set(e, ENOTSUP, "secret %s: env= secrets are not supported yet",
-				  pm->id);
+		return 0; /* env= only: run_secret_env put it in the environment */
 	r = file_mount(b, m, rootfd, pm->target, data, len, pm->mode, pm->uid, pm->gid,
 		       MS_NOEXEC, e);
 	explicit_bzero(data, len);
 	return r;
+}
+
+int run_secret_env(struct build *b, const struct plan_step *st, char ***env, struct kerror *e)
+{
+	for (size_t i = 0; i < st->nmounts; i++) {
+		const struct plan_mount *pm = &st->mounts[i];
+		_cleanup_free_ char *data = NULL;
+		size_t len = 0;
+		int r;
+		if (pm->type != MOUNT_SECRET || !pm->env)
+			continue;
+		r = run_secret_data(b, pm->id, &data, &len, e);
+		if (r == -ENOENT && !pm->required)
+			continue;
+		if (r == -ENOENT)
+			return kerror_set(e, ENOENT, "secret %s: not provided (use --secret "
+						     "id=%s,src=FILE)", pm->id, pm->id);
+		if (r < 0)
+			return r;
+		if (memchr(data, '\0', len))
+			return kerror_set(e, EINVAL, "secret %s: a NUL byte cannot go in %s", pm->id,
+					  pm->env);
+		strv_push(env, xasprintf("%s=%s", pm->env, data));
+		explicit_bzero(data, len);
+	}
+	return 0;
 }
 
 static bool size_ok(const char *s)

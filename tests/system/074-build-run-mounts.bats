@@ -93,6 +93,7 @@ FROM busybox
 RUN --mount=type=secret,id=tok cat /run/secrets/tok > /leak1 && stat -c %a /run/secrets/tok > /mode
 RUN --mount=type=secret,id=envtok,target=/etc/tok,required cp /etc/tok /leak2
 RUN --mount=type=secret,id=absent ls /run/secrets/absent 2>/dev/null || echo none > /absent
+RUN --mount=type=secret,id=tok,env=TOKVAR echo "$TOKVAR" > /leak3
 CF
 	export MYTOK=s3cr3t-env
 	run kiln build --secret id=tok,src="$BATS_TEST_TMPDIR/sec" --secret id=envtok,env=MYTOK -t s1 "$CTX"
@@ -101,6 +102,9 @@ CF
 	[ "$(kiln run --rm s1 cat /leak2)" = s3cr3t-env ]
 	[ "$(kiln run --rm s1 cat /mode)" = 400 ]
 	[ "$(kiln run --rm s1 cat /absent)" = none ]
+	[ "$(kiln run --rm s1 cat /leak3)" = s3cr3t-file ]
+	run kiln inspect --format '{{json .Config.Env}}' s1
+	[[ "$output" != *TOKVAR* ]]
 	run kiln run --rm s1 ls /run/secrets /etc/tok
 	[ "$status" -ne 0 ]
 	# Not in history (the secret's value is not in the cache key either: a
