@@ -274,6 +274,10 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 	}
 	if (output && parse_output(output, &o, &output_dest, e) < 0)
 		return -EINVAL;
+	/* A tar on stdout: the step lines and the ID go to stderr. */
+	bool tar_stdout = o.output == BUILD_OUTPUT_TAR && !strcmp(o.output_dest, "-");
+	if (tar_stdout)
+		o.out = stderr;
 	o.pull_opts = &po;
 	o.secrets = secrets;
 	o.tags = tags;
@@ -287,6 +291,6 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 		c->exit_code = code;
 		return r;
 	}
-	printf("%s\n", id);
+	fprintf(tar_stdout ? stderr : stdout, "%s\n", id);
 	return 0;
 }

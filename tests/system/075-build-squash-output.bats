@@ -61,6 +61,9 @@ tree_of() {
 	[[ "$output" == *"d/sub/y"* ]]
 	[[ "$output" != *"d/sub/x"* ]]
 	[[ "$output" != *".wh."* ]]
+	# "-": the tar on stdout, the build's lines on stderr.
+	kiln build -o - "$CTX" 2>/dev/null > "$BATS_TEST_TMPDIR/stdout.tar"
+	tar -tf "$BATS_TEST_TMPDIR/stdout.tar" | grep -q '^\./d/sub/y$\|^d/sub/y$'
 	run kiln build -o "type=bogus,dest=x" "$CTX"
 	[ "$status" -ne 0 ]
 }
