@@ -74,6 +74,11 @@ int client_ping(struct reg_client *c, struct kerror *e)
 			if (curl_easy_header(h, "WWW-Authenticate", 0, CURLH_HEADER, -1, &hd) ==
 			    CURLHE_OK)
 				resp.www_auth = xstrdup(hd->value);
+			hd = NULL;
+			/* The signature API extension (docs/signature-protocols.md). */
+			c->supports_signatures =
+				curl_easy_header(h, "X-Registry-Supports-Signatures", 0, CURLH_HEADER,
+						 -1, &hd) == CURLHE_OK && !strcmp(hd->value, "1");
 			if (!http_retryable_status(status))
 				break;
 		}

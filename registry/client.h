@@ -29,6 +29,7 @@ struct reg_client {
 	struct auth_creds creds;
 	bool have_creds;
 	bool pinged;
+	bool supports_signatures; /* /v2/ said X-Registry-Supports-Signatures: 1 */
 	struct auth_challenge ch;
 	bool have_ch;
 	struct token *tokens;

@@ -169,7 +169,17 @@ int push_signatures(const struct push_opts *o, struct reg_client *c, const char 
 	_cleanup_free_ char *dref = signed_identity(ref);
 	int r;
 
-	if (o->sign_by) {
+	if (o->sign_by && c->supports_signatures) {
+		/* The registry keeps signatures itself: no lookaside. */
+		struct sign_bytes sig = { 0 };
+		r = sign_simple_create(NULL, o->sign_by, o->sign_passphrase_file, dref, digest,
+				       &sig, e);
+		if (r == 0)
+			r = sig_ext_write(c, repo, scope, digest, sig.data, sig.len, e);
+		sign_bytes_release(&sig);
+		if (r < 0)
+			return kerror_wrap(e, "signing %s with GPG key %s", dref, o->sign_by);
+	} else if (o->sign_by) {
 		r = sign_to_lookaside(o->registries_d, NULL, o->sign_by, o->sign_passphrase_file,
 				      ref, dref, digest, e);
 		if (r < 0)

@@ -31,6 +31,14 @@ int push_signatures(const struct push_opts *o, struct reg_client *c, const char 
 		    const char *scope, const struct image_ref *ref, const char *digest,
 		    struct kerror *e);
 
+/* The registry's signature API (only when c->supports_signatures):
+ * the simple signatures of digest in repo (none: 0 with *n == 0), and
+ * one more written. */
+int sig_ext_read(struct reg_client *c, const char *repo, const char *scope, const char *digest,
+		 struct sign_bytes **sigs, size_t *n, struct kerror *e);
+int sig_ext_write(struct reg_client *c, const char *repo, const char *scope, const char *digest,
+		  const void *sig, size_t len, struct kerror *e);
+
 /* The identity a signature names: the reference, with :latest when it has
  * neither tag nor digest. */
 char *signed_identity(const struct image_ref *ref);

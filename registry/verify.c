@@ -260,8 +260,17 @@ int pull_policy_check(const struct sign_policy *pol, const struct pull_opts *o,
 		ref = tagged;
 	}
 	sign_policy_needs(pol, "docker", ref, NULL, &simple, &sigstore);
-	if (simple)
+	if (simple && c->supports_signatures) {
+		/* The registry's own signature API takes the lookaside's place. */
+		struct sign_bytes *v = NULL;
+		size_t n = 0;
+		r = sig_ext_read(c, repo, scope, digest, &v, &n, e);
+		for (size_t i = 0; r == 0 && i < n; i++)
+			sig_set_add(&s, SIGN_SIG_SIMPLE, &v[i], NULL);
+		sign_bytes_free_array(v, n);
+	} else if (simple) {
 		r = fetch_lookaside(o, ref, digest, &s, e);
+	}
 	if (r == 0 && sigstore)
 		r = fetch_sigstore(c, repo, scope, digest, &s, e);
 	if (r < 0) {

@@ -279,3 +279,27 @@ sigstore_signed() {
 		--registries.d "$RD" $REG/ml/list:v1
 	[ "$status" -eq 0 ]
 }
+
+@test "gpg: a registry with the signature API keeps the signatures (no lookaside)" {
+	import_bb bb
+	python3 "$BATS_TEST_DIRNAME/../lib/sig-ext-proxy.py" "$(cat "$RDIR/port")" \
+		"$BATS_TEST_TMPDIR/ext.port" &
+	echo $! > "$BATS_TEST_TMPDIR/web.pid"
+	wait_port_file "$BATS_TEST_TMPDIR/ext.port"
+	EXT=127.0.0.1:$(cat "$BATS_TEST_TMPDIR/ext.port")
+	kiln push -q --tls-verify=false --registries.d "$RD" --sign-by "$FA" bb $EXT/x/bb:v1
+	[ ! -e "$BATS_TEST_TMPDIR/sigstore" ]
+	kiln push -q --tls-verify=false bb $EXT/x/bb:unsigned
+	P=$BATS_TEST_TMPDIR/a.json
+	printf '{"default":[{"type":"reject"}],"transports":{"docker":{"%s":[%s]}}}\n' "$EXT" \
+		"$(signed_by "$BATS_FILE_TMPDIR/A.gpg")" > "$P"
+	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $EXT/x/bb:v1
+	[ "$status" -eq 0 ]
+	rm -rf "$BATS_TEST_TMPDIR/root2" "$BATS_TEST_TMPDIR/run2"
+	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $EXT/x/bb:unsigned
+	[ "$status" -eq 125 ]
+	[[ "$output" == *signedBy* ]]
+	# skopeo reads them there too.
+	skopeo copy -q --policy "$P" --registries.d "$RD" --src-tls-verify=false --remove-signatures \
+		docker://$EXT/x/bb:v1 oci:$BATS_TEST_TMPDIR/out:v1
+}
