@@ -4,6 +4,31 @@
 
 #include "cli/container.h"
 
+/* Docker's "Mounts": one object per volume, bind or tmpfs of the plan. */
+static json_t *mounts_json(json_t *plan)
+{
+	json_t *out = json_array(), *m;
+	size_t i;
+	json_array_foreach(json_object_get(plan, "mounts"), i, m) {
+		struct run_mount rm;
+		const char *spec = json_string_value(m);
+		if (!spec || run_mount_parse(spec, &rm, NULL) < 0)
+			continue;
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "Type",
+				      rm.volume ? "volume" : rm.type, "Source",
+				      rm.source ? rm.source : "", "Destination", rm.target, "Mode",
+				      rm.volume ? "z" : "", "RW", !rm.readonly, "Propagation",
+				      rm.volume || strcmp(rm.type, "bind") ? "" : "rprivate");
+		if (rm.volume) {
+			json_object_set_new(o, "Name", json_string(rm.volume));
+			json_object_set_new(o, "Driver", json_string("local"));
+		}
+		json_array_append_new(out, o);
+		run_mount_release(&rm);
+	}
+	return out;
+}
+
 static json_t *ns_time(int64_t ns)
 {
 	char buf[64];
@@ -70,6 +95,8 @@ int container_inspect_json(struct cli *c, const char *what, json_t **out, struct
 			 json_array_get(argv, 0), "Args", args, "State", state, "Image", image_id,
 			 "ImageName", img, "Name", ctr->name, "LogPath", logp, "RestartCount", 0,
 			 "GraphDriver", gd, "Config", config, "HostConfig", hostcfg);
+	if (*out)
+		json_object_set_new(*out, "Mounts", mounts_json(plan));
 	return *out ? 0 : kerror_set(e, EIO, "building the inspect output");
 }
 

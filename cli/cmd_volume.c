@@ -462,19 +462,9 @@ int cmd_volume(struct cli *c, int argc, char **argv, struct kerror *e)
 /* rm -v: the container's anonymous volumes no other container uses. */
 int volume_remove_anonymous(struct cli *c, const char *plan, struct kerror *e)
 {
-	_cleanup_strv_ char **vols = run_plan_volumes(plan);
-	_cleanup_json_ json_t *users = NULL;
 	struct store *s;
 	int r = cli_store(c, &s, e);
-	if (r == 0 && vols)
-		r = volume_users(c, &users, e);
-	for (size_t i = 0; r == 0 && vols && vols[i]; i++) {
-		struct volume_info *v = NULL;
-		if (json_object_get(users, vols[i]) || store_volume_get(s, vols[i], &v, NULL) < 0)
-			continue;
-		if (v->anonymous)
-			r = store_volume_remove(s, vols[i], e);
-		volume_info_free(v);
-	}
+	if (r == 0)
+		run_volumes_remove_anonymous(s, plan);
 	return r;
 }

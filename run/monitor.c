@@ -183,6 +183,8 @@ static void finish(struct store *s, struct container_info *c, bool remove, int c
 	if (remove) {
 		if (store_container_remove(s, c->id, &e) < 0)
 			log_warn("removing container %.12s: %s", c->id, e.msg);
+		else
+			run_volumes_remove_anonymous(s, c->plan); /* as docker run --rm */
 		return;
 	}
 	run_exit_file_write(s, c->id, code);
@@ -314,7 +316,8 @@ fail:
 	report_ready(o->ready_fd, *exit_code, e);
 	if (o->remove) {
 		_cleanup_kerror_ struct kerror e2 = { 0 };
-		store_container_remove(s, c->id, &e2);
+		if (store_container_remove(s, c->id, &e2) == 0)
+			run_volumes_remove_anonymous(s, c->plan);
 	} else if (*exit_code != 125) {
 		/* As Docker: a command that cannot run leaves the container
 		 * "created", with the code. */

@@ -83,6 +83,9 @@ int run_volumes_resolve(struct store *s, char ***mounts, const json_t *img_volum
 			struct kerror *e);
 /* The volume names a plan (JSON text) mounts, NULL-terminated (may be NULL). */
 char **run_plan_volumes(const char *plan_json);
+/* After its container was removed (rm -v, --rm): removes the anonymous
+ * volumes the plan mounted that no remaining container mounts. */
+void run_volumes_remove_anonymous(struct store *s, const char *plan_json);
 
 /* Docker's merging: an --entrypoint replaces the image's Entrypoint and
  * drops its Cmd; arguments replace Cmd.  Result is a new vector, possibly

@@ -259,3 +259,33 @@ int volume_copy_up(int tree, const char *target, struct kerror *e)
 		r = kerror_sys(e, errno, "volume copy-up: owner of \"%s\"", target);
 	return r;
 }
+
+void run_volumes_remove_anonymous(struct store *s, const char *plan_json)
+{
+	if (!plan_json || !strstr(plan_json, "volume="))
+		return; /* keeps `run --rm` free of this work without volumes */
+	_cleanup_strv_ char **vols = run_plan_volumes(plan_json);
+	struct container_info **list = NULL;
+	size_t n = 0;
+	if (!vols || store_container_list(s, &list, &n, NULL) < 0)
+		return;
+	for (size_t i = 0; vols[i]; i++) {
+		struct volume_info *v = NULL;
+		bool used = false;
+		for (size_t k = 0; k < n && !used; k++) {
+			if (!strstr(list[k]->plan, vols[i]))
+				continue;
+			_cleanup_strv_ char **theirs = run_plan_volumes(list[k]->plan);
+			for (size_t j = 0; theirs && theirs[j]; j++)
+				used |= !strcmp(theirs[j], vols[i]);
+		}
+		if (!used && store_volume_get(s, vols[i], &v, NULL) == 0 && v->anonymous) {
+			struct kerror e = { 0 };
+			if (store_volume_remove(s, vols[i], &e) < 0)
+				log_warn("removing volume %.12s: %s", vols[i], e.msg);
+			kerror_release(&e);
+		}
+		volume_info_free(v);
+	}
+	container_list_free(list, n);
+}

@@ -110,3 +110,18 @@ bb() {
 	run kiln volume ls -q
 	[ "$output" = "used" ]
 }
+
+@test "run --rm removes the container's anonymous volumes, not named ones; inspect shows Mounts" {
+	bb
+	run kiln run --rm -v /anon -v keep:/k bb true
+	[ "$status" -eq 0 ]
+	run kiln volume ls -q
+	[ "$output" = "keep" ]
+	kiln create --name m1 -v keep:/k:ro -v /anon2 -v "$BATS_TEST_TMPDIR:/b" bb true >/dev/null
+	run kiln container inspect --format '{{range .Mounts}}{{.Type}} {{.Destination}} {{.RW}};{{end}}' m1
+	[ "$output" = "volume /k false;volume /anon2 true;bind /b true;" ]
+	run kiln container inspect --format '{{(index .Mounts 0).Name}} {{(index .Mounts 0).Driver}}' m1
+	[ "$output" = "keep local" ]
+	run kiln container inspect --format '{{(index .Mounts 0).Source}}' m1
+	[ "$output" = "$KROOT/volumes/keep/_data" ]
+}
