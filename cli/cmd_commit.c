@@ -18,6 +18,45 @@ static const char commit_opts[] =
 	"      --squash           Squash newly built layers into a single new layer (not "
 	"supported yet)\n";
 
+static bool env_has(json_t *env, const char *key, size_t klen)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(env, i, v) {
+		const char *kv = json_string_value(v);
+		if (kv && !strncmp(kv, key, klen) && (kv[klen] == '=' || !kv[klen]))
+			return true;
+	}
+	return false;
+}
+
+/* As docker commit: the container's Env (the image's plus -e) and -u go
+ * into the image; the variables the engine adds at run time
+ * (HOSTNAME, container, TERM, HOME, PATH) only if the image had them. */
+static void carry_run_config(json_t *cfg, const struct run_plan *p)
+{
+	static const char *const engine[] = { "HOSTNAME", "container", "TERM", "HOME", "PATH" };
+	json_t *c = json_object_get(cfg, "config");
+	if (!json_is_object(c)) {
+		c = json_object();
+		json_object_set_new(cfg, "config", c);
+	}
+	json_t *old = json_object_get(c, "Env"), *env = json_array();
+	for (size_t i = 0; p->env && p->env[i]; i++) {
+		const char *eq = strchr(p->env[i], '=');
+		size_t kl = eq ? (size_t)(eq - p->env[i]) : strlen(p->env[i]);
+		bool skip = false;
+		for (size_t k = 0; k < ARRAY_SIZE(engine); k++)
+			if (strlen(engine[k]) == kl && !strncmp(engine[k], p->env[i], kl))
+				skip = !json_is_array(old) || !env_has(old, p->env[i], kl);
+		if (!skip)
+			json_array_append_new(env, json_string(p->env[i]));
+	}
+	json_object_set_new(c, "Env", env);
+	if (p->user && *p->user)
+		json_object_set_new(c, "User", json_string(p->user));
+}
+
 /* The new config: the image's, the new layer's DiffID, a history entry as
  * docker commit writes it, author, changes. */
 static int commit_config(const struct container_info *ctr, const char *raw_cfg,
@@ -46,9 +85,11 @@ static int commit_config(const struct container_info *ctr, const char *raw_cfg,
 		json_object_set_new(rootfs, "diff_ids", ids);
 	}
 	json_array_append_new(ids, json_string(diff_id));
-	if (run_plan_from_json(ctr->plan, &p, NULL) == 0)
+	if (run_plan_from_json(ctr->plan, &p, NULL) == 0) {
 		for (size_t i = 0; p.argv && p.argv[i]; i++)
 			buf_printf(&by, "%s%s", i ? " " : "", p.argv[i]);
+		carry_run_config(cfg, &p);
+	}
 	run_plan_release(&p);
 	_cleanup_free_ char *created_by = buf_steal(&by);
 	ent = json_pack("{s:s, s:s}", "created", created, "created_by", created_by);

@@ -48,6 +48,13 @@ bb() {
 	[ "$output" = "Jane <j@x> my message 2" ]
 	run kiln history --format '{{.Comment}}' newimg
 	[ "${lines[0]}" = "my message" ]
+	# as docker: the container's -e and -u go into the image
+	kiln run --name c2 -e ADDED=yes -u 1:1 bb true
+	kiln commit -q c2 fromc2 >/dev/null
+	run kiln run --rm fromc2 sh -c 'echo $ADDED; id -u'
+	[ "${lines[0]}" = "yes" ] && [ "${lines[1]}" = "1" ]
+	run kiln image inspect --format '{{json .Config.Env}}' fromc2
+	[[ "$output" != *HOSTNAME* ]] && [[ "$output" != *container=* ]]
 	run kiln commit --squash c1 other
 	[ "$status" -eq 125 ]
 	run kiln commit -c 'BOGUS x' c1 other
