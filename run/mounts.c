@@ -291,7 +291,8 @@ int mounts_clone_sources(char *const *mounts, int *trees, struct kerror *e)
 				run_mount_release(&m);
 				return r;
 			}
-			if (m.readonly) {
+			/* a volume is made read-only after its first-mount copy */
+			if (m.readonly && !m.volume) {
 				struct mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
 				if (syscall(SYS_mount_setattr, trees[i], "",
 					    AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0) {
@@ -391,6 +392,12 @@ int mounts_apply(char *const *mounts, int *trees, struct kerror *e)
 			bool file = fstat(trees[i], &st) == 0 && !S_ISDIR(st.st_mode);
 			if (m.volume && !file)
 				r = volume_copy_up(trees[i], m.target, e);
+			if (r == 0 && m.volume && m.readonly) {
+				struct mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
+				if (syscall(SYS_mount_setattr, trees[i], "",
+					    AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0)
+					r = kerror_sys(e, errno, "making \"%s\" read-only", m.target);
+			}
 			tfd = r < 0 ? -1 : open_target(m.target, file, e);
 			if (r < 0)
 				;

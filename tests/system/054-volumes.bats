@@ -67,6 +67,11 @@ bb() {
 	run kiln run --rm -v data:/x:ro bb sh -c 'echo y > /x/y'
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"Read-only file system"* ]]
+	# a fresh read-only volume is populated too
+	run kiln run --rm -v rovol:/etc:ro bb sh -c 'head -1 /etc/passwd; touch /etc/x'
+	[[ "${lines[0]}" == root:* ]]
+	[[ "$output" == *"Read-only file system"* ]]
+	[ -f "$KROOT/volumes/rovol/_data/passwd" ]
 	# a path the image lacks: an empty volume
 	run kiln run --rm -v fresh:/nothere bb ls -A /nothere
 	[ "$status" -eq 0 ] && [ "$output" = "" ]
