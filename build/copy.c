@@ -64,6 +64,12 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Sorts "<type byte><name>" strings by name. */
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a + 1, *(char *const *)b + 1);
+}
+
 static bool ignored(const struct copy_source *src, const struct copy_list *l, const char *rel)
 {
 	return rel[0] && ((src->ign && ignore_match(src->ign, rel)) ||
@@ -176,6 +182,30 @@ int copy_list_make(const struct plan_step *st, const struct copy_source *src,
 
 /* ---- hashing ----------------------------------------------------------- */
 
+/* A readable fd for fd: itself (dup'ed) when it was opened for reading,
+ * else a reopen of the O_PATH fd through /proc. */
+static int reopen_ro(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0 && !(fl & O_PATH))
+		return fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	_cleanup_free_ char *proc = xasprintf("/proc/self/fd/%d", fd);
+	return open(proc, O_RDONLY | O_CLOEXEC);
+}
+
+/* Opens a directory entry for hashing or copying: regular files are opened
+ * for reading at once (no later reopen), everything else O_PATH (never
+ * opening a device or a FIFO). */
+static int open_entry(int dfd, const struct dirent *de)
+{
+	if (de->d_type == DT_REG) {
+		int fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+	}
+	return openat(dfd, de->d_name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+}
+
 static void hash_meta(struct digester *d, const char *rel, const struct stat *st,
 		      const char *link)
 {
@@ -208,8 +238,7 @@ static int hash_node(int fd, const char *rel, const struct copy_source *src,
 	if (S_ISREG(st.st_mode)) {
 		char hex[DIGEST_HEX_LEN + 1];
 		if (!digest_memo_get(src->memo, &st, hex)) {
-			_cleanup_free_ char *proc = xasprintf("/proc/self/fd/%d", fd);
-			_cleanup_close_ int rfd = open(proc, O_RDONLY | O_CLOEXEC);
+			_cleanup_close_ int rfd = reopen_ro(fd);
 			_cleanup_digester_ struct digester *fdg = digester_new();
 			char full[DIGEST_STR_LEN + 1];
 			struct stat after;
@@ -246,18 +275,33 @@ static int hash_node(int fd, const char *rel, const struct copy_source *src,
 		if (dfd < 0 || !(dir = fdopendir(dfd)))
 			return kerror_sys(e, errno, "reading \"%s\"", rel);
 		dfd = -1;
+		/* Names carry their d_type in front: "<type byte><name>". */
 		while ((de = readdir(dir)))
 			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-				strv_push(&names, xstrdup(de->d_name));
+				strv_push(&names, xasprintf("%c%s", de->d_type ? de->d_type : 0xff,
+							    de->d_name));
 		if (names)
-			qsort(names, strv_len(names), sizeof(char *), cmp_str);
+			qsort(names, strv_len(names), sizeof(char *), cmp_name);
 		for (size_t i = 0; r == 0 && names && names[i]; i++) {
-			_cleanup_free_ char *crel = rel[0] ? xasprintf("%s/%s", rel, names[i])
-							   : xstrdup(names[i]);
+			const char *name = names[i] + 1;
+			_cleanup_free_ char *crel = rel[0] ? xasprintf("%s/%s", rel, name)
+							   : xstrdup(name);
 			if (ignored(src, l, crel))
 				continue;
-			_cleanup_close_ int cfd = openat(dirfd(dir), names[i],
-							 O_PATH | O_NOFOLLOW | O_CLOEXEC);
+			/* A memoised regular file needs no open at all. */
+			if ((unsigned char)names[i][0] == DT_REG && src->memo) {
+				struct stat cst;
+				char hex[DIGEST_HEX_LEN + 1];
+				if (fstatat(dirfd(dir), name, &cst, AT_SYMLINK_NOFOLLOW) == 0 &&
+				    S_ISREG(cst.st_mode) && digest_memo_get(src->memo, &cst, hex)) {
+					hash_meta(d, crel, &cst, NULL);
+					digester_update(d, hex, DIGEST_HEX_LEN);
+					continue;
+				}
+			}
+			struct dirent fake = { .d_type = (unsigned char)names[i][0] };
+			snprintf(fake.d_name, sizeof(fake.d_name), "%s", name);
+			_cleanup_close_ int cfd = open_entry(dirfd(dir), &fake);
 			if (cfd < 0) {
 				r = kerror_sys(e, errno, "reading \"%s\"", crel);
 				break;
@@ -440,8 +484,7 @@ static int copy_children(struct copy_ctx *c, int sfd, const char *rel, int dfd, 
 			if (skip)
 				continue;
 		}
-		_cleanup_close_ int cfd = openat(dirfd(dir), de->d_name, O_PATH | O_NOFOLLOW |
-								     O_CLOEXEC);
+		_cleanup_close_ int cfd = open_entry(dirfd(dir), de);
 		if (cfd < 0)
 			r = kerror_sys(e, errno, "reading \"%s\"", crel);
 		else
@@ -482,8 +525,7 @@ static int copy_node(struct copy_ctx *c, int sfd, const char *rel, int ddir, con
 		return r;
 	}
 	if (S_ISREG(st.st_mode)) {
-		_cleanup_free_ char *proc = xasprintf("/proc/self/fd/%d", sfd);
-		_cleanup_close_ int in = open(proc, O_RDONLY | O_CLOEXEC);
+		_cleanup_close_ int in = reopen_ro(sfd);
 		_cleanup_close_ int out = -1;
 		if (in < 0)
 			return kerror_sys(e, errno, "reading \"%s\"", rel);
