@@ -345,6 +345,7 @@ struct copy_ctx {
 	gid_t gid;
 	int chmod; /* -1: keep the source's mode */
 	char *buf;
+	bool no_cfr; /* copy_file_range failed once (other file system): skip it */
 };
 
 /* Opens (creating what is missing, owned uid:gid, 0755) the directory at
@@ -421,9 +422,10 @@ static int remove_existing(int ddir, const char *name, bool keep_dir, bool *is_d
 	return 0;
 }
 
-static int copy_data(int in, int out, char *buf, const char *rel, struct kerror *e)
+static int copy_data(int in, int out, char *buf, bool *no_cfr, const char *rel,
+		     struct kerror *e)
 {
-	for (;;) {
+	while (!*no_cfr) {
 		ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
 		if (n > 0)
 			continue;
@@ -433,6 +435,7 @@ static int copy_data(int in, int out, char *buf, const char *rel, struct kerror 
 			continue;
 		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
 			return kerror_sys(e, errno, "copying \"%s\"", rel);
+		*no_cfr = true;
 		break;
 	}
 	for (;;) {
@@ -532,7 +535,7 @@ static int copy_node(struct copy_ctx *c, int sfd, const char *rel, int ddir, con
 		out = openat(ddir, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (out < 0)
 			return kerror_sys(e, errno, "creating \"%s\"", rel);
-		r = copy_data(in, out, c->buf, rel, e);
+		r = copy_data(in, out, c->buf, &c->no_cfr, rel, e);
 		if (r < 0)
 			return r;
 		if (fchown(out, c->uid, c->gid) < 0 || fchmod(out, mode_of(c, &st)) < 0)
