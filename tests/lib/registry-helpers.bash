@@ -14,6 +14,26 @@ stop_registry() {
 	"$LIB/registry.sh" stop "$1"
 }
 
+# The set-up most registry test files share: one plain registry per file
+# (setup_file), a private store per test and no host registries.conf (setup).
+registry_setup_file() {
+	command -v docker-registry >/dev/null || skip "docker-registry is not installed (make deps)"
+	export RDIR=$BATS_FILE_TMPDIR/reg
+	"$LIB/registry.sh" start "$RDIR"
+}
+
+registry_teardown_file() {
+	"$LIB/registry.sh" stop "$RDIR"
+}
+
+registry_setup() {
+	KROOT=$(mktemp -d "$BATS_TEST_TMPDIR/root.XXXXXX")
+	KRUN=$(mktemp -d "$BATS_TEST_TMPDIR/run.XXXXXX")
+	export KROOT KRUN
+	REG=127.0.0.1:$(cat "$RDIR/port")
+	export CONTAINERS_REGISTRIES_CONF=$BATS_TEST_TMPDIR/none.conf
+}
+
 # Waits for a server to write its port file.
 wait_port_file() {
 	for _ in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.05; done

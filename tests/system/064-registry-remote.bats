@@ -7,21 +7,15 @@ load helpers
 load ../lib/registry-helpers
 
 setup_file() {
-	command -v docker-registry >/dev/null || skip "docker-registry is not installed (make deps)"
-	export RDIR=$BATS_FILE_TMPDIR/reg
-	"$BATS_TEST_DIRNAME/../lib/registry.sh" start "$RDIR"
+	registry_setup_file
 }
 
 teardown_file() {
-	"$BATS_TEST_DIRNAME/../lib/registry.sh" stop "$RDIR"
+	registry_teardown_file
 }
 
 setup() {
-	KROOT=$(mktemp -d "$BATS_TEST_TMPDIR/root.XXXXXX")
-	KRUN=$(mktemp -d "$BATS_TEST_TMPDIR/run.XXXXXX")
-	export KROOT KRUN
-	REG=127.0.0.1:$(cat "$RDIR/port")
-	export CONTAINERS_REGISTRIES_CONF=$BATS_TEST_TMPDIR/none.conf
+	registry_setup
 }
 
 @test "list-tags: every tag, across Link pages, skopeo's JSON" {
