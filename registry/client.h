@@ -108,4 +108,10 @@ int client_ping(struct reg_client *c, struct kerror *e);
 int client_token(struct reg_client *c, const char *scope, char **token, struct kerror *e);
 int64_t mono_ms(void);
 
+/* GETs a blob of at most max bytes into memory; its size and digest must
+ * match d (a mismatch names the blob).  *data is NUL-terminated. */
+int client_get_blob(struct reg_client *c, const char *repo, const char *scope,
+		    const struct descriptor *d, size_t max, char **data, size_t *len,
+		    struct kerror *e);
+
 #endif

@@ -136,42 +136,10 @@ static int choose(const struct pull_opts *o, const struct manifest_index *x,
 static int get_config(struct puller *p, const struct descriptor *d, char **data, size_t *len,
 		      struct kerror *e)
 {
-	_cleanup_free_ char *path = xasprintf("/v2/%s/blobs/%s", p->repo, d->digest);
-	struct http_req rq = HTTP_REQ_INIT;
-	struct http_resp resp;
-	char got[DIGEST_STR_LEN + 1];
-	int r;
-
 	if (d->size > MAX_CONFIG)
 		return kerror_set(e, EFBIG, "config %s: %" PRId64 " bytes, too large", d->digest,
 				  d->size);
-	rq.method = "GET";
-	rq.url = path;
-	rq.scope = p->scope;
-	rq.max_body = (size_t)d->size + 1;
-	r = client_request(p->c, &rq, &resp, e);
-	if (r == -EFBIG)
-		return kerror_set(e, EBADMSG, "blob %s: more than the %" PRId64 " bytes announced",
-				  d->digest, d->size);
-	if (r < 0)
-		return r;
-	if (resp.status != 200) {
-		_cleanup_free_ char *what = xasprintf("fetching blob %s", d->digest);
-		r = http_error(&resp, what, e);
-		http_resp_release(&resp);
-		return r;
-	}
-	digest_bytes(resp.body.data ? resp.body.data : "", resp.body.len, got);
-	if ((int64_t)resp.body.len != d->size || strcmp(got, d->digest) != 0) {
-		r = kerror_set(e, EBADMSG, "blob %s: digest mismatch (%zu bytes hashing to %s)",
-			       d->digest, resp.body.len, got);
-		http_resp_release(&resp);
-		return r;
-	}
-	*len = resp.body.len;
-	*data = buf_steal(&resp.body);
-	http_resp_release(&resp);
-	return 0;
+	return client_get_blob(p->c, p->repo, p->scope, d, MAX_CONFIG, data, len, e);
 }
 
 static void job_started(void *ctx, struct fetch_job *j)

@@ -67,7 +67,25 @@ setup() {
 	export KROOT KRUN
 }
 
+# Mounts a test leaves under its temporary directory (podman's private
+# store mounts its overlay dir on itself) are undone, deepest first.
+umount_under() {
+	local m
+	for m in $(awk -v d="$1/" 'index($2, d) == 1 {print $2}' /proc/mounts | sort -r); do
+		umount -l "$m" 2>/dev/null || true
+	done
+}
+
+# Containers a failed test left running (or paused) are stopped.
+stop_leftover_containers() {
+	[ -f "$KROOT/kiln.db" ] || return 0
+	timeout 30 "$KILN_BIN" --root "$KROOT" --runroot "$KRUN" unpause -a >/dev/null 2>&1 || true
+	timeout 30 "$KILN_BIN" --root "$KROOT" --runroot "$KRUN" rm -af >/dev/null 2>&1 || true
+}
+
 teardown() {
+	stop_leftover_containers
+	umount_under "$BATS_TEST_TMPDIR"
 	rm -rf "$KROOT" "$KRUN"
 }
 
