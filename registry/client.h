@@ -108,6 +108,12 @@ int client_ping(struct reg_client *c, struct kerror *e);
 int client_token(struct reg_client *c, const char *scope, char **token, struct kerror *e);
 int64_t mono_ms(void);
 
+/* GETs a manifest (at most 4 MiB) by tag or digest with the given Accept
+ * list; the digest is checked against a digest reference and against the
+ * registry's Docker-Content-Digest.  ctype may be NULL. */
+int client_get_manifest(struct reg_client *c, const char *repo, const char *scope,
+			const char *accept, const char *reference, char **data, size_t *len,
+			char **ctype, char digest[DIGEST_STR_LEN + 1], struct kerror *e);
 /* GETs a blob of at most max bytes into memory; its size and digest must
  * match d (a mismatch names the blob).  *data is NUL-terminated. */
 int client_get_blob(struct reg_client *c, const char *repo, const char *scope,

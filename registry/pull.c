@@ -45,45 +45,8 @@ static void say(const struct pull_opts *o, const char *fmt, ...)
 static int get_manifest(struct puller *p, const char *reference, char **data, size_t *len,
 			char **ctype, char digest[DIGEST_STR_LEN + 1], struct kerror *e)
 {
-	_cleanup_free_ char *path = xasprintf("/v2/%s/manifests/%s", p->repo, reference);
-	struct http_req rq = HTTP_REQ_INIT;
-	struct http_resp resp;
-	int r;
-
-	rq.method = "GET";
-	rq.url = path;
-	rq.scope = p->scope;
-	rq.accept = ACCEPT_MANIFESTS;
-	rq.max_body = MAX_MANIFEST;
-	r = client_request(p->c, &rq, &resp, e);
-	if (r == -EFBIG)
-		return kerror_set(e, EFBIG, "manifest %s: larger than 4 MiB, refused", reference);
-	if (r < 0)
-		return r;
-	if (resp.status != 200) {
-		_cleanup_free_ char *what = xasprintf("reading manifest %s in %s/%s", reference,
-						      p->c->domain, p->repo);
-		r = http_error(&resp, what, e);
-		http_resp_release(&resp);
-		return r;
-	}
-	digest_bytes(resp.body.data ? resp.body.data : "", resp.body.len, digest);
-	if (str_has_prefix(reference, "sha256:") && strcmp(reference, digest) != 0) {
-		http_resp_release(&resp);
-		return kerror_set(e, EBADMSG, "manifest %s: digest mismatch (the content hashes "
-					      "to %s)", reference, digest);
-	}
-	if (resp.digest && digest_is_sha256(resp.digest) && strcmp(resp.digest, digest) != 0) {
-		http_resp_release(&resp);
-		return kerror_set(e, EBADMSG, "manifest %s: the registry says %s, the content "
-					      "hashes to %s", reference, resp.digest, digest);
-	}
-	*len = resp.body.len;
-	*data = buf_steal(&resp.body);
-	*ctype = resp.content_type ? xstrndup(resp.content_type, strcspn(resp.content_type, ";"))
-				   : NULL;
-	http_resp_release(&resp);
-	return 0;
+	return client_get_manifest(p->c, p->repo, p->scope, ACCEPT_MANIFESTS, reference, data, len,
+				   ctype, digest, e);
 }
 
 static bool is_attestation(const struct descriptor *d)

@@ -60,49 +60,8 @@ const char *remote_reference(const struct remote *r)
 int remote_get_manifest(struct remote *r, const char *reference, char **data, size_t *len,
 			char **ctype, char digest[DIGEST_STR_LEN + 1], struct kerror *e)
 {
-	_cleanup_free_ char *path = xasprintf("/v2/%s/manifests/%s", r->ref->path, reference);
-	struct http_req rq = HTTP_REQ_INIT;
-	struct http_resp resp;
-	int rc;
-
-	rq.method = "GET";
-	rq.url = path;
-	rq.scope = r->scope;
-	rq.accept = ACCEPT_ALL_MANIFESTS;
-	rq.max_body = MAX_MANIFEST;
-	rc = client_request(r->c, &rq, &resp, e);
-	if (rc == -EFBIG)
-		return kerror_set(e, EFBIG, "manifest %s: larger than 4 MiB, refused", reference);
-	if (rc < 0)
-		return rc;
-	if (resp.status != 200) {
-		_cleanup_free_ char *what = xasprintf("reading manifest %s in %s/%s", reference,
-						      r->c->domain, r->ref->path);
-		rc = http_error(&resp, what, e);
-		http_resp_release(&resp);
-		return rc;
-	}
-	digest_bytes(resp.body.data ? resp.body.data : "", resp.body.len, digest);
-	if (str_has_prefix(reference, "sha256:") && strcmp(reference, digest) != 0)
-		rc = kerror_set(e, EBADMSG, "manifest %s: digest mismatch (the content hashes to "
-					    "%s)", reference, digest);
-	else if (resp.digest && digest_is_sha256(resp.digest) && strcmp(resp.digest, digest))
-		rc = kerror_set(e, EBADMSG, "manifest %s: the registry says %s, the content "
-					    "hashes to %s", reference, resp.digest, digest);
-	if (rc < 0) {
-		http_resp_release(&resp);
-		return rc;
-	}
-	*len = resp.body.len;
-	*data = buf_steal(&resp.body);
-	if (!*data)
-		*data = xstrdup("");
-	if (ctype)
-		*ctype = resp.content_type
-				 ? xstrndup(resp.content_type, strcspn(resp.content_type, ";"))
-				 : NULL;
-	http_resp_release(&resp);
-	return 0;
+	return client_get_manifest(r->c, r->ref->path, r->scope, ACCEPT_ALL_MANIFESTS, reference,
+				   data, len, ctype, digest, e);
 }
 
 int remote_get_blob(struct remote *r, const struct descriptor *d, size_t max, char **data,

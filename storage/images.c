@@ -501,30 +501,21 @@ static int remove_fn(struct store *s, void *arg, struct kerror *e)
 	if (sqlite3_step(st) != SQLITE_ROW)
 		return kerror_set(e, ENOENT, "No such image: %s", op->id);
 	op->manifest_digest = col_text(st, 0);
-	sqlite3_finalize(st);
-	st = NULL;
-	r = db_prepare(s, "DELETE FROM names WHERE image_id = ?1", &st, e);
-	if (r < 0)
-		return r;
-	sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return db_error(s, "removing the image's names", e);
-	sqlite3_finalize(st);
-	st = NULL;
-	r = db_prepare(s, "DELETE FROM repo_digests WHERE image_id = ?1", &st, e);
-	if (r < 0)
-		return r;
-	sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return db_error(s, "removing the image's repo digests", e);
-	sqlite3_finalize(st);
-	st = NULL;
-	r = db_prepare(s, "DELETE FROM images WHERE id = ?1", &st, e);
-	if (r < 0)
-		return r;
-	sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		return db_error(s, "removing the image", e);
+	static const char *const deletes[][2] = {
+		{ "DELETE FROM names WHERE image_id = ?1", "removing the image's names" },
+		{ "DELETE FROM repo_digests WHERE image_id = ?1", "removing the image's repo digests" },
+		{ "DELETE FROM images WHERE id = ?1", "removing the image" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(deletes); i++) {
+		sqlite3_finalize(st);
+		st = NULL;
+		r = db_prepare(s, deletes[i][0], &st, e);
+		if (r < 0)
+			return r;
+		sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			return db_error(s, deletes[i][1], e);
+	}
 	/* Layers no image reaches any more. */
 	r = db_prepare(s,
 		       "WITH RECURSIVE used(id) AS ("
