@@ -90,6 +90,8 @@ struct buf {
 	size_t len, cap;
 };
 void buf_append(struct buf *b, const void *data, size_t n);
+/* One code point as UTF-8; surrogates and values past U+10FFFF become U+FFFD. */
+void buf_append_utf8(struct buf *b, uint32_t c);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_release(struct buf *b);
 /* Returns the NUL-terminated contents, owned by the caller; b is emptied. */

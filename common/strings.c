@@ -104,6 +104,26 @@ void buf_append(struct buf *b, const void *data, size_t n)
 	b->data[b->len] = '\0';
 }
 
+void buf_append_utf8(struct buf *b, uint32_t c)
+{
+	char u[4];
+	size_t n;
+	if (c > 0x10ffff || (c >= 0xd800 && c < 0xe000))
+		c = 0xfffd;
+	if (c < 0x80) {
+		u[0] = (char)c, n = 1;
+	} else if (c < 0x800) {
+		u[0] = (char)(0xc0 | (c >> 6)), u[1] = (char)(0x80 | (c & 0x3f)), n = 2;
+	} else if (c < 0x10000) {
+		u[0] = (char)(0xe0 | (c >> 12)), u[1] = (char)(0x80 | ((c >> 6) & 0x3f));
+		u[2] = (char)(0x80 | (c & 0x3f)), n = 3;
+	} else {
+		u[0] = (char)(0xf0 | (c >> 18)), u[1] = (char)(0x80 | ((c >> 12) & 0x3f));
+		u[2] = (char)(0x80 | ((c >> 6) & 0x3f)), u[3] = (char)(0x80 | (c & 0x3f)), n = 4;
+	}
+	buf_append(b, u, n);
+}
+
 void buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;

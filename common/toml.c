@@ -206,24 +206,6 @@ static int check_text(struct parser *p)
 
 /* ---- strings -------------------------------------------------------------- */
 
-static void put_utf8(struct buf *b, uint32_t cp)
-{
-	char u[4];
-	size_t n;
-	if (cp < 0x80) {
-		u[0] = (char)cp, n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | cp >> 6), u[1] = (char)(0x80 | (cp & 0x3f)), n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | cp >> 12), u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f)), n = 3;
-	} else {
-		u[0] = (char)(0xf0 | cp >> 18), u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f)), u[3] = (char)(0x80 | (cp & 0x3f)), n = 4;
-	}
-	buf_append(b, u, n);
-}
-
 /* At the backslash of an escape in a basic string. */
 static int parse_escape(struct parser *p, struct buf *b)
 {
@@ -252,7 +234,7 @@ static int parse_escape(struct parser *p, struct buf *b)
 	}
 	if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return perr(p, "escape \\%c%0*X is not a unicode scalar value", c, (int)nd, cp);
-	put_utf8(b, cp);
+	buf_append_utf8(b, cp);
 	p->pos += 2 + nd;
 	return 0;
 }

@@ -165,26 +165,6 @@ static void list_append(struct tnode *l, struct tnode *n)
 
 /* ---- literals ----------------------------------------------------------- */
 
-static void put_utf8(struct buf *b, uint32_t c)
-{
-	char u[4];
-	size_t n;
-	if (c > 0x10ffff || (c >= 0xd800 && c < 0xe000))
-		c = 0xfffd;
-	if (c < 0x80) {
-		u[0] = (char)c, n = 1;
-	} else if (c < 0x800) {
-		u[0] = (char)(0xc0 | (c >> 6)), u[1] = (char)(0x80 | (c & 0x3f)), n = 2;
-	} else if (c < 0x10000) {
-		u[0] = (char)(0xe0 | (c >> 12)), u[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (c & 0x3f)), n = 3;
-	} else {
-		u[0] = (char)(0xf0 | (c >> 18)), u[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((c >> 6) & 0x3f)), u[3] = (char)(0x80 | (c & 0x3f)), n = 4;
-	}
-	buf_append(b, u, n);
-}
-
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -225,7 +205,7 @@ static int unquote(struct parser *p, size_t pos, const char *s, size_t n, struct
 				char byte = (char)v;
 				buf_append(b, &byte, 1);
 			} else {
-				put_utf8(b, v);
+				buf_append_utf8(b, v);
 			}
 		} else if (c >= '0' && c <= '7') {
 			if (n - i < 2 || s[i] < '0' || s[i] > '7' || s[i + 1] < '0' || s[i + 1] > '7')

@@ -46,26 +46,6 @@ static void pad(struct buf *b, const char *s, size_t n, const struct spec *sp, b
 	buf_append(b, s, n);
 }
 
-static void put_rune(struct buf *b, uint32_t c)
-{
-	char u[4];
-	size_t n;
-	if (c > 0x10ffff || (c >= 0xd800 && c < 0xe000))
-		c = 0xfffd;
-	if (c < 0x80) {
-		u[0] = (char)c, n = 1;
-	} else if (c < 0x800) {
-		u[0] = (char)(0xc0 | (c >> 6)), u[1] = (char)(0x80 | (c & 0x3f)), n = 2;
-	} else if (c < 0x10000) {
-		u[0] = (char)(0xe0 | (c >> 12)), u[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (c & 0x3f)), n = 3;
-	} else {
-		u[0] = (char)(0xf0 | (c >> 18)), u[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((c >> 6) & 0x3f)), u[3] = (char)(0x80 | (c & 0x3f)), n = 4;
-	}
-	buf_append(b, u, n);
-}
-
 /* strconv.Quote (printable non-ASCII kept as is). */
 static void quote(struct buf *b, const char *s, size_t n, char q)
 {
@@ -99,7 +79,7 @@ static void quote(struct buf *b, const char *s, size_t n, char q)
 static void bad_verb(struct texec *x, struct buf *b, uint32_t verb, const json_t *v)
 {
 	buf_printf(b, "%%!");
-	put_rune(b, verb);
+	buf_append_utf8(b, verb);
 	buf_append(b, "(", 1);
 	if (!v || json_is_null(v)) {
 		buf_printf(b, "<nil>");
@@ -120,14 +100,14 @@ static void fmt_int(struct buf *b, long long v, uint32_t verb, const struct spec
 	switch (verb) {
 	case 'c': {
 		struct buf r = { 0 };
-		put_rune(&r, (uint32_t)(v < 0 || v > 0x10ffff ? 0xfffd : v));
+		buf_append_utf8(&r, (uint32_t)(v < 0 || v > 0x10ffff ? 0xfffd : v));
 		pad(b, r.data, r.len, sp, false);
 		buf_release(&r);
 		return;
 	}
 	case 'q': {
 		struct buf r = { 0 }, q = { 0 };
-		put_rune(&r, (uint32_t)(v < 0 || v > 0x10ffff ? 0xfffd : v));
+		buf_append_utf8(&r, (uint32_t)(v < 0 || v > 0x10ffff ? 0xfffd : v));
 		quote(&q, r.data, r.len, '\'');
 		pad(b, q.data, q.len, sp, false);
 		buf_release(&r);
@@ -431,7 +411,7 @@ int tfmt_printf(struct texec *x, const char *f, size_t len, json_t **args, size_
 		}
 		if (argi >= n) {
 			buf_printf(out, "%%!");
-			put_rune(out, verb);
+			buf_append_utf8(out, verb);
 			buf_printf(out, "(MISSING)");
 			continue;
 		}
