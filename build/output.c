@@ -18,7 +18,13 @@
 #include "build/engine_state.h"
 
 #define MAX_DEPTH 256
-#define OPQ "trusted.overlay.opaque"
+/* trusted.overlay.opaque, or user.overlay.opaque rootless. */
+#define OPQ opq_name()
+
+static const char *opq_name(void)
+{
+	return fs_in_user_namespace() ? "user.overlay.opaque" : "trusted.overlay.opaque";
+}
 
 static char **lowers_range(const struct bstate *s, size_t from, size_t to)
 {

@@ -337,7 +337,8 @@ static int bind_mount(struct build *b, struct run_mounts *m, const struct plan_m
 			return kerror_sys(e, errno, "creating a bind mount's upper dir");
 		_cleanup_free_ char *up = xasprintf("%s/u", tmpl);
 		_cleanup_free_ char *wk = xasprintf("%s/w", tmpl);
-		_cleanup_free_ char *opt = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", src, up, wk);
+		_cleanup_free_ char *opt = xasprintf("lowerdir=%s,upperdir=%s,workdir=%s%s", src, up, wk,
+						   fs_overlay_extra_opts());
 		if (strpbrk(src, ",:"))
 			return kerror_set(e, EINVAL, "bind mount source \"%s\": rw needs a path "
 						     "without ',' or ':'", src);

@@ -31,7 +31,10 @@ struct command {
 	const char *name;
 	cmd_fn fn;
 	const char *summary;
+	unsigned flags; /* CMD_* */
 };
+/* Rootless: runs outside kiln's user namespace (touches no store). */
+#define CMD_NO_USERNS 1u
 
 /* Parses a command's flags with getopt_long (flags and arguments may be
  * interleaved, as Docker allows).  Returns the option char, -1 at the end;
@@ -84,6 +87,7 @@ int cmd_image_tree(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_system(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_image_trust(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_generate_sigstore_key(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_unshare(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_pull(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_push(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_login(struct cli *c, int argc, char **argv, struct kerror *e);

@@ -2,11 +2,13 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/container.h"
 #include "cli/registry_flags.h"
+#include "run/run.h"
 
 static const struct command commands[] = {
 	{ "build", cmd_build, "Build an image from a Containerfile" },
@@ -19,7 +21,7 @@ static const struct command commands[] = {
 	{ "diff", cmd_diff, "Inspect changes to a container's filesystem" },
 	{ "exec", cmd_exec, "Run a process in a running container" },
 	{ "export", cmd_export, "Export a container's filesystem contents as a tar archive" },
-	{ "generate-sigstore-key", cmd_generate_sigstore_key, "Generate a sigstore key pair" },
+	{ "generate-sigstore-key", cmd_generate_sigstore_key, "Generate a sigstore key pair", CMD_NO_USERNS },
 	{ "history", cmd_history, "Show the history of an image" },
 	{ "image", cmd_image, "Manage images" },
 	{ "images", cmd_images, "List images in local storage" },
@@ -38,19 +40,20 @@ static const struct command commands[] = {
 	{ "wait", cmd_wait, "Block on one or more containers" },
 	{ "info", cmd_info, "Display system-wide information" },
 	{ "inspect", cmd_inspect_any, "Display the configuration of an object" },
-	{ "list-tags", cmd_list_tags, "List the tags of a repository in a registry" },
+	{ "list-tags", cmd_list_tags, "List the tags of a repository in a registry", CMD_NO_USERNS },
 	{ "load", cmd_load, "Load image(s) from a tar archive or STDIN" },
-	{ "login", cmd_login, "Log in to a container registry" },
-	{ "logout", cmd_logout, "Log out of a container registry" },
+	{ "login", cmd_login, "Log in to a container registry", CMD_NO_USERNS },
+	{ "logout", cmd_logout, "Log out of a container registry", CMD_NO_USERNS },
 	{ "pull", cmd_pull, "Pull an image from a registry" },
 	{ "push", cmd_push, "Push an image to a specified destination" },
 	{ "rmi", cmd_rmi, "Remove one or more images from local storage" },
 	{ "save", cmd_save, "Save image(s) to an archive" },
 	{ "tag", cmd_tag, "Add an additional name to a local image" },
 	{ "system", cmd_system, "Manage kiln" },
+	{ "unshare", cmd_unshare, "Run a command in a modified user namespace" },
 	{ "unpause", cmd_unpause, "Unpause the processes in one or more containers" },
 	{ "untag", cmd_untag, "Remove a name from a local image" },
-	{ "version", cmd_version, "Display the kiln version information" },
+	{ "version", cmd_version, "Display the kiln version information", CMD_NO_USERNS },
 	{ "volume", cmd_volume, "Manage volumes" },
 };
 
@@ -87,15 +90,38 @@ static void usage(FILE *out)
 		     "  -v, --version                 Print version information and quit\n");
 }
 
+/* The user's own uid, also inside kiln's user namespace (where it is 0). */
+static unsigned host_uid(void)
+{
+	const char *v = getenv("KILN_ROOTLESS_UID");
+	char *end;
+	if (geteuid() == 0 && v && *v) {
+		unsigned long u = strtoul(v, &end, 10);
+		if (!*end && u < 0xffffffffUL)
+			return (unsigned)u;
+	}
+	return (unsigned)getuid();
+}
+
+/* $XDG_RUNTIME_DIR when it is the user's own directory (runuser and su keep
+ * root's), else /tmp/kiln-run-UID as Podman's /tmp/podman-run-UID. */
+static char *rootless_run_dir(void)
+{
+	const char *x = getenv("XDG_RUNTIME_DIR");
+	struct stat st;
+	if (x && x[0] == '/' && stat(x, &st) == 0 && S_ISDIR(st.st_mode) &&
+	    (st.st_uid == host_uid() || (geteuid() == 0 && st.st_uid == 0 && getenv("KILN_ROOTLESS_UID"))))
+		return xasprintf("%s/kiln", x);
+	return xasprintf("/tmp/kiln-run-%u", host_uid());
+}
+
 static char *default_root(bool run)
 {
 	const char *x;
-	if (geteuid() == 0)
+	if (!run_rootless())
 		return xstrdup(run ? "/run/kiln" : "/var/lib/kiln");
-	if (run) {
-		x = getenv("XDG_RUNTIME_DIR");
-		return x && *x ? xasprintf("%s/kiln", x) : xasprintf("/tmp/kiln-run-%u", geteuid());
-	}
+	if (run)
+		return rootless_run_dir();
 	x = getenv("XDG_DATA_HOME");
 	if (x && *x)
 		return xasprintf("%s/kiln", x);
@@ -192,6 +218,18 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
+/* -h/--help anywhere before "--": usage only, no user namespace. */
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			return true;
+	}
+	return false;
+}
+
 enum { OPT_ROOT = 256, OPT_RUNROOT, OPT_DRIVER, OPT_LOG_LEVEL, OPT_STORAGE_CONF };
 
 int main(int argc, char **argv)
@@ -249,6 +287,14 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	optind = 0; /* full getopt reset for the subcommand */
+	if (geteuid() != 0 && !(cmd->flags & CMD_NO_USERNS) && !wants_help(argc, argv)) {
+		_cleanup_free_ char *state = rootless_run_dir();
+		if (run_userns_join(state, &e) < 0) {
+			fprintf(stderr, "Error: rootless: %s\n", e.msg);
+			kerror_release(&e);
+			return EXIT_KILN;
+		}
+	}
 	r = cmd->fn(&c, argc, argv, &e);
 	fflush(stdout);
 	if (r < 0) {

@@ -148,6 +148,17 @@ int fs_fsync_dir(const char *dir, struct kerror *e);
 /* Writes all of buf, retrying on EINTR and short writes. */
 int fs_write_all(int fd, const void *buf, size_t len);
 bool fs_exists(const char *path);
+/* True when the process is in a user namespace other than the initial one
+ * (rootless kiln after joining its namespace, or any unprivileged user
+ * namespace): overlay then needs "userxattr" and user.overlay.* markers,
+ * since trusted.* xattrs are out of reach. */
+bool fs_in_user_namespace(void);
+/* ",userxattr" inside a user namespace, "" otherwise: appended to every
+ * overlay mount's options. */
+const char *fs_overlay_extra_opts(void);
+/* The xattr prefix of overlay's markers (opaque): "user.overlay." inside a
+ * user namespace, "trusted.overlay." otherwise. */
+const char *fs_overlay_xattr_prefix(void);
 /* Total bytes allocated (st_blocks*512) under path, hardlinks counted once. */
 int fs_disk_usage(const char *path, uint64_t *bytes, struct kerror *e);
 

@@ -2,9 +2,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common.h"
 
@@ -225,6 +227,35 @@ bool fs_exists(const char *path)
 {
 	struct stat st;
 	return lstat(path, &st) == 0;
+}
+
+bool fs_in_user_namespace(void)
+{
+	/* The initial namespace maps every id: "0 0 4294967295". */
+	char buf[128];
+	unsigned long inner, outer, count;
+	int fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	if (sscanf(buf, "%lu %lu %lu", &inner, &outer, &count) != 3)
+		return true;
+	return !(inner == 0 && outer == 0 && count == 4294967295UL);
+}
+
+const char *fs_overlay_extra_opts(void)
+{
+	return fs_in_user_namespace() ? ",userxattr" : "";
+}
+
+const char *fs_overlay_xattr_prefix(void)
+{
+	return fs_in_user_namespace() ? "user.overlay." : "trusted.overlay.";
 }
 
 struct inode_set {

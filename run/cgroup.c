@@ -191,7 +191,20 @@ int cgroup_create(const char *id, const struct cg_limits *l, struct cgroup *out,
 		r = cg_v2_create(CG_ROOT, own, name, l, &path, e);
 		if (r == 0)
 			out->paths[out->n++] = path;
+		/* Rootless, the limits apply where our cgroup was delegated to
+		 * us (systemd's user@.service); elsewhere Podman's warning. */
+		if (r < 0 && run_rootless() && (r == -EACCES || r == -EPERM || r == -EROFS)) {
+			log_warn("the cgroup of this session is not delegated to the user "
+				 "(%s): resource limits are ignored", e->msg);
+			kerror_release(e);
+			return 0;
+		}
 		return r;
+	}
+	if (run_rootless()) {
+		log_warn("Resource limits are not supported and ignored on cgroups V1 rootless "
+			 "systems");
+		return 0;
 	}
 	if (l->memory) {
 		_cleanup_free_ char *v = int_str(l->memory);

@@ -36,7 +36,7 @@ char *rootfs_overlay_options(char *const *layers, const char *upper, const char 
 	/* volatile: no syncs of the upper dir, above all none when the
 	 * container's mount namespace goes away (that umount would flush the
 	 * host filesystem on every run). */
-	buf_printf(&b, ",upperdir=%s,workdir=%s,volatile", upper, work);
+	buf_printf(&b, ",upperdir=%s,workdir=%s,volatile%s", upper, work, fs_overlay_extra_opts());
 	return buf_steal(&b);
 }
 
@@ -70,8 +70,8 @@ static int mount_overlay(const char *root, const char *id, const struct run_plan
 		/* An image without layers: one empty lower dir. */
 		_cleanup_free_ char *empty = xasprintf("%s/empty", cdir);
 		ensure_dir(empty);
-		opts = xasprintf("lowerdir=../containers/%s/empty,upperdir=%s,workdir=%s,volatile", id,
-				 upper, work);
+		opts = xasprintf("lowerdir=../containers/%s/empty,upperdir=%s,workdir=%s,volatile%s",
+				 id, upper, work, fs_overlay_extra_opts());
 	} else {
 		opts = rootfs_overlay_options(p->layers, upper, work);
 	}
@@ -94,6 +94,57 @@ static int mount_overlay(const char *root, const char *id, const struct run_plan
 	return do_mount("overlay", merged, "overlay", 0, opts, e);
 }
 
+/* A directory of the new root, for a mount on it before pivot_root: created
+ * if absent, never reached through a symlink (an image's /proc -> /etc
+ * cannot redirect the mount).  Returns an O_PATH fd. */
+static int root_subdir(int rootfd, const char *name, struct kerror *e)
+{
+	int fd;
+	mkdirat(rootfd, name, 0755);
+	fd = openat(rootfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return kerror_sys(e, errno, "opening /%s in the container's root", name);
+	return fd;
+}
+
+/* /proc and /sys are mounted before pivot_root: in a user namespace the
+ * kernel allows a new proc or sysfs only while one is fully visible in the
+ * mount namespace (the host's, still there before the pivot).  sysfs needs
+ * a network namespace of our own user namespace's; with the host network
+ * in a user namespace, the host's /sys is bound read-only instead. */
+static int mount_kernel_fs(const char *root, const char *id, bool network_host,
+			   struct kerror *e)
+{
+	_cleanup_free_ char *merged = xasprintf("%s/containers/%s/merged", root, id);
+	_cleanup_close_ int rootfd = open(merged, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int proc = -1, sys = -1;
+	char path[64];
+
+	if (rootfd < 0)
+		return kerror_sys(e, errno, "opening \"%s\"", merged);
+	if ((proc = root_subdir(rootfd, "proc", e)) < 0)
+		return proc;
+	if ((sys = root_subdir(rootfd, "sys", e)) < 0)
+		return sys;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", proc);
+	if (mount("proc", path, "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL) < 0)
+		return kerror_sys(e, errno, "mounting proc on \"/proc\"");
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", sys);
+	if (mount("sysfs", path, "sysfs", MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY, NULL) == 0)
+		return 0;
+	if (!network_host || !fs_in_user_namespace())
+		return kerror_sys(e, errno, "mounting sysfs on \"/sys\"");
+	if (mount("/sys", path, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return kerror_sys(e, errno, "binding the host's /sys on \"/sys\"");
+	/* The bind's atime flag is locked: keep relatime.  (The fd is the
+	 * directory under the new mount: remount by name.) */
+	_cleanup_free_ char *sysdir = xasprintf("%s/sys", merged);
+	if (mount(NULL, sysdir, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV |
+		  MS_NOEXEC | MS_RELATIME, NULL) < 0)
+		return kerror_sys(e, errno, "making the host's /sys read-only");
+	return 0;
+}
+
 static int pivot(const char *root, const char *id, struct kerror *e)
 {
 	_cleanup_free_ char *merged = xasprintf("%s/containers/%s/merged", root, id);
@@ -110,12 +161,28 @@ static int pivot(const char *root, const char *id, struct kerror *e)
 	return 0;
 }
 
-static int make_dev(struct kerror *e)
+static const struct { const char *name; unsigned maj, min; } devs[] = {
+	{ "/dev/null", 1, 3 }, { "/dev/zero", 1, 5 }, { "/dev/full", 1, 7 },
+	{ "/dev/random", 1, 8 }, { "/dev/urandom", 1, 9 }, { "/dev/tty", 5, 0 },
+};
+#define N_DEVS ARRAY_SIZE(devs)
+
+/* In a user namespace mknod of a device is refused: the host's nodes are
+ * bound instead (as rootless Podman does), cloned before pivot_root. */
+static int clone_dev_trees(int *trees, struct kerror *e)
 {
-	static const struct { const char *name; unsigned maj, min; } devs[] = {
-		{ "/dev/null", 1, 3 }, { "/dev/zero", 1, 5 }, { "/dev/full", 1, 7 },
-		{ "/dev/random", 1, 8 }, { "/dev/urandom", 1, 9 }, { "/dev/tty", 5, 0 },
-	};
+	for (size_t i = 0; i < N_DEVS; i++) {
+		trees[i] = open_tree(AT_FDCWD, devs[i].name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (trees[i] < 0)
+			return kerror_sys(e, errno, "cloning the host's %s", devs[i].name);
+	}
+	return 0;
+}
+
+static int bind_tree(int tree, const char *path, struct kerror *e);
+
+static int make_dev(int *dev_trees, struct kerror *e)
+{
 	static const struct { const char *target, *name; } links[] = {
 		{ "/proc/self/fd", "/dev/fd" }, { "/proc/self/fd/0", "/dev/stdin" },
 		{ "/proc/self/fd/1", "/dev/stdout" }, { "/proc/self/fd/2", "/dev/stderr" },
@@ -128,9 +195,15 @@ static int make_dev(struct kerror *e)
 		     "mode=755,size=65536k", e);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < ARRAY_SIZE(devs); i++)
+	for (size_t i = 0; i < N_DEVS; i++) {
+		if (dev_trees[i] >= 0) {
+			if ((r = bind_tree(dev_trees[i], devs[i].name, e)) < 0)
+				return r;
+			continue;
+		}
 		if (mknod(devs[i].name, S_IFCHR | 0666, makedev(devs[i].maj, devs[i].min)) < 0)
 			return kerror_sys(e, errno, "creating \"%s\"", devs[i].name);
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(links); i++)
 		if (symlink(links[i].target, links[i].name) < 0)
 			return kerror_sys(e, errno, "creating \"%s\"", links[i].name);
@@ -139,6 +212,12 @@ static int make_dev(struct kerror *e)
 	mkdir("/dev/mqueue", 0755);
 	r = do_mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
 		     "newinstance,ptmxmode=0666,mode=0620,gid=5", e);
+	if (r == -EINVAL && fs_in_user_namespace()) {
+		/* gid 5 is not mapped (a single-id user namespace). */
+		kerror_release(e);
+		r = do_mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+			     "newinstance,ptmxmode=0666,mode=0620", e);
+	}
 	if (r == 0)
 		r = do_mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV,
 			     "mode=1777,size=65536k", e);
@@ -209,6 +288,10 @@ int rootfs_enter(const char *root, const char *id, const struct run_plan *p,
 	int r;
 
 	int trees[3] = { -1, -1, -1 };
+	int dev_trees[N_DEVS];
+
+	for (size_t i = 0; i < N_DEVS; i++)
+		dev_trees[i] = -1;
 
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return kerror_sys(e, errno, "making the mounts private");
@@ -228,18 +311,13 @@ int rootfs_enter(const char *root, const char *id, const struct run_plan *p,
 	if (r == 0)
 		r = mount_overlay(root, id, p, e);
 	if (r == 0)
-		r = pivot(root, id, e);
-	if (r < 0)
-		return r;
-	ensure_dir("/proc");
-	r = do_mount("proc", "/proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, NULL, e);
+		r = mount_kernel_fs(root, id, p->network_host, e);
+	if (r == 0 && fs_in_user_namespace())
+		r = clone_dev_trees(dev_trees, e);
 	if (r == 0)
-		r = make_dev(e);
-	if (r < 0)
-		return r;
-	ensure_dir("/sys");
-	r = do_mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY, NULL,
-		     e);
+		r = pivot(root, id, e);
+	if (r == 0)
+		r = make_dev(dev_trees, e);
 	if (r < 0)
 		return r;
 	if (trees[0] >= 0) {

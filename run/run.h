@@ -296,6 +296,26 @@ int run_pause(struct store *s, const struct container_info *c, struct kerror *e)
 int run_unpause(struct store *s, const struct container_info *c, struct kerror *e);
 bool run_is_paused(struct store *s, const char *id);
 
+/* ---- rootless (userns.c) ------------------------------------------------
+ * A normal user's kiln commands all run in one user namespace, held by a
+ * "kiln-pause" process created on first use: root inside is the user, ids
+ * 1..N are the user's range from /etc/subuid and /etc/subgid (mapped with
+ * newuidmap/newgidmap), or only root is mapped when the user has no range
+ * (with a warning).  run_userns_join joins it (creating it when absent or
+ * dead; state_dir holds pause.pid and pause.lock) and sets
+ * KILN_ROOTLESS_UID=<uid> in the environment.  Single-threaded callers
+ * only (setns(CLONE_NEWUSER)). */
+int run_userns_join(const char *state_dir, struct kerror *e);
+/* One "name:start:count" range of /etc/subuid or /etc/subgid text: the
+ * first line whose name is name or the decimal id.  1 found, 0 not. */
+struct run_subid {
+	unsigned long start, count;
+};
+int run_subid_find(const char *text, const char *name, unsigned long id,
+		   struct run_subid *out);
+/* True for a rootless kiln: not root, or root of a user namespace. */
+bool run_rootless(void);
+
 /* ---- build steps (build_exec.c) ------------------------------------------ */
 
 /* A RUN step of a build: argv in rootfs (a mounted snapshot), in new mount,

@@ -45,6 +45,7 @@ static int mount_view(struct store *s, const struct container_info *c, bool writ
 	if (writable)
 		buf_printf(&o, ",upperdir=../containers/%s/upper,workdir=../containers/%s/work",
 			   c->id, c->id);
+	buf_printf(&o, "%s", fs_overlay_extra_opts());
 	run_plan_release(&p);
 	_cleanup_free_ char *opts = buf_steal(&o);
 	if (strlen(opts) > 4000)

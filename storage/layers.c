@@ -59,7 +59,11 @@ static int stage_from_outer(struct store_tmp *t, struct archive *outer, const ch
 	_cleanup_free_ char *dir = xasprintf("%s/layer-XXXXXX", t->path);
 	_cleanup_close_ int diff_fd = -1;
 	struct hashing_source h = { 0 };
-	struct tar_apply_opts opts = { .whiteouts = TAR_WHITEOUT_OVERLAY };
+	/* In a user namespace (rootless) the opaque markers are user.overlay.*
+	 * and ids the namespace does not map cannot be given to files. */
+	struct tar_apply_opts opts = { .whiteouts = TAR_WHITEOUT_OVERLAY,
+				       .xattr_prefix = fs_overlay_xattr_prefix(),
+				       .ignore_chown_errors = fs_in_user_namespace() };
 	_cleanup_free_ char *blob_path = NULL;
 	struct blob_writer bw = { .fd = -1 };
 	struct archive_entry *ent;
