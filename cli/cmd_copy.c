@@ -8,11 +8,18 @@
 
 static const char copy_usage[] = "kiln copy [OPTIONS] SOURCE-IMAGE DESTINATION-IMAGE";
 static const char copy_options[] =
+	"      --dest-authfile string  path of the authentication file for the destination registry\n"
+	"      --dest-cert-dir string  use certificates at this path for the destination registry\n"
+	"      --dest-creds user[:pass]  credentials for the destination registry\n"
 	"      --dest-tls-verify      require HTTPS and verify certificates when talking to the destination\n"
 	"      --digestfile string    write the digest of the pushed image to the specified file\n"
 	"  -f, --format string        MANIFEST TYPE (oci, v2s2) to use in the destination\n"
 	"      --platform string      platform to copy out of a manifest list (os/arch[/variant])\n"
 	"  -q, --quiet                suppress output information when copying images\n"
+	"      --remove-signatures    do not copy signatures from the source image\n"
+	"      --src-authfile string  path of the authentication file for the source registry\n"
+	"      --src-cert-dir string  use certificates at this path for the source registry\n"
+	"      --src-creds user[:pass]  credentials for the source registry\n"
 	"      --src-tls-verify       require HTTPS and verify certificates when talking to the source\n"
 	SIGN_PULL_HELP
 	SIGN_PUSH_HELP
@@ -20,8 +27,17 @@ static const char copy_options[] =
 
 int cmd_copy(struct cli *c, int argc, char **argv, struct kerror *e)
 {
-	enum { OPT_SRC_TLS = 256, OPT_DST_TLS, OPT_DIGESTFILE, OPT_PLATFORM };
+	enum { OPT_SRC_TLS = 256, OPT_DST_TLS, OPT_DIGESTFILE, OPT_PLATFORM, OPT_REMOVE_SIGS,
+	       OPT_SRC_CREDS, OPT_DST_CREDS, OPT_SRC_AUTHFILE, OPT_DST_AUTHFILE, OPT_SRC_CERT,
+	       OPT_DST_CERT };
 	static const struct option opts[] = {
+		{ "remove-signatures", no_argument, NULL, OPT_REMOVE_SIGS },
+		{ "src-creds", required_argument, NULL, OPT_SRC_CREDS },
+		{ "dest-creds", required_argument, NULL, OPT_DST_CREDS },
+		{ "src-authfile", required_argument, NULL, OPT_SRC_AUTHFILE },
+		{ "dest-authfile", required_argument, NULL, OPT_DST_AUTHFILE },
+		{ "src-cert-dir", required_argument, NULL, OPT_SRC_CERT },
+		{ "dest-cert-dir", required_argument, NULL, OPT_DST_CERT },
 		{ "src-tls-verify", optional_argument, NULL, OPT_SRC_TLS },
 		{ "dest-tls-verify", optional_argument, NULL, OPT_DST_TLS },
 		{ "digestfile", required_argument, NULL, OPT_DIGESTFILE },
@@ -39,6 +55,8 @@ int cmd_copy(struct cli *c, int argc, char **argv, struct kerror *e)
 				.compression = COMPRESSION_UNKNOWN };
 	const char *digestfile = NULL;
 	char digest[DIGEST_STR_LEN + 1];
+	const char *src_creds = NULL, *dst_creds = NULL, *src_authfile = NULL;
+	const char *dst_authfile = NULL, *src_cert = NULL, *dst_cert = NULL;
 	int src_tls = -1, dst_tls = -1;
 	bool b;
 	int opt, r;
@@ -64,6 +82,14 @@ int cmd_copy(struct cli *c, int argc, char **argv, struct kerror *e)
 			*(opt == OPT_SRC_TLS ? &src_tls : &dst_tls) = b;
 			break;
 		case OPT_DIGESTFILE: digestfile = optarg; break;
+		case OPT_REMOVE_SIGS: pu.remove_signatures = true; break;
+		/* skopeo's per-side flags: applied after the shared ones. */
+		case OPT_SRC_CREDS: src_creds = optarg; break;
+		case OPT_DST_CREDS: dst_creds = optarg; break;
+		case OPT_SRC_AUTHFILE: src_authfile = optarg; break;
+		case OPT_DST_AUTHFILE: dst_authfile = optarg; break;
+		case OPT_SRC_CERT: src_cert = optarg; break;
+		case OPT_DST_CERT: dst_cert = optarg; break;
 		case OPT_PLATFORM: po.platform = optarg; break;
 		case 'f':
 			if (!strcmp(optarg, "oci"))
@@ -85,6 +111,12 @@ int cmd_copy(struct cli *c, int argc, char **argv, struct kerror *e)
 		po.reg.tls_verify = src_tls;
 	if (dst_tls >= 0)
 		pu.reg.tls_verify = dst_tls;
+	po.reg.creds = src_creds ? src_creds : po.reg.creds;
+	pu.reg.creds = dst_creds ? dst_creds : pu.reg.creds;
+	po.reg.authfile = src_authfile ? src_authfile : po.reg.authfile;
+	pu.reg.authfile = dst_authfile ? dst_authfile : pu.reg.authfile;
+	po.reg.cert_dir = src_cert ? src_cert : po.reg.cert_dir;
+	pu.reg.cert_dir = dst_cert ? dst_cert : pu.reg.cert_dir;
 	r = registry_copy(argv[optind], argv[optind + 1], &po, &pu, digest, e);
 	if (r == 0 && digestfile)
 		r = fs_write_atomic(digestfile, digest, strlen(digest), 0644, e);

@@ -84,7 +84,7 @@ int cmd_push(struct cli *c, int argc, char **argv, struct kerror *e)
 				return kerror_set(e, EINVAL, "invalid --chunk-size \"%s\"", optarg);
 			break;
 		case OPT_FORCE: o.force_compression = true; break;
-		case OPT_REMOVE_SIGS: break;
+		case OPT_REMOVE_SIGS: o.remove_signatures = true; break;
 		case 'q': o.progress = NULL; break;
 		case 'h': return cli_usage(push_usage, push_options);
 		default: return -EINVAL;

@@ -121,7 +121,8 @@ static int pull_from(struct puller *p, const struct image_ref *src, const char *
 	char digest[DIGEST_STR_LEN + 1];
 	struct staged_layer *layers = NULL;
 	struct fetch_job *jobs = NULL;
-	size_t mlen = 0, clen = 0, njobs = 0;
+	struct store_sig *sigs = NULL;
+	size_t mlen = 0, clen = 0, njobs = 0, nsigs = 0;
 	struct store_tmp t = { 0 };
 	enum manifest_kind kind;
 	int r;
@@ -163,19 +164,23 @@ static int pull_from(struct puller *p, const struct image_ref *src, const char *
 	say(p->o, "Getting image source signatures");
 	/* The policy decides before anything is fetched or stored. */
 	r = pull_policy_check(p->pol, p->o, p->c, p->repo, p->scope, p->logical, mdata, mlen,
-			      digest, e);
+			      digest, &sigs, &nsigs, e);
 	if (r < 0)
 		return r;
 	r = get_config(p, &m->config, &cdata, &clen, e);
 	if (r < 0)
-		return r;
+		goto out;
 	r = config_parse(cdata, clen, &cfg, e);
-	if (r < 0)
-		return kerror_wrap(e, "reading config %s", m->config.digest);
+	if (r < 0) {
+		kerror_wrap(e, "reading config %s", m->config.digest);
+		goto out;
+	}
 	diff_ids = config_diff_ids(cfg);
-	if (strv_len(diff_ids) != m->n_layers)
-		return kerror_set(e, EBADMSG, "image %s: the manifest lists %zu layers, the config "
-					      "%zu", digest, m->n_layers, strv_len(diff_ids));
+	if (strv_len(diff_ids) != m->n_layers) {
+		r = kerror_set(e, EBADMSG, "image %s: the manifest lists %zu layers, the config "
+					   "%zu", digest, m->n_layers, strv_len(diff_ids));
+		goto out;
+	}
 
 	layers = xcalloc(m->n_layers + 1, sizeof(*layers));
 	jobs = xcalloc(m->n_layers + 1, sizeof(*jobs));
@@ -240,9 +245,12 @@ static int pull_from(struct puller *p, const struct image_ref *src, const char *
 			r = store_image_add_repo_digest(p->s, id, rd2, e);
 		}
 	}
-	if (r == 0)
+	if (r == 0) {
 		say(p->o, "Storing signatures");
+		r = store_signatures_add(p->s, id, digest, sigs, nsigs, e);
+	}
 out:
+	store_sigs_free(sigs, nsigs);
 	for (size_t i = 0; i < njobs; i++) {
 		staged_layer_release(&jobs[i].out);
 		kerror_release(&jobs[i].err);

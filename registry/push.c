@@ -296,7 +296,9 @@ int registry_push(struct store *s, const char *image, const char *dest,
 	const struct reg_entry *ent;
 	struct pusher p = { .s = s, .o = o };
 	struct push_blob *blobs = NULL;
-	size_t clen = 0, mlen = 0, n = 0;
+	struct store_sig *sigs = NULL;
+	size_t clen = 0, mlen = 0, n = 0, nsigs = 0;
+	bool same;
 	enum push_format fmt = o->format;
 	enum layer_compression want = o->compression;
 	char cfg_digest[DIGEST_STR_LEN + 1];
@@ -359,6 +361,28 @@ int registry_push(struct store *s, const char *image, const char *dest,
 	blobs[n].size = (int64_t)clen;
 	blobs[n].path = store_blob_path(s, cfg_digest);
 	blobs[n].recompress = COMPRESSION_UNKNOWN;
+	/* The image's own manifest is pushed byte for byte when nothing
+	 * changes (same format, same blobs). */
+	same = stored && stored->n_layers == n &&
+	       stored->kind == (fmt == PUSH_FORMAT_V2S2 ? MANIFEST_DOCKER_V2S2 : MANIFEST_OCI) &&
+	       !strcmp(stored->config.digest, cfg_digest);
+	for (size_t i = 0; same && i < n; i++)
+		same = blobs[i].recompress == COMPRESSION_UNKNOWN &&
+		       !strcmp(stored->layers[i].digest, blobs[i].digest);
+	/* Signatures kept from the pull go along, and only with the very
+	 * manifest they sign (as podman: "would invalidate signatures"). */
+	if (!o->remove_signatures && info->manifest_digest) {
+		r = store_signatures_get(s, info->id, info->manifest_digest, &sigs, &nsigs, e);
+		if (r < 0)
+			goto out;
+		if (nsigs && !same) {
+			r = kerror_set(e, EINVAL, "the image has %zu signature%s of manifest %s, which "
+						  "this push would change (format or compression): "
+						  "that would invalidate them; use --remove-signatures",
+				       nsigs, nsigs == 1 ? "" : "s", info->manifest_digest);
+			goto out;
+		}
+	}
 
 	if (registries_conf_load(o->reg.registries_conf, &conf, e) < 0)
 		goto fail;
@@ -417,13 +441,6 @@ int registry_push(struct store *s, const char *image, const char *dest,
 	say(&p, "Writing manifest to image destination");
 	{
 		const char *mt = fmt == PUSH_FORMAT_V2S2 ? MT_DOCKER_MANIFEST : MT_OCI_MANIFEST;
-		bool same = stored && stored->n_layers == n &&
-			    stored->kind == (fmt == PUSH_FORMAT_V2S2 ? MANIFEST_DOCKER_V2S2
-								     : MANIFEST_OCI) &&
-			    !strcmp(stored->config.digest, cfg_digest);
-		for (size_t i = 0; same && i < n; i++)
-			same = !strcmp(stored->layers[i].digest, blobs[i].digest);
-		/* The image's own manifest, byte for byte, when nothing changed. */
 		if (same) {
 			manifest = xstrndup(mdata, mlen);
 			mt = stored->media_type ? stored->media_type : mt;
@@ -437,6 +454,10 @@ int registry_push(struct store *s, const char *image, const char *dest,
 		if (r == 0 && ref->digest && strcmp(ref->digest, digest) != 0)
 			r = kerror_set(e, EINVAL, "the manifest pushed has digest %s, not %s",
 				       digest, ref->digest);
+	}
+	if (r == 0 && nsigs) {
+		say(&p, "Copying %zu signature%s", nsigs, nsigs == 1 ? "" : "s");
+		r = push_kept_signatures(o, c, ref->path, p.scope, ref, digest, sigs, nsigs, e);
 	}
 	if (r == 0 && (o->sign_by || o->sign_by_sigstore_key)) {
 		say(&p, "Creating signature");
@@ -457,6 +478,7 @@ out:
 		kerror_release(&blobs[i].err);
 	}
 	free(blobs);
+	store_sigs_free(sigs, nsigs);
 	free(p.scope);
 	strv_free(p.mount_from);
 	if (p.t.path)

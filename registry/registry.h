@@ -63,6 +63,9 @@ struct push_opts {
 	void *progress_ctx;
 	int parallel; /* blobs at once (0: 3) */
 	bool by_digest; /* the manifest goes under its own digest, not a tag */
+	/* The signatures a pull kept are written along with the manifest
+	 * (refused when the push changes the manifest) unless this is set. */
+	bool remove_signatures;
 	/* Signing what was pushed: --sign-by FINGERPRINT (simple signing,
 	 * written to registries.d's lookaside-staging, file:// only; gpg's
 	 * own GNUPGHOME), --sign-by-sigstore-private-key FILE (a .sig

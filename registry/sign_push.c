@@ -111,28 +111,24 @@ static int put_blob(struct reg_client *c, const char *repo, const char *scope,
 	return r;
 }
 
-static int sign_sigstore(const struct push_opts *o, struct reg_client *c, const char *repo,
-			 const char *scope, const char *dref, const char *digest,
-			 struct kerror *e)
+/* Appends one sigstore signature (payload + its base64 signature) to the
+ * "sha256-<hex>.sig" manifest of digest in repo, keeping those there. */
+static int attach_sigstore(struct reg_client *c, const char *repo, const char *scope,
+			   const char *digest, const struct sign_bytes *payload, const char *b64,
+			   struct kerror *e)
 {
-	_cleanup_free_ char *tag = sign_cosign_tag(digest), *b64 = NULL, *path = NULL;
+	_cleanup_free_ char *tag = sign_cosign_tag(digest), *path = NULL;
 	_cleanup_free_ char *manifest = NULL, *config = NULL, *old = NULL;
-	struct sign_bytes payload = { 0 };
 	struct http_resp resp;
 	size_t old_len = 0;
-	int r;
+	int r = 0;
 
 	if (!tag)
 		return kerror_set(e, EINVAL, "invalid manifest digest %s", digest);
-	r = sign_sigstore_create(o->sign_by_sigstore_key, o->sign_passphrase_file, dref, digest,
-				 &payload, &b64, e);
-	if (r < 0)
-		return r;
-	/* Signatures already there are kept: one more layer. */
 	path = xasprintf("/v2/%s/manifests/%s", repo, tag);
 	r = request(c, "GET", path, scope, NULL, NULL, 0, MAX_MANIFEST, &resp, e);
 	if (r < 0)
-		goto out;
+		return r;
 	if (resp.status == 200) {
 		old_len = resp.body.len;
 		old = buf_steal(&resp.body);
@@ -141,25 +137,89 @@ static int sign_sigstore(const struct push_opts *o, struct reg_client *c, const 
 	}
 	http_resp_release(&resp);
 	if (r < 0)
-		goto out;
-	r = sign_cosign_sig_build(old, old_len, payload.data, payload.len, b64, &manifest,
+		return r;
+	r = sign_cosign_sig_build(old, old_len, payload->data, payload->len, b64, &manifest,
 				  &config, e);
 	if (r == 0)
 		r = put_blob(c, repo, scope, config, strlen(config), e);
 	if (r == 0)
-		r = put_blob(c, repo, scope, payload.data, payload.len, e);
+		r = put_blob(c, repo, scope, payload->data, payload->len, e);
 	if (r < 0)
-		goto out;
+		return r;
 	r = request(c, "PUT", path, scope, MT_OCI_MANIFEST, manifest, strlen(manifest), 0,
 		    &resp, e);
 	if (r < 0)
-		goto out;
+		return r;
 	if (resp.status != 201)
 		r = http_error(&resp, "writing the sigstore signature manifest", e);
 	http_resp_release(&resp);
-out:
+	return r;
+}
+
+static int sign_sigstore(const struct push_opts *o, struct reg_client *c, const char *repo,
+			 const char *scope, const char *dref, const char *digest,
+			 struct kerror *e)
+{
+	_cleanup_free_ char *b64 = NULL;
+	struct sign_bytes payload = { 0 };
+	int r;
+
+	r = sign_sigstore_create(o->sign_by_sigstore_key, o->sign_passphrase_file, dref, digest,
+				 &payload, &b64, e);
+	if (r == 0)
+		r = attach_sigstore(c, repo, scope, digest, &payload, b64, e);
 	sign_bytes_release(&payload);
 	return r;
+}
+
+/* One simple signature where the destination keeps them: the registry's
+ * signature API, else registries.d's lookaside staging (file:// only). */
+static int store_simple(const struct push_opts *o, struct reg_client *c, const char *repo,
+			const char *scope, const struct image_ref *ref, const char *digest,
+			const struct sign_bytes *sig, struct kerror *e)
+{
+	_cleanup_sign_registries_d_ struct sign_registries_d *rd = NULL;
+	struct sign_lookaside la = { 0 };
+	int r;
+
+	if (c->supports_signatures)
+		return sig_ext_write(c, repo, scope, digest, sig->data, sig->len, e);
+	r = sign_registries_d_load(o->registries_d, &rd, e);
+	if (r == 0)
+		r = sign_lookaside_for(rd, ref, &la, e);
+	if (r < 0)
+		return r;
+	if (!str_has_prefix(la.write_base, "file://"))
+		r = kerror_set(e, ENOTSUP, "signature storage \"%s\": only file:// can be written "
+					   "(set lookaside-staging in registries.d, or push with "
+					   "--remove-signatures)", la.write_base);
+	else
+		r = sign_lookaside_write(la.write_base, ref, digest, sig->data, sig->len, NULL, e);
+	sign_lookaside_release(&la);
+	return r;
+}
+
+int push_kept_signatures(const struct push_opts *o, struct reg_client *c, const char *repo,
+			 const char *scope, const struct image_ref *ref, const char *digest,
+			 const struct store_sig *sigs, size_t n, struct kerror *e)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < n && r == 0; i++) {
+		struct sign_stored st;
+		r = sign_stored_decode(sigs[i].data, sigs[i].len, &st, e);
+		if (r < 0)
+			break;
+		if (st.kind == SIGN_SIG_SIMPLE)
+			r = store_simple(o, c, repo, scope, ref, digest, &st.data, e);
+		else if (st.b64_signature)
+			r = attach_sigstore(c, repo, scope, digest, &st.data, st.b64_signature, e);
+		sign_stored_release(&st);
+	}
+	if (r < 0)
+		return kerror_wrap(e, "copying the image's signatures (--remove-signatures drops "
+				      "them)");
+	return 0;
 }
 
 int push_signatures(const struct push_opts *o, struct reg_client *c, const char *repo,

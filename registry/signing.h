@@ -10,14 +10,18 @@
  * else the default paths.  A missing file is refused (as Podman does). */
 int pull_policy_load(const struct pull_opts *o, struct sign_policy **out, struct kerror *e);
 
-/* Fetches the signatures the policy needs for the manifest (bytes as
- * pulled, digest theirs) of ref (the reference asked for), from the
- * lookaside (registries.d) and the registry's .sig attachment in repo
- * (through c), then evaluates.  -EACCES with the failed requirement. */
+/* Fetches the signatures of the manifest (bytes as pulled, digest theirs)
+ * of ref (the reference asked for): simple ones from the lookaside
+ * (registries.d) or the registry's signature API, sigstore ones from the
+ * .sig attachment in repo (through c) when the policy needs them or
+ * registries.d sets use-sigstore-attachments; then evaluates.  -EACCES
+ * with the failed requirement.  *kept: the signatures in the store's
+ * tagged form, to keep with the image. */
 int pull_policy_check(const struct sign_policy *pol, const struct pull_opts *o,
 		      struct reg_client *c, const char *repo, const char *scope,
 		      const struct image_ref *ref, const char *manifest, size_t len,
-		      const char *digest, struct kerror *e);
+		      const char *digest, struct store_sig **kept, size_t *n_kept,
+		      struct kerror *e);
 
 /* For the transports that are not a registry (oci, dir, archives): scope
  * is the path; only insecureAcceptAnything passes (no signatures are read
@@ -30,6 +34,13 @@ int pull_policy_check_local(const struct pull_opts *o, const char *transport,
 int push_signatures(const struct push_opts *o, struct reg_client *c, const char *repo,
 		    const char *scope, const struct image_ref *ref, const char *digest,
 		    struct kerror *e);
+
+/* The signatures kept with a pulled image (sigs: the store's tagged form),
+ * written for digest at ref: simple ones to the registry's signature API
+ * or the lookaside staging, sigstore ones appended to the .sig tag. */
+int push_kept_signatures(const struct push_opts *o, struct reg_client *c, const char *repo,
+			 const char *scope, const struct image_ref *ref, const char *digest,
+			 const struct store_sig *sigs, size_t n, struct kerror *e);
 
 /* The registry's signature API (only when c->supports_signatures):
  * the simple signatures of digest in repo (none: 0 with *n == 0), and

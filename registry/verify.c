@@ -211,45 +211,47 @@ static int fetch_lookaside_http(const struct pull_opts *o, const char *base,
 	return 0;
 }
 
-static int fetch_lookaside(const struct pull_opts *o, const struct image_ref *ref,
-			   const char *digest, struct sig_set *s,
+static int fetch_lookaside(const struct pull_opts *o, const struct sign_lookaside *la,
+			   const struct image_ref *ref, const char *digest, struct sig_set *s,
 			   struct kerror *e)
 {
-	_cleanup_sign_registries_d_ struct sign_registries_d *rd = NULL;
-	struct sign_lookaside la = { 0 };
 	struct sign_bytes *v = NULL;
 	size_t n = 0;
 	int r;
 
-	r = sign_registries_d_load(o->registries_d, &rd, e);
-	if (r < 0)
-		return r;
-	r = sign_lookaside_for(rd, ref, &la, e);
-	if (r < 0)
-		return r;
-	if (str_has_prefix(la.read_base, "http://") || str_has_prefix(la.read_base, "https://")) {
-		r = fetch_lookaside_http(o, la.read_base, ref, digest, s, e);
-	} else {
-		r = sign_lookaside_read(la.read_base, ref, digest, &v, &n, e);
-		for (size_t i = 0; r == 0 && i < n; i++) {
-			sig_set_add(s, SIGN_SIG_SIMPLE, &v[i], NULL);
-		}
-		sign_bytes_free_array(v, n);
-	}
-	sign_lookaside_release(&la);
+	if (str_has_prefix(la->read_base, "http://") || str_has_prefix(la->read_base, "https://"))
+		return fetch_lookaside_http(o, la->read_base, ref, digest, s, e);
+	r = sign_lookaside_read(la->read_base, ref, digest, &v, &n, e);
+	for (size_t i = 0; r == 0 && i < n; i++)
+		sig_set_add(s, SIGN_SIG_SIMPLE, &v[i], NULL);
+	sign_bytes_free_array(v, n);
 	return r;
+}
+
+/* The signatures in the tagged form the store keeps (sign_stored_encode). */
+static void sig_set_encode(const struct sig_set *s, struct store_sig **out, size_t *n)
+{
+	*out = s->n ? xcalloc(s->n, sizeof(**out)) : NULL;
+	*n = s->n;
+	for (size_t i = 0; i < s->n; i++)
+		(*out)[i].data = sign_stored_encode(&s->v[i], &(*out)[i].len);
 }
 
 int pull_policy_check(const struct sign_policy *pol, const struct pull_opts *o,
 		      struct reg_client *c, const char *repo, const char *scope,
 		      const struct image_ref *ref, const char *manifest, size_t len,
-		      const char *digest, struct kerror *e)
+		      const char *digest, struct store_sig **kept, size_t *n_kept,
+		      struct kerror *e)
 {
 	_cleanup_ref_ struct image_ref *tagged = NULL;
+	_cleanup_sign_registries_d_ struct sign_registries_d *rd = NULL;
+	struct sign_lookaside la = { 0 };
 	struct sig_set s = { 0 };
 	bool simple = false, sigstore = false;
 	int r = 0;
 
+	*kept = NULL;
+	*n_kept = 0;
 	/* A reference without tag or digest is pulled as :latest. */
 	if (!ref->tag && !ref->digest) {
 		_cleanup_free_ char *name = ref_name(ref);
@@ -260,19 +262,38 @@ int pull_policy_check(const struct sign_policy *pol, const struct pull_opts *o,
 		ref = tagged;
 	}
 	sign_policy_needs(pol, "docker", ref, NULL, &simple, &sigstore);
-	if (simple && c->supports_signatures) {
-		/* The registry's own signature API takes the lookaside's place. */
-		struct sign_bytes *v = NULL;
-		size_t n = 0;
-		r = sig_ext_read(c, repo, scope, digest, &v, &n, e);
-		for (size_t i = 0; r == 0 && i < n; i++)
-			sig_set_add(&s, SIGN_SIG_SIMPLE, &v[i], NULL);
-		sign_bytes_free_array(v, n);
-	} else if (simple) {
-		r = fetch_lookaside(o, ref, digest, &s, e);
+	r = sign_registries_d_load(o->registries_d, &rd, e);
+	if (r == 0)
+		r = sign_lookaside_for(rd, ref, &la, e);
+	if (r < 0)
+		return kerror_wrap(e, "fetching the signatures of %s", digest);
+	/* Simple signatures are always read (as podman does, to keep them for
+	 * a later push); a failure matters only when the policy needs them.
+	 * The registry's own signature API takes the lookaside's place. */
+	{
+		struct kerror ee = { 0 };
+		struct kerror *err = simple ? e : &ee;
+		if (c->supports_signatures) {
+			struct sign_bytes *v = NULL;
+			size_t n = 0;
+			r = sig_ext_read(c, repo, scope, digest, &v, &n, err);
+			for (size_t i = 0; r == 0 && i < n; i++)
+				sig_set_add(&s, SIGN_SIG_SIMPLE, &v[i], NULL);
+			sign_bytes_free_array(v, n);
+		} else {
+			r = fetch_lookaside(o, &la, ref, digest, &s, err);
+		}
+		if (r < 0 && !simple) {
+			log_debug("ignoring unreadable signatures of %s: %s", digest, ee.msg);
+			kerror_release(&ee);
+			r = 0;
+		}
 	}
-	if (r == 0 && sigstore)
+	/* Sigstore attachments: when the policy needs them, or registries.d's
+	 * use-sigstore-attachments asks for them to be kept. */
+	if (r == 0 && (sigstore || la.use_sigstore_attachments))
 		r = fetch_sigstore(c, repo, scope, digest, &s, e);
+	sign_lookaside_release(&la);
 	if (r < 0) {
 		sig_set_release(&s);
 		return kerror_wrap(e, "fetching the signatures of %s", digest);
@@ -287,6 +308,8 @@ int pull_policy_check(const struct sign_policy *pol, const struct pull_opts *o,
 		};
 		r = sign_policy_evaluate(pol, &img, s.v, s.n, e);
 	}
+	if (r == 0)
+		sig_set_encode(&s, kept, n_kept);
 	sig_set_release(&s);
 	if (r < 0)
 		return kerror_wrap(e, "trust policy (manifest %s)", digest);

@@ -76,6 +76,14 @@ static const char *const migrations[] = {
 	"  labels TEXT NOT NULL,"
 	"  options TEXT NOT NULL,"
 	"  anonymous INTEGER NOT NULL DEFAULT 0);",
+	/* 6 → 7: signatures an image was pulled with (the tagged form of
+	 * containers/image), carried along by a later push or copy */
+	"CREATE TABLE signatures ("
+	"  image_id TEXT NOT NULL,"
+	"  manifest_digest TEXT NOT NULL,"
+	"  sig_digest TEXT NOT NULL,"
+	"  data BLOB NOT NULL,"
+	"  PRIMARY KEY (image_id, manifest_digest, sig_digest));",
 };
 
 int store_schema_version(void)

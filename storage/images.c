@@ -504,6 +504,7 @@ static int remove_fn(struct store *s, void *arg, struct kerror *e)
 	static const char *const deletes[][2] = {
 		{ "DELETE FROM names WHERE image_id = ?1", "removing the image's names" },
 		{ "DELETE FROM repo_digests WHERE image_id = ?1", "removing the image's repo digests" },
+		{ "DELETE FROM signatures WHERE image_id = ?1", "removing the image's signatures" },
 		{ "DELETE FROM images WHERE id = ?1", "removing the image" },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(deletes); i++) {

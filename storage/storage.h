@@ -245,6 +245,21 @@ int store_stage_layer_cb(struct store *s, struct store_tmp *t, layer_source read
 int store_stage_layer_blob(struct store *s, struct store_tmp *t, layer_source read, void *ctx,
 			   const char *parent_chain, const struct descriptor *desc,
 			   struct staged_layer *out, struct kerror *e);
+/* Signatures the image was pulled with, for the manifest digest they sign
+ * (containers/image's tagged form; at most STORE_MAX_SIGNATURE bytes
+ * each), kept until the image is removed so push and copy can carry them.
+ * Adding one already kept is a no-op; one transaction. */
+#define STORE_MAX_SIGNATURE (4u * 1024 * 1024)
+struct store_sig {
+	char *data; /* NUL-terminated after len bytes */
+	size_t len;
+};
+int store_signatures_add(struct store *s, const char *id, const char *manifest_digest,
+			 const struct store_sig *v, size_t n, struct kerror *e);
+/* The signatures kept for (id, manifest_digest), in the order added. */
+int store_signatures_get(struct store *s, const char *id, const char *manifest_digest,
+			 struct store_sig **out, size_t *n, struct kerror *e);
+void store_sigs_free(struct store_sig *v, size_t n);
 /* Records "name@sha256:…" as a repo digest of the image (RepoDigests). */
 int store_image_add_repo_digest(struct store *s, const char *id, const char *repo_digest,
 				struct kerror *e);

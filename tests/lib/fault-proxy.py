@@ -8,10 +8,23 @@ MODE (applies to blob GETs, the first COUNT times, default 1):
   corrupt    flip a byte of the body (every time: COUNT ignored)
   redirect   answer 307 to a second port of this proxy that serves the blob
              (as storage back-ends do; every time)
+  schema1    manifest GETs answer a Docker schema 1 signed manifest (every time)
   none       pass everything through
 Everything else is passed through.  Writes "PORT" to PORTFILE."""
 import http.client, os, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# The shape of a schema 1 manifest (the signature is not checked by anyone
+# who refuses the format).
+SCHEMA1 = b"""{
+   "schemaVersion": 1,
+   "name": "f/bb",
+   "tag": "v1",
+   "architecture": "amd64",
+   "fsLayers": [{"blobSum": "sha256:a3ed95caeb02ffe68cdd9fd84406680ae93d633cb16422d00e8a7c22955b46d4"}],
+   "history": [{"v1Compatibility": "{\\"id\\":\\"e45a5af57b00862e5ef5782a9925979a02ba2b12dff832fd0991335f4a11e5c5\\"}"}],
+   "signatures": [{"header": {"alg": "ES256"}, "signature": "AAAA", "protected": "e30"}]
+}"""
 
 upstream, port_file, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 count = [int(sys.argv[4]) if len(sys.argv) > 4 else 1]
@@ -41,6 +54,9 @@ class H(BaseHTTPRequestHandler):
         return c.getresponse()
 
     def handle_any(self, method):
+        if mode == "schema1" and method in ("GET", "HEAD") and "/manifests/" in self.path:
+            return self.plain(200, SCHEMA1, {"Content-Type":
+                "application/vnd.docker.distribution.manifest.v1+prettyjws"}, method == "HEAD")
         blob_get = method == "GET" and "/blobs/sha256:" in self.path
         if blob_get and not self.storage:
             if mode == "500" and take():
@@ -75,13 +91,14 @@ class H(BaseHTTPRequestHandler):
         if method != "HEAD":
             self.wfile.write(data)
 
-    def plain(self, code, body, extra={}):
+    def plain(self, code, body, extra={}, head=False):
         self.send_response(code)
         for k, v in extra.items():
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if not head:
+            self.wfile.write(body)
 
     def do_GET(self): self.handle_any("GET")
     def do_HEAD(self): self.handle_any("HEAD")

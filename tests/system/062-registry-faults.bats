@@ -89,3 +89,15 @@ proxy() {
 	[ "$status" -eq 0 ]
 	assert_store_consistent
 }
+
+@test "a Docker schema 1 manifest is refused as unsupported (pull, inspect --remote)" {
+	proxy schema1
+	run kiln pull --tls-verify=false $PROXY/f/bb:v1
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"schema 1"*unsupported* ]]
+	[ -z "$(kiln images -q)" ]
+	run kiln inspect --remote --tls-verify=false docker://$PROXY/f/bb:v1
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"schema 1"* ]]
+	assert_store_consistent
+}

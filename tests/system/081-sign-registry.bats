@@ -303,3 +303,43 @@ sigstore_signed() {
 	skopeo copy -q --policy "$P" --registries.d "$RD" --src-tls-verify=false --remove-signatures \
 		docker://$EXT/x/bb:v1 oci:$BATS_TEST_TMPDIR/out:v1
 }
+
+@test "signatures a pull kept go along with push and copy; --remove-signatures drops them" {
+	import_bb bb
+	kiln generate-sigstore-key --output-prefix "$BATS_TEST_TMPDIR/k1"
+	kiln push -q --tls-verify=false --registries.d "$RD" --sign-by "$FA" \
+		--sign-by-sigstore-private-key "$BATS_TEST_TMPDIR/k1.private" bb $REG/carry/bb:v1
+	P=$BATS_TEST_TMPDIR/a.json
+	policy "$P" "$(signed_by "$BATS_FILE_TMPDIR/A.gpg")"
+	kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/carry/bb:v1
+	# push: both signatures written for the new repository.
+	kiln2 push -q --tls-verify=false --registries.d "$RD" $REG/carry/bb:v1 $REG/carry2/bb:v1
+	ls "$BATS_TEST_TMPDIR"/sigstore/carry2/bb@sha256=*/signature-1
+	d=$(skopeo inspect --tls-verify=false --raw docker://$REG/carry2/bb:v1 | sha256sum | cut -d' ' -f1)
+	skopeo inspect --tls-verify=false --raw docker://$REG/carry2/bb:sha256-$d.sig | grep -q dev.cosignproject.cosign/signature
+	# They verify there (the identity they name is carry's).
+	remap="{\"type\":\"remapIdentity\",\"prefix\":\"$REG/carry2\",\"signedPrefix\":\"$REG/carry\"}"
+	policy "$P" "{\"type\":\"signedBy\",\"keyType\":\"GPGKeys\",\"keyPath\":\"$BATS_FILE_TMPDIR/A.gpg\",\"signedIdentity\":$remap},{\"type\":\"sigstoreSigned\",\"keyPath\":\"$BATS_TEST_TMPDIR/k1.pub\",\"signedIdentity\":$remap}"
+	run kiln --root "$BATS_TEST_TMPDIR/root3" --runroot "$BATS_TEST_TMPDIR/run3" pull -q \
+		--tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/carry2/bb:v1
+	[ "$status" -eq 0 ]
+	# --remove-signatures: none written.
+	kiln2 push -q --tls-verify=false --registries.d "$RD" --remove-signatures $REG/carry/bb:v1 $REG/carry3/bb:v1
+	[ ! -e "$BATS_TEST_TMPDIR/sigstore/carry3" ]
+	run skopeo inspect --tls-verify=false --raw docker://$REG/carry3/bb:sha256-$d.sig
+	[ "$status" -ne 0 ]
+	# A push that changes the manifest would invalidate them: refused.
+	run kiln2 push -q --tls-verify=false --registries.d "$RD" --format v2s2 $REG/carry/bb:v1 $REG/carry4/bb:v1
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"invalidate"*"--remove-signatures"* ]]
+	kiln2 push -q --tls-verify=false --registries.d "$RD" --format v2s2 --remove-signatures \
+		$REG/carry/bb:v1 $REG/carry4/bb:v1
+	# copy carries them too, unless --remove-signatures.
+	kiln copy -q --src-tls-verify=false --dest-tls-verify=false --signature-policy "$KILN_SIGNATURE_POLICY" \
+		--registries.d "$RD" docker://$REG/carry/bb:v1 docker://$REG/carry5/bb:v1
+	ls "$BATS_TEST_TMPDIR"/sigstore/carry5/bb@sha256=*/signature-1
+	skopeo inspect --tls-verify=false --raw docker://$REG/carry5/bb:sha256-$d.sig >/dev/null
+	kiln copy -q --src-tls-verify=false --dest-tls-verify=false --remove-signatures \
+		--registries.d "$RD" docker://$REG/carry/bb:v1 docker://$REG/carry6/bb:v1
+	[ ! -e "$BATS_TEST_TMPDIR/sigstore/carry6" ]
+}
