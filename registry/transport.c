@@ -78,6 +78,13 @@ static int choose_loaded(const struct transport_ref *t, struct loaded_image *l, 
 		snprintf(id, DIGEST_HEX_LEN + 1, "%s", l[0].id);
 		return 0;
 	}
+	/* An OCI layout's ref.name, exactly (as skopeo looks it up). */
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; l[i].refs && l[i].refs[k]; k++)
+			if (!strcmp(l[i].refs[k], t->ref)) {
+				snprintf(id, DIGEST_HEX_LEN + 1, "%s", l[i].id);
+				return 0;
+			}
 	cands = ref_local_candidates(t->ref, NULL);
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; l[i].names && l[i].names[k]; k++) {
@@ -150,6 +157,15 @@ int transport_push(struct store *s, const char *image, const struct transport_re
 	r = store_image_lookup(s, image, &info, e);
 	if (r < 0)
 		return r;
+	if (t->ref && (t->kind == TRANSPORT_OCI_DIR || t->kind == TRANSPORT_OCI_ARCHIVE)) {
+		/* oci:DIR:REF: REF is the ref.name annotation, verbatim, as
+		 * skopeo and umoci write it. */
+		r = store_archive_save_oci_ref(s, info->id, archive_kind(t->kind), t->path, t->ref,
+					       e);
+		if (r < 0)
+			return r;
+		goto done;
+	}
 	/* The archive's name: the reference given, else the image's own. */
 	if (t->ref) {
 		r = ref_parse_local(t->ref, &ref, e);
@@ -170,6 +186,7 @@ int transport_push(struct store *s, const char *image, const struct transport_re
 		store_image_untag(s, info->id, name, NULL);
 	if (r < 0)
 		return r;
+done:
 	if (info->manifest_digest)
 		snprintf(digest, DIGEST_STR_LEN + 1, "%s", info->manifest_digest);
 	else

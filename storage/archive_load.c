@@ -465,8 +465,10 @@ static void ctx_release(struct load_ctx *c)
 
 void loaded_images_free(struct loaded_image *l, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		strv_free(l[i].names);
+		strv_free(l[i].refs);
+	}
 	free(l);
 }
 

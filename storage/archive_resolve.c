@@ -18,11 +18,13 @@ struct image_plan {
 	struct load_entry **layers;
 	size_t n_layers;
 	char **names;
+	char **refs; /* bare ref.name annotations (a tag, as skopeo writes) */
 };
 
 struct plans {
 	struct image_plan *v;
 	size_t n;
+	char **cur_refs; /* the refs of the index descriptor being resolved */
 };
 
 static void plans_release(struct plans *p)
@@ -30,6 +32,7 @@ static void plans_release(struct plans *p)
 	for (size_t i = 0; i < p->n; i++) {
 		free(p->v[i].layers);
 		strv_free(p->v[i].names);
+		strv_free(p->v[i].refs);
 	}
 	free(p->v);
 }
@@ -48,8 +51,10 @@ static void plans_add(struct plans *p, struct load_entry *config, struct load_en
 	} else {
 		p->v = xrealloc(p->v, (p->n + 1) * sizeof(*p->v));
 		ip = &p->v[p->n++];
-		*ip = (struct image_plan){ config, layers, n_layers, NULL };
+		*ip = (struct image_plan){ config, layers, n_layers, NULL, NULL };
 	}
+	for (size_t i = 0; p->cur_refs && p->cur_refs[i]; i++)
+		strv_push(&ip->refs, xstrdup(p->cur_refs[i]));
 	for (size_t i = 0; names && names[i]; i++) {
 		bool have = false;
 		for (size_t k = 0; ip->names && ip->names[k]; k++)
@@ -192,13 +197,16 @@ static int resolve_manifest_bytes(struct load_ctx *c, const char *data, size_t l
 
 /* The name an index descriptor gives: containerd's annotation (a full
  * name), else ref.name when it is a name and not only a tag. */
-static int desc_names(const struct descriptor *d, char ***names, struct kerror *e)
+static int desc_names(const struct descriptor *d, char ***names, char ***refs,
+		      struct kerror *e)
 {
 	const char *full = json_str(d->annotations, ANN_CONTAINERD_NAME);
 	const char *ref = json_str(d->annotations, ANN_REF_NAME);
 	char *name;
 	int r;
 
+	if (ref && !strchr(ref, '/') && !strchr(ref, ':') && strlen(ref) <= 255)
+		strv_push(refs, xstrdup(ref));
 	if (!full && ref && (strchr(ref, '/') || strchr(ref, ':')))
 		full = ref;
 	if (!full)
@@ -216,11 +224,11 @@ static int resolve_index(struct load_ctx *c, const char *data, size_t len, int d
 static int resolve_desc(struct load_ctx *c, const struct descriptor *d, int depth,
 			char **inherited, struct plans *p, struct kerror *e)
 {
-	_cleanup_strv_ char **names = NULL;
+	_cleanup_strv_ char **names = NULL, **refs = NULL;
 	struct load_entry *ent;
 	int r;
 
-	r = desc_names(d, &names, e);
+	r = desc_names(d, &names, &refs, e);
 	for (size_t i = 0; r == 0 && inherited && inherited[i]; i++)
 		strv_push(&names, xstrdup(inherited[i]));
 	if (r < 0)
@@ -228,7 +236,12 @@ static int resolve_desc(struct load_ctx *c, const struct descriptor *d, int dept
 	if (!d->media_type || !strcmp(d->media_type, MT_OCI_MANIFEST) ||
 	    !strcmp(d->media_type, MT_DOCKER_MANIFEST)) {
 		r = desc_blob(c, d, "manifest", true, &ent, e);
-		return r < 0 ? r : resolve_manifest_bytes(c, ent->data, ent->len, names, p, e);
+		if (r < 0)
+			return r;
+		p->cur_refs = refs;
+		r = resolve_manifest_bytes(c, ent->data, ent->len, names, p, e);
+		p->cur_refs = NULL;
+		return r;
 	}
 	if (!strcmp(d->media_type, MT_OCI_INDEX) || !strcmp(d->media_type, MT_DOCKER_LIST)) {
 		if (depth >= INDEX_DEPTH_MAX)
@@ -335,6 +348,8 @@ static int commit_plan(struct load_ctx *c, struct image_plan *ip, struct loaded_
 	}
 	for (size_t i = 0; ip->names && ip->names[i]; i++)
 		strv_push(&out->names, xstrdup(ip->names[i]));
+	for (size_t i = 0; ip->refs && ip->refs[i]; i++)
+		strv_push(&out->refs, xstrdup(ip->refs[i]));
 	return 0;
 }
 
@@ -381,8 +396,10 @@ int archive_resolve_and_commit(struct load_ctx *c, struct loaded_image **out, si
 		/* One transaction per image: a crash leaves each whole or absent. */
 		for (; r == 0 && done < p.n; done++) {
 			r = commit_plan(c, &p.v[done], &res[done], e);
-			if (r < 0)
+			if (r < 0) {
 				strv_free(steal_pointer(&res[done].names));
+				strv_free(steal_pointer(&res[done].refs));
+			}
 		}
 		if (r < 0)
 			done--;

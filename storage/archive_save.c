@@ -72,6 +72,7 @@ struct save_file {
 };
 
 struct save_plan {
+	const char *ref_name; /* set: the one image's only annotation (skopeo's oci:DIR:REF) */
 	struct save_image *images;
 	size_t n_images;
 	struct save_file *files;
@@ -256,7 +257,10 @@ static void plan_layout(struct save_plan *p, enum archive_format fmt)
 		for (size_t k = 0; k < (n_names ? n_names : 1); k++) {
 			json_t *d = descriptor(MT_OCI_MANIFEST, im->manifest_digest,
 					       (int64_t)strlen(im->manifest));
-			if (n_names) {
+			if (p->ref_name) {
+				json_object_set_new(d, "annotations",
+						    json_pack("{s:s}", ANN_REF_NAME, p->ref_name));
+			} else if (n_names) {
 				_cleanup_free_ char *repo = NULL, *tag = NULL, *fam = NULL;
 				familiar_parts(im->names[k], &repo, &tag, &fam);
 				/* Docker >= 25 writes the bare tag, containers/image
@@ -503,10 +507,10 @@ static int save_dir(struct store *s, const struct save_plan *p, const char *dir,
 	return r;
 }
 
-int store_archive_save_path(struct store *s, char *const *images, enum archive_format fmt,
-			    const char *path, struct kerror *e)
+static int save_path(struct store *s, char *const *images, enum archive_format fmt,
+		     const char *path, const char *ref_name, struct kerror *e)
 {
-	struct save_plan p = { 0 };
+	struct save_plan p = { .ref_name = ref_name };
 	_cleanup_free_ char *copy = xstrdup(path), *copy2 = xstrdup(path);
 	_cleanup_free_ char *tmp = xasprintf("%s/.%s.kiln-XXXXXX", dirname(copy), basename(copy2));
 	bool dir = archive_format_is_dir(fmt);
@@ -543,4 +547,19 @@ int store_archive_save_path(struct store *s, char *const *images, enum archive_f
 out:
 	plan_release(&p);
 	return r;
+}
+
+int store_archive_save_path(struct store *s, char *const *images, enum archive_format fmt,
+			    const char *path, struct kerror *e)
+{
+	return save_path(s, images, fmt, path, NULL, e);
+}
+
+int store_archive_save_oci_ref(struct store *s, const char *image, enum archive_format fmt,
+			       const char *path, const char *ref_name, struct kerror *e)
+{
+	char *images[] = { (char *)image, NULL };
+	if (fmt != ARCHIVE_OCI && fmt != ARCHIVE_OCI_DIR)
+		return kerror_set(e, EINVAL, "a bare reference name needs an OCI layout");
+	return save_path(s, images, fmt, path, ref_name, e);
 }

@@ -283,11 +283,17 @@ int store_archive_save_fd(struct store *s, char *const *images, enum archive_for
  * formats) beside it, renamed over path once complete. */
 int store_archive_save_path(struct store *s, char *const *images, enum archive_format fmt,
 			    const char *path, struct kerror *e);
+/* One image to an OCI layout (ARCHIVE_OCI or ARCHIVE_OCI_DIR) whose index
+ * descriptor carries only ref.name = ref_name, as skopeo and umoci write
+ * and look up oci:DIR:TAG. */
+int store_archive_save_oci_ref(struct store *s, const char *image, enum archive_format fmt,
+			       const char *path, const char *ref_name, struct kerror *e);
 
 /* What one load added: the image and the names it received. */
 struct loaded_image {
 	char id[DIGEST_HEX_LEN + 1];
 	char **names; /* full references, NULL if none */
+	char **refs;  /* an OCI index's bare ref.name annotations (tags), NULL if none */
 };
 void loaded_images_free(struct loaded_image *l, size_t n);
 /* Loads every image of an archive read from fd (docker-archive classic or

@@ -95,3 +95,24 @@ setup() {
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"invalid --compression-level"* ]]
 }
+
+@test "oci:DIR:TAG writes ref.name = TAG as skopeo does; each tool reads the other's" {
+	command -v skopeo >/dev/null || skip "skopeo is not installed"
+	import_bb bb
+	id=$(kiln inspect --format '{{.Id}}' bb); id=${id#sha256:}
+	T=$BATS_TEST_TMPDIR
+	kiln push -q bb oci:$T/lay:v1
+	grep -q '"org.opencontainers.image.ref.name":"v1"' $T/lay/index.json
+	skopeo inspect oci:$T/lay:v1 >/dev/null
+	kiln push -q bb oci-archive:$T/a.tar:t2
+	skopeo inspect oci-archive:$T/a.tar:t2 >/dev/null
+	skopeo copy -q --policy "$KILN_SIGNATURE_POLICY" oci:$T/lay:v1 oci:$T/sk:v2
+	run kiln2 pull -q oci:$T/sk:v2
+	[ "$status" -eq 0 ]
+	[ "$output" = "$id" ]
+	run kiln2 pull -q oci:$T/sk:nope
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'no image named "nope"'* ]]
+	kiln2 copy -q oci:$T/lay:v1 oci-archive:$T/b.tar:t3
+	skopeo inspect oci-archive:$T/b.tar:t3 >/dev/null
+}
