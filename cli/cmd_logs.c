@@ -98,6 +98,15 @@ static int logs_one(struct cli *c, const char *what, const struct logs_opts *o,
 		r = cli_store(c, &s, e);
 	if (r < 0)
 		return r;
+	{
+		struct run_plan plan = { 0 };
+		bool none = run_plan_from_json(ctr->plan, &plan, NULL) == 0 && plan.log_driver &&
+			    !strcmp(plan.log_driver, "none");
+		run_plan_release(&plan);
+		if (none)
+			return kerror_set(e, ENOTSUP, "this container is using the 'none' log "
+						      "driver, cannot read logs");
+	}
 	path = run_log_path(s, ctr->id);
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 && errno != ENOENT)

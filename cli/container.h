@@ -4,7 +4,27 @@
 #define KILN_CLI_CONTAINER_H
 
 #include "cli/cli.h"
+#include "registry/registry.h"
 #include "run/run.h"
+
+/* run/create's command line (run_flags.c). */
+struct run_cli {
+	struct run_flags f;
+	bool detach, rm, sig_proxy, rootfs;
+	char *name, *cidfile, *pull, *pod, *runtime;
+	struct pull_opts po;
+	int image_at; /* argv index of IMAGE (or the rootfs dir) */
+};
+/* 0, 1 after --help (printed), or an error. */
+int run_cli_parse(int argc, char **argv, bool is_run, struct run_cli *o, struct kerror *e);
+void run_cli_release(struct run_cli *o);
+/* --pod NAME|ID|new:NAME: resolves (or creates) the pod, and sets the
+ * flags that put the container into it (o->f.pod, the shared namespaces). */
+int pod_resolve_for_run(struct cli *c, struct run_cli *o, struct kerror *e);
+/* "64m", "1g", "512" → bytes. */
+int cli_parse_bytes(const char *flag, const char *v, int64_t *out, struct kerror *e);
+/* Go durations ("1m30s", "500ms"; a bare number is seconds) → ns. */
+int cli_parse_duration(const char *flag, const char *v, int64_t *out, struct kerror *e);
 
 int cmd_run(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_create(struct cli *c, int argc, char **argv, struct kerror *e);

@@ -89,8 +89,17 @@ int cg_v2_create(const char *root, const char *parent, const char *name,
 		_cleanup_free_ char *v = int_str(l->memory);
 		if ((r = write_file(dir, "memory.max", v, e)) < 0)
 			goto out;
-		/* --memory alone: no swap beyond it. */
-		write_file(dir, "memory.swap.max", "0", NULL);
+		/* --memory alone: no swap beyond it; --memory-swap is
+		 * memory plus swap (Docker's meaning), -1 unlimited. */
+		if (l->memory_swap == -1)
+			r = write_file(dir, "memory.swap.max", "max", e);
+		else if (l->memory_swap > l->memory) {
+			_cleanup_free_ char *sw = int_str(l->memory_swap - l->memory);
+			r = write_file(dir, "memory.swap.max", sw, e);
+		} else
+			write_file(dir, "memory.swap.max", "0", NULL);
+		if (r < 0)
+			goto out;
 	}
 	if (l->pids_limit) {
 		_cleanup_free_ char *v = int_str(l->pids_limit);
@@ -208,8 +217,17 @@ int cgroup_create(const char *id, const struct cg_limits *l, struct cgroup *out,
 	}
 	if (l->memory) {
 		_cleanup_free_ char *v = int_str(l->memory);
-		const char *f[] = { "memory.limit_in_bytes" }, *vals[] = { v };
-		r = v1_one(out, "memory", name, f, vals, 1, e);
+		_cleanup_free_ char *sw = int_str(l->memory_swap ? l->memory_swap : l->memory);
+		const char *f[] = { "memory.limit_in_bytes", "memory.memsw.limit_in_bytes" };
+		const char *vals[] = { v, sw };
+		_cleanup_free_ char *memsw = xasprintf(CG_ROOT "/memory/memory.memsw.limit_in_bytes");
+		/* memsw exists only with swap accounting on; without it
+		 * --memory-swap cannot be honoured. */
+		bool has_memsw = access(memsw, F_OK) == 0;
+		if (l->memory_swap && !has_memsw)
+			return kerror_set(e, ENOTSUP, "--memory-swap: this kernel has no swap "
+						      "accounting (memory.memsw.limit_in_bytes)");
+		r = v1_one(out, "memory", name, f, vals, has_memsw && l->memory_swap ? 2 : 1, e);
 	}
 	if (r == 0 && l->pids_limit) {
 		_cleanup_free_ char *v = int_str(l->pids_limit);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "run/run_private.h"
 
@@ -26,6 +27,13 @@ static void emit(struct log_writer *w, bool is_stderr, bool partial, const char 
 	buf_printf(&b, "%s %s %s ", stamp, is_stderr ? "stderr" : "stdout", partial ? "P" : "F");
 	buf_append(&b, text, n);
 	buf_append(&b, "\n", 1);
+	if (w->max_size > 0 && w->size + (int64_t)b.len > w->max_size) {
+		/* conmon's rotation: the file starts over (O_APPEND writes
+		 * follow the new end). */
+		if (ftruncate(w->fd, 0) == 0)
+			w->size = 0;
+	}
+	w->size += (int64_t)b.len;
 	if (fs_write_all(w->fd, b.data, b.len) < 0) {
 		/* a full disk loses log lines, never the container */
 	}

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -60,6 +61,7 @@ struct relay {
 	int out_r, err_r; /* detached pipes, -1 */
 	int in;           /* our stdin to forward to the pty, -1 */
 	struct log_writer *log;
+	bool no_sig_proxy;
 };
 
 /* Moves what is readable on fd to its destination; false at EOF. */
@@ -123,7 +125,7 @@ static int supervise(pid_t pid, int sfd, struct relay *r)
 				} else if (si.ssi_signo == SIGWINCH) {
 					if (r->pty >= 0)
 						copy_winsize(0, r->pty);
-				} else if (!exited && si.ssi_signo != SIGPIPE) {
+				} else if (!exited && si.ssi_signo != SIGPIPE && !r->no_sig_proxy) {
 					kill(pid, (int)si.ssi_signo);
 				}
 			}
@@ -199,7 +201,7 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	struct run_stdio io = { -1, 1, 2 };
 	struct run_proc proc;
-	struct relay rl = { -1, -1, -1, -1, NULL };
+	struct relay rl = { -1, -1, -1, -1, NULL, o->no_sig_proxy };
 	struct log_writer lw = { -1, { { 0 }, { 0 } } };
 	struct termios saved;
 	bool raw = false;
@@ -234,14 +236,21 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 		r = kerror_sys(e, errno, "creating a signalfd");
 		goto fail;
 	}
-	if (o->detach) {
+	if (o->detach && !strcmp(p->log_driver ? p->log_driver : "", "none")) {
+		/* --log-driver none: the output goes nowhere. */
+		io.out = io.err = -1;
+	} else if (o->detach) {
 		_cleanup_free_ char *path = run_log_path(s, c->id);
+		struct stat st;
 		logfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		if (logfd < 0) {
 			r = kerror_sys(e, errno, "opening the log \"%s\"", path);
 			goto fail;
 		}
 		lw.fd = logfd;
+		lw.max_size = p->log_max_size;
+		if (fstat(logfd, &st) == 0)
+			lw.size = st.st_size;
 		rl.log = &lw;
 		if (!p->tty) {
 			if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {

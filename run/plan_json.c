@@ -8,6 +8,36 @@
 
 #define PLAN_MAX (1024 * 1024)
 
+static void set_strv(json_t *j, const char *k, char *const *v)
+{
+	if (v && v[0])
+		json_object_set_new(j, k, json_from_strv(v));
+}
+
+static void set_int(json_t *j, const char *k, int64_t v)
+{
+	if (v)
+		json_object_set_new(j, k, json_integer(v));
+}
+
+static void set_str(json_t *j, const char *k, const char *v)
+{
+	if (v)
+		json_object_set_new(j, k, json_string(v));
+}
+
+static char **get_strv(json_t *j, const char *k)
+{
+	json_t *a = json_object_get(j, k);
+	return json_is_array(a) && json_array_size(a) <= 4096 ? json_strv(a) : NULL;
+}
+
+static char *get_str(json_t *j, const char *k)
+{
+	const char *v = json_str(j, k);
+	return v ? xstrdup(v) : NULL;
+}
+
 json_t *run_plan_to_json(const struct run_plan *p)
 {
 	json_t *gids = json_array();
@@ -25,8 +55,35 @@ json_t *run_plan_to_json(const struct run_plan *p)
 			 "cpu_shares", (json_int_t)p->cpu_shares, "cpu_quota",
 			 (json_int_t)p->cpu_quota, "stop_signal", p->stop_signal, "stop_timeout",
 			 p->stop_timeout);
-	if (j && p->mounts)
+	if (!j)
+		return NULL;
+	if (p->mounts)
 		json_object_set_new(j, "mounts", json_from_strv(p->mounts));
+	/* Optional fields: absent when unset, so older plans read the same. */
+	set_strv(j, "dns", p->dns);
+	set_strv(j, "dns_search", p->dns_search);
+	set_strv(j, "dns_options", p->dns_options);
+	set_strv(j, "add_hosts", p->add_hosts);
+	set_strv(j, "ulimits", p->ulimits);
+	set_int(j, "shm_size", p->shm_size);
+	set_int(j, "memory_swap", p->memory_swap);
+	set_int(j, "log_max_size", p->log_max_size);
+	if (p->init)
+		json_object_set_new(j, "init", json_true());
+	set_str(j, "log_driver", p->log_driver);
+	set_str(j, "rootfs", p->rootfs);
+	set_str(j, "restart", p->restart);
+	set_int(j, "restart_max", p->restart_max);
+	set_str(j, "pod", p->pod);
+	if (p->health.test) {
+		json_object_set_new(j, "health",
+				    json_pack("{s:o, s:I, s:I, s:I, s:i}", "test",
+					      json_from_strv(p->health.test), "interval",
+					      (json_int_t)p->health.interval, "timeout",
+					      (json_int_t)p->health.timeout, "start_period",
+					      (json_int_t)p->health.start_period, "retries",
+					      p->health.retries));
+	}
 	return j;
 }
 
@@ -77,6 +134,38 @@ int run_plan_from_json(const char *text, struct run_plan *out, struct kerror *e)
 	p.cpu_quota = json_int(j, "cpu_quota", 0);
 	p.stop_signal = (int)json_int(j, "stop_signal", 15);
 	p.stop_timeout = (int)json_int(j, "stop_timeout", 10);
+	p.dns = get_strv(j, "dns");
+	p.dns_search = get_strv(j, "dns_search");
+	p.dns_options = get_strv(j, "dns_options");
+	p.add_hosts = get_strv(j, "add_hosts");
+	p.ulimits = get_strv(j, "ulimits");
+	p.shm_size = json_int(j, "shm_size", 0);
+	p.memory_swap = json_int(j, "memory_swap", 0);
+	p.log_max_size = json_int(j, "log_max_size", 0);
+	p.init = get_bool(j, "init");
+	p.log_driver = get_str(j, "log_driver");
+	if (!p.log_driver)
+		p.log_driver = xstrdup("k8s-file");
+	p.rootfs = get_str(j, "rootfs");
+	p.restart = get_str(j, "restart");
+	if (!p.restart)
+		p.restart = xstrdup("no");
+	p.restart_max = (int)json_int(j, "restart_max", 0);
+	p.pod = get_str(j, "pod");
+	{
+		json_t *h = json_object_get(j, "health");
+		p.health.test = get_strv(h, "test");
+		if (p.health.test && !p.health.test[0]) {
+			strv_free(p.health.test);
+			p.health.test = NULL;
+		}
+		p.health.interval = json_int(h, "interval", 30000000000LL);
+		p.health.timeout = json_int(h, "timeout", 30000000000LL);
+		p.health.start_period = json_int(h, "start_period", 0);
+		p.health.retries = (int)json_int(h, "retries", 3);
+		if (p.health.interval < 1000000)
+			p.health.interval = 1000000;
+	}
 	*out = p;
 	return 0;
 }

@@ -63,6 +63,13 @@ static int mount_overlay(const char *root, const char *id, const struct run_plan
 	_cleanup_free_ char *merged = xasprintf("%s/merged", cdir);
 	_cleanup_free_ char *opts = NULL;
 
+	if (p->rootfs) {
+		/* --rootfs: the directory itself is the root (writes land in
+		 * it), as Podman does without ":O". */
+		if (mount(p->rootfs, merged, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return kerror_sys(e, errno, "bind-mounting the rootfs \"%s\"", p->rootfs);
+		return 0;
+	}
 	for (size_t i = 0; p->layers[i]; i++)
 		if (strlen(p->layers[i]) != DIGEST_HEX_LEN || strchr(p->layers[i], '/'))
 			return kerror_set(e, EINVAL, "invalid layer id \"%s\"", p->layers[i]);
@@ -181,8 +188,9 @@ static int clone_dev_trees(int *trees, struct kerror *e)
 
 static int bind_tree(int tree, const char *path, struct kerror *e);
 
-static int make_dev(int *dev_trees, struct kerror *e)
+static int make_dev(int *dev_trees, int64_t shm_size, struct kerror *e)
 {
+	char shm_opts[64];
 	static const struct { const char *target, *name; } links[] = {
 		{ "/proc/self/fd", "/dev/fd" }, { "/proc/self/fd/0", "/dev/stdin" },
 		{ "/proc/self/fd/1", "/dev/stdout" }, { "/proc/self/fd/2", "/dev/stderr" },
@@ -218,9 +226,11 @@ static int make_dev(int *dev_trees, struct kerror *e)
 		r = do_mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
 			     "newinstance,ptmxmode=0666,mode=0620", e);
 	}
+	snprintf(shm_opts, sizeof(shm_opts), "mode=1777,size=%lldk",
+		 shm_size > 0 ? (long long)((shm_size + 1023) / 1024) : 65536LL);
 	if (r == 0)
 		r = do_mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NOEXEC | MS_NODEV,
-			     "mode=1777,size=65536k", e);
+			     shm_opts, e);
 	if (r == 0)
 		r = do_mount("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NOEXEC | MS_NODEV,
 			     NULL, e);
@@ -317,7 +327,7 @@ int rootfs_enter(const char *root, const char *id, const struct run_plan *p,
 	if (r == 0)
 		r = pivot(root, id, e);
 	if (r == 0)
-		r = make_dev(dev_trees, e);
+		r = make_dev(dev_trees, p->shm_size, e);
 	if (r < 0)
 		return r;
 	if (trees[0] >= 0) {

@@ -17,6 +17,15 @@
 
 /* ---- the plan --------------------------------------------------------- */
 
+/* A health check (the image's Healthcheck or --health-*): test as in the
+ * image config (["CMD", …], ["CMD-SHELL", cmd]; ["NONE"] is no check);
+ * durations in ns with Docker's defaults filled in (30 s, 30 s, 0, 3). */
+struct run_health {
+	char **test;
+	int64_t interval, timeout, start_period;
+	int retries;
+};
+
 /* What the user asked for on the command line (cli/ fills it). */
 struct run_flags {
 	char **cmd;          /* arguments after IMAGE; NULL = the image's Cmd */
@@ -34,6 +43,23 @@ struct run_flags {
 	char *stop_signal;   /* name or number, NULL = the image's or SIGTERM */
 	int stop_timeout;    /* seconds, -1 = unset (10) */
 	char **mounts;       /* canonical mount strings (run_mount_from_*) */
+	char **dns, **dns_search, **dns_options; /* --dns, --dns-search, --dns-option */
+	char **add_hosts;    /* canonical "name:ip" (run_add_host_parse) */
+	int64_t shm_size;    /* bytes, 0 = 64 MiB */
+	char **ulimits;      /* canonical "name=soft:hard" (run_ulimit_parse) */
+	char **group_add;    /* --group-add: names or numbers */
+	bool init;           /* --init: a reaping init as pid 1 */
+	int64_t memory_swap; /* bytes, 0 = unset, -1 = unlimited */
+	char *log_driver;    /* k8s-file (default), json-file, none */
+	int64_t log_max_size; /* --log-opt max-size, 0 = unlimited */
+	char *rootfs;        /* --rootfs DIR: the root instead of an image */
+	char *restart;       /* --restart no|always|on-failure[:N]|unless-stopped */
+	/* --health-*: test NULL = the image's; no_healthcheck disables */
+	char **health_test;  /* ["CMD-SHELL", cmd] */
+	int64_t health_interval, health_timeout, health_start_period; /* ns, 0 = unset */
+	int health_retries;  /* 0 = unset */
+	bool no_healthcheck;
+	char *pod;           /* the pod's id (cli/ resolved it) */
 };
 void run_flags_release(struct run_flags *f);
 
@@ -50,8 +76,43 @@ struct run_plan {
 	int64_t memory, pids_limit, cpu_shares, cpu_quota;
 	int stop_signal, stop_timeout;
 	char **mounts;               /* canonical mount strings */
+	char **dns, **dns_search, **dns_options, **add_hosts; /* as run_flags */
+	int64_t shm_size, memory_swap, log_max_size;
+	char **ulimits;              /* "name=soft:hard" */
+	bool init;
+	char *log_driver;            /* "k8s-file", "json-file" or "none" */
+	char *rootfs;                /* NULL: the overlay of layers */
+	char *restart;               /* "no", "always", "unless-stopped", "on-failure" */
+	int restart_max;             /* on-failure:N, 0 = no limit */
+	struct run_health health;    /* test NULL: none */
+	char *pod;                   /* pod id, NULL */
 };
 void run_plan_release(struct run_plan *p);
+
+/* Generated /etc files (etcfiles.c), for every network mode. */
+struct run_etc_opts {
+	char *const *dns, *const *dns_search, *const *dns_options;
+	char *const *add_hosts;   /* "name:ip" */
+	char *const *extra;       /* more hosts lines ("ip\tname…"), may be NULL */
+	const char *hostname, *name;
+	const char *ip;           /* the container's address, NULL: 127.0.1.1 */
+	bool network_host;        /* hosts: the host's file plus ours */
+};
+/* resolv.conf: the host's text (may be NULL) with its nameserver, search
+ * or options lines replaced by the given ones ("--dns-search ." clears). */
+char *run_etc_resolv(const char *host, const struct run_etc_opts *o);
+/* hosts: localhost (or, with host networking, the host's file), the
+ * --add-host entries, extra, then "<ip> <hostname> <name>". */
+char *run_etc_hosts(const char *host, const struct run_etc_opts *o);
+/* --add-host "name:ip" or "name=ip" → canonical "name:ip". */
+int run_add_host_parse(const char *spec, char **out, struct kerror *e);
+int run_dns_server_check(const char *ip, struct kerror *e);
+/* --ulimit "name=soft[:hard]" (nofile, nproc, core, …; -1 unlimited) →
+ * canonical "name=soft:hard". */
+int run_ulimit_parse(const char *spec, char **out, struct kerror *e);
+/* --restart → policy ("no", "always", "unless-stopped", "on-failure") and
+ * on-failure's maximum (0 = unlimited). */
+int run_restart_parse(const char *spec, char **policy, int *max, struct kerror *e);
 
 /* User mounts (mounts.c).  The run_mount_from_* parsers turn a flag's
  * value into the canonical string the plan keeps:
@@ -112,6 +173,10 @@ struct run_user {
 int run_user_resolve(const char *spec, const char *passwd, const char *group,
 		     struct run_user *out, struct kerror *e);
 void run_user_release(struct run_user *u);
+/* --group-add: adds the groups (names from the group text, or numbers) to
+ * u's supplementary groups. */
+int run_user_add_groups(struct run_user *u, char *const *groups, const char *group,
+			struct kerror *e);
 
 /* Capability names ("CAP_CHOWN", "chown", "ALL") to a bit; -1 if unknown. */
 int run_cap_parse(const char *name);
@@ -132,6 +197,7 @@ int run_plan_from_json(const char *text, struct run_plan *out, struct kerror *e)
 
 struct cg_limits {
 	int64_t memory, pids_limit, cpu_shares, cpu_quota; /* as in run_plan */
+	int64_t memory_swap; /* memory + swap, -1 unlimited, 0 unset */
 };
 bool cg_limits_any(const struct cg_limits *l);
 /* cgroup v2: creates <root>/<parent>/<name>, enables the controllers the
@@ -220,6 +286,7 @@ struct run_monitor_opts {
 	bool detach;   /* stdout/stderr to the log file, stdin /dev/null */
 	bool remove;   /* --rm: remove the container after it exited */
 	int ready_fd;  /* detached: where to report the start (-1 none) */
+	bool no_sig_proxy; /* --sig-proxy=false: signals are not forwarded */
 };
 /* Runs the container as its monitor: lock, spawn, record running, relay,
  * forward signals, wait, record the exit.  *exit_code gets the

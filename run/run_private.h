@@ -20,6 +20,8 @@ char *rootfs_overlay_options(char *const *layers, const char *upper, const char 
 struct log_writer {
 	int fd;
 	struct buf pending[2]; /* stdout, stderr */
+	int64_t max_size;      /* --log-opt max-size: truncated beyond it, as conmon */
+	int64_t size;          /* the file's current size */
 };
 void log_writer_feed(struct log_writer *w, bool is_stderr, const char *data, size_t n);
 void log_writer_flush(struct log_writer *w);
@@ -38,5 +40,14 @@ int volume_copy_up(int tree, const char *target, struct kerror *e);
 /* execve of argv[0] along env's PATH (the container's); returns only on
  * failure: 127 (not found) or 126 (cannot execute), with e filled. */
 int run_execvpe(char *const *argv, char *const *env, struct kerror *e);
+
+/* Sets the plan's ulimits (canonical strings) on the calling process. */
+int ulimits_apply(char *const *ulimits, struct kerror *e);
+
+/* --init: the calling process (pid 1 of the container) forks the command
+ * and stays as a reaper, forwarding signals to it, exiting with its status
+ * (it never returns).  Returns 0 in the command's process, which then
+ * execs; a negative errno when the fork failed. */
+int init_run(struct kerror *e);
 
 #endif

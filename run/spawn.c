@@ -205,6 +205,8 @@ int run_execvpe(char *const *argv, char *const *env, struct kerror *e)
 
 static _Noreturn void exec_plan(const struct child_ctx *c, struct kerror *e)
 {
+	if (c->p->init && init_run(e) < 0)
+		child_fail(c, 125, e);
 	int code = run_execvpe(c->p->argv, c->p->env, e);
 	child_fail(c, code, e);
 }
@@ -245,6 +247,8 @@ static _Noreturn void child_main(struct child_ctx *c)
 		kerror_sys(&e, errno, "entering the working directory \"%s\"", p->cwd);
 		child_fail(c, 125, &e);
 	}
+	if (ulimits_apply(p->ulimits, &e) < 0)
+		child_fail(c, 125, &e);
 	if (run_caps_bound(p->caps, &e) < 0)
 		child_fail(c, 125, &e);
 	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
@@ -277,7 +281,8 @@ int run_spawn(struct store *s, const char *id, const struct run_plan *p,
 	      const struct run_stdio *io, struct run_proc *out, int *exit_code,
 	      struct kerror *e)
 {
-	struct cg_limits lim = { p->memory, p->pids_limit, p->cpu_shares, p->cpu_quota };
+	struct cg_limits lim = { p->memory, p->pids_limit, p->cpu_shares, p->cpu_quota,
+				 p->memory_swap };
 	struct child_ctx c = { .root = store_root(s), .id = id, .p = p, .io = io,
 			       .err_fd = -1, .sync_fd = -1, .sock_fd = -1 };
 	_cleanup_close_ int err_r = -1, sync_w = -1, sock_p = -1;

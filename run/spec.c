@@ -27,6 +27,17 @@ void run_flags_release(struct run_flags *f)
 	strv_free(f->cap_drop);
 	free(f->stop_signal);
 	strv_free(f->mounts);
+	strv_free(f->dns);
+	strv_free(f->dns_search);
+	strv_free(f->dns_options);
+	strv_free(f->add_hosts);
+	strv_free(f->ulimits);
+	strv_free(f->group_add);
+	free(f->log_driver);
+	free(f->rootfs);
+	free(f->restart);
+	strv_free(f->health_test);
+	free(f->pod);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -40,6 +51,16 @@ void run_plan_release(struct run_plan *p)
 	free(p->gids);
 	strv_free(p->layers);
 	strv_free(p->mounts);
+	strv_free(p->dns);
+	strv_free(p->dns_search);
+	strv_free(p->dns_options);
+	strv_free(p->add_hosts);
+	strv_free(p->ulimits);
+	free(p->log_driver);
+	free(p->rootfs);
+	free(p->restart);
+	strv_free(p->health.test);
+	free(p->pod);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -47,6 +68,17 @@ static void push_all(char ***v, char *const *from)
 {
 	for (size_t i = 0; from && from[i]; i++)
 		strv_push(v, xstrdup(from[i]));
+}
+
+/* A copy of v, NULL for NULL. */
+static char **copy_strv(char *const *v)
+{
+	char **c = NULL;
+	if (v) {
+		c = xcalloc(1, sizeof(char *));
+		push_all(&c, v);
+	}
+	return c;
 }
 
 char **run_merge_argv(char *const *img_entrypoint, char *const *img_cmd,
@@ -106,40 +138,84 @@ char **run_merge_env(char *const *img_env, char *const *extra_defaults, char *co
 	return v;
 }
 
-/* Reads a small file from the image, top layer first.  A whiteout (0/0 char
- * device) or a non-regular file ends the search.  Paths resolve inside each
- * layer (a symlink cannot lead out of it). */
-static char *image_file(struct store *s, const struct image_info *img, const char *rel)
+/* Reads a small regular file below dfd, resolved inside it (a symlink
+ * cannot lead out).  *stop: the path is there but unusable (a whiteout, a
+ * special file), so lower layers must not be asked. */
+static char *file_in_dir(int dfd, const char *rel, bool *stop)
 {
-	size_t n = strv_len(img->layers);
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	_cleanup_close_ int fd = (int)syscall(SYS_openat2, dfd, rel, &how, sizeof(how));
+	struct stat st;
+	char *data = NULL;
+	size_t len;
+	*stop = true;
+	if (fd < 0) {
+		*stop = errno == ELOOP || errno == ENXIO;
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return NULL;
+	if (fs_read_fd(fd, ETC_FILE_MAX, rel, &data, &len, NULL) < 0)
+		return NULL;
+	if (memchr(data, '\0', len)) {
+		free(data);
+		return NULL;
+	}
+	return data;
+}
+
+/* Reads a small file from the image, top layer first (or from --rootfs). */
+static char *image_file(struct store *s, const struct image_info *img, const char *rootfs,
+			const char *rel)
+{
+	size_t n = img ? strv_len(img->layers) : 0;
+	bool stop;
+	if (rootfs) {
+		_cleanup_close_ int dfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		return dfd < 0 ? NULL : file_in_dir(dfd, rel, &stop);
+	}
 	for (size_t i = n; i-- > 0;) {
 		_cleanup_free_ char *dir = store_layer_diff_path(s, img->layers[i]);
 		_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW,
-					.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-		_cleanup_close_ int fd = -1;
-		struct stat st;
-		char *data = NULL;
-		size_t len;
+		char *data;
 		if (dfd < 0)
 			continue;
-		fd = (int)syscall(SYS_openat2, dfd, rel, &how, sizeof(how));
-		if (fd < 0) {
-			if (errno == ELOOP || errno == ENXIO)
-				return NULL;
-			continue;
-		}
-		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-			return NULL;
-		if (fs_read_fd(fd, ETC_FILE_MAX, rel, &data, &len, NULL) < 0)
-			return NULL;
-		if (memchr(data, '\0', len)) {
-			free(data);
-			return NULL;
-		}
-		return data;
+		data = file_in_dir(dfd, rel, &stop);
+		if (data || stop)
+			return data;
 	}
 	return NULL;
+}
+
+/* The health check: the flags' over the image's Healthcheck, Docker's
+ * defaults for what is unset; none for --no-healthcheck or ["NONE"]. */
+static void health_plan(const struct run_flags *f, const json_t *cfg, struct run_health *h)
+{
+	const json_t *hc = json_object_get(cfg, "Healthcheck");
+	memset(h, 0, sizeof(*h));
+	if (f->no_healthcheck)
+		return;
+	h->test = f->health_test ? copy_strv(f->health_test)
+				 : json_strv(json_object_get(hc, "Test"));
+	if (h->test && (!h->test[0] || !strcmp(h->test[0], "NONE"))) {
+		strv_free(h->test);
+		h->test = NULL;
+		return;
+	}
+	h->interval = f->health_interval ? f->health_interval : json_int(hc, "Interval", 0);
+	h->timeout = f->health_timeout ? f->health_timeout : json_int(hc, "Timeout", 0);
+	h->start_period = f->health_start_period ? f->health_start_period
+						 : json_int(hc, "StartPeriod", 0);
+	h->retries = f->health_retries ? f->health_retries : (int)json_int(hc, "Retries", 0);
+	if (h->interval <= 0)
+		h->interval = 30LL * 1000000000;
+	if (h->timeout <= 0)
+		h->timeout = 30LL * 1000000000;
+	if (h->start_period < 0)
+		h->start_period = 0;
+	if (h->retries <= 0)
+		h->retries = 3;
 }
 
 static uint64_t all_caps(void)
@@ -222,10 +298,13 @@ int run_plan_build(struct store *s, const struct image_info *img, const json_t *
 	} else
 		p.hostname = xstrndup(id, 12);
 
-	passwd = image_file(s, img, "etc/passwd");
-	group = image_file(s, img, "etc/group");
+	passwd = image_file(s, img, f->rootfs, "etc/passwd");
+	group = image_file(s, img, f->rootfs, "etc/group");
 	r = run_user_resolve(user, passwd, group, &u, e);
+	if (r == 0)
+		r = run_user_add_groups(&u, f->group_add, group, e);
 	if (r < 0) {
+		run_user_release(&u);
 		run_plan_release(&p);
 		return r;
 	}
@@ -245,7 +324,8 @@ int run_plan_build(struct store *s, const struct image_info *img, const json_t *
 	p.env = run_merge_env(ienv, defaults, f->env);
 
 	p.layers = xcalloc(1, sizeof(char *));
-	push_all(&p.layers, img->layers);
+	if (img)
+		push_all(&p.layers, img->layers);
 	r = caps_compute(f, &p.caps, e);
 	if (r < 0) {
 		run_plan_release(&p);
@@ -269,6 +349,34 @@ int run_plan_build(struct store *s, const struct image_info *img, const json_t *
 	p.stop_timeout = f->stop_timeout >= 0 ? f->stop_timeout : 10;
 	for (size_t i = 0; f->mounts && f->mounts[i]; i++)
 		strv_push(&p.mounts, xstrdup(f->mounts[i]));
+	p.dns = copy_strv(f->dns);
+	p.dns_search = copy_strv(f->dns_search);
+	p.dns_options = copy_strv(f->dns_options);
+	p.add_hosts = copy_strv(f->add_hosts);
+	p.ulimits = copy_strv(f->ulimits);
+	p.shm_size = f->shm_size;
+	p.memory_swap = f->memory_swap;
+	if (p.memory_swap && !p.memory) {
+		run_plan_release(&p);
+		return kerror_set(e, EINVAL, "you should always set the memory limit when using "
+					     "memory swap limit");
+	}
+	if (p.memory_swap > 0 && p.memory_swap < p.memory) {
+		run_plan_release(&p);
+		return kerror_set(e, EINVAL, "minimum memoryswap limit should be larger than "
+					     "memory limit, see usage");
+	}
+	p.init = f->init;
+	p.log_driver = xstrdup(f->log_driver ? f->log_driver : "k8s-file");
+	p.log_max_size = f->log_max_size;
+	p.rootfs = f->rootfs ? xstrdup(f->rootfs) : NULL;
+	r = run_restart_parse(f->restart, &p.restart, &p.restart_max, e);
+	if (r < 0) {
+		run_plan_release(&p);
+		return r;
+	}
+	health_plan(f, cfg, &p.health);
+	p.pod = f->pod ? xstrdup(f->pod) : NULL;
 	*out = p;
 	return 0;
 }

@@ -54,7 +54,7 @@ int run_prepare_dirs(struct store *s, const char *id, const char *name,
 	 * journalled metadata operations).  Otherwise (and with --read-only,
 	 * where they must stay writable) they are bind-mounted from
 	 * userdata/ as Podman does. */
-	bool direct = !p->read_only && image_etc_dir(store_root(s), p->layers, &etc);
+	bool direct = !p->read_only && !p->rootfs && image_etc_dir(store_root(s), p->layers, &etc);
 	int r = 0;
 
 	if (mkdir(top, 0700) < 0 && errno != EEXIST)
@@ -75,22 +75,19 @@ int run_prepare_dirs(struct store *s, const char *id, const char *name,
 	} else {
 		gendir = xasprintf("%s/userdata", dir);
 	}
-	/* The host's resolver configuration, as Podman copies it. */
-	if (fs_read_file("/etc/resolv.conf", 64 * 1024, &resolv, &len, NULL) < 0)
-		resolv = xstrdup("");
-	if (p->network_host && fs_read_file("/etc/hosts", 1024 * 1024, &hosts, &len, NULL) == 0) {
-		char *h = xasprintf("%s%s127.0.1.1\t%s %s\n", hosts,
-				    len && hosts[len - 1] != '\n' ? "\n" : "", p->hostname, name);
-		free(hosts);
-		hosts = h;
-	} else {
-		free(hosts);
-		hosts = xasprintf("127.0.0.1\tlocalhost localhost.localdomain localhost4 "
-				  "localhost4.localdomain4\n"
-				  "::1\tlocalhost localhost.localdomain localhost6 "
-				  "localhost6.localdomain6\n"
-				  "127.0.1.1\t%s %s\n",
-				  p->hostname, name);
+	{
+		/* The host's resolver configuration, as Podman copies it,
+		 * with the --dns* flags applied. */
+		_cleanup_free_ char *host_resolv = NULL, *host_hosts = NULL;
+		struct run_etc_opts eo = { .dns = p->dns, .dns_search = p->dns_search,
+					   .dns_options = p->dns_options,
+					   .add_hosts = p->add_hosts, .hostname = p->hostname,
+					   .name = name, .network_host = p->network_host };
+		fs_read_file("/etc/resolv.conf", 64 * 1024, &host_resolv, &len, NULL);
+		if (p->network_host)
+			fs_read_file("/etc/hosts", 1024 * 1024, &host_hosts, &len, NULL);
+		resolv = run_etc_resolv(host_resolv, &eo);
+		hosts = run_etc_hosts(host_hosts, &eo);
 	}
 	hostname = xasprintf("%s\n", p->hostname);
 	data[0] = hosts;

@@ -198,3 +198,23 @@ void run_user_release(struct run_user *u)
 	free(u->home);
 	memset(u, 0, sizeof(*u));
 }
+
+int run_user_add_groups(struct run_user *u, char *const *groups, const char *group,
+			struct kerror *e)
+{
+	for (size_t i = 0; groups && groups[i]; i++) {
+		unsigned long v;
+		struct gr g = { 0 };
+		if (!strcmp(groups[i], "keep-groups"))
+			continue; /* rootless only: nothing to keep as root */
+		if (parse_id(groups[i], &v))
+			add_gid(u, (gid_t)v);
+		else if (find_entry(group, groups[i], NULL, 3, take_gr, &g))
+			add_gid(u, (gid_t)g.gid);
+		else
+			return kerror_set(e, ENOENT, "unable to find group %s: no matching entries "
+						     "in group file",
+					  groups[i]);
+	}
+	return 0;
+}

@@ -182,6 +182,19 @@ static void test_plan_json(void **state)
 	p.pids_limit = 50;
 	p.stop_signal = SIGINT;
 	p.stop_timeout = 3;
+	p.dns = xcalloc(1, sizeof(char *));
+	strv_push(&p.dns, xstrdup("10.0.0.1"));
+	p.ulimits = xcalloc(1, sizeof(char *));
+	strv_push(&p.ulimits, xstrdup("nofile=10:20"));
+	p.init = true;
+	p.shm_size = 1 << 20;
+	p.restart = xstrdup("on-failure");
+	p.restart_max = 4;
+	p.health.test = xcalloc(1, sizeof(char *));
+	strv_push(&p.health.test, xstrdup("CMD-SHELL"));
+	strv_push(&p.health.test, xstrdup("true"));
+	p.health.interval = 2000000000;
+	p.health.retries = 5;
 	json_t *j = run_plan_to_json(&p);
 	char *text = json_dump_compact(j);
 	json_decref(j);
@@ -199,6 +212,18 @@ static void test_plan_json(void **state)
 	assert_int_equal(q.pids_limit, 50);
 	assert_int_equal(q.stop_signal, SIGINT);
 	assert_int_equal(q.stop_timeout, 3);
+	assert_string_equal(q.dns[0], "10.0.0.1");
+	assert_string_equal(q.ulimits[0], "nofile=10:20");
+	assert_true(q.init);
+	assert_int_equal(q.shm_size, 1 << 20);
+	assert_string_equal(q.restart, "on-failure");
+	assert_int_equal(q.restart_max, 4);
+	assert_string_equal(q.health.test[1], "true");
+	assert_int_equal(q.health.interval, 2000000000);
+	assert_int_equal(q.health.retries, 5);
+	assert_string_equal(q.log_driver, "k8s-file");
+	assert_null(q.pod);
+	assert_null(q.rootfs);
 	free(text);
 	run_plan_release(&p);
 	run_plan_release(&q);
@@ -345,6 +370,94 @@ static void test_seccomp_cache(void **state)
 	kerror_release(&e);
 }
 
+static void test_etc_files(void **state)
+{
+	(void)state;
+	char *dns[] = { "1.1.1.1", NULL }, *search[] = { "a.example", "b.example", NULL };
+	char *opts[] = { "ndots:3", NULL }, *hosts[] = { "db:10.0.0.5", "v6:fd00::1", NULL };
+	struct run_etc_opts o = { .hostname = "h", .name = "n" };
+	const char *host = "# comment\nnameserver 9.9.9.9\nsearch old.example\noptions rotate\n";
+	char *t = run_etc_resolv(host, &o);
+	assert_string_equal(t, host);
+	free(t);
+	o.dns = dns;
+	o.dns_search = search;
+	o.dns_options = opts;
+	t = run_etc_resolv(host, &o);
+	assert_string_equal(t, "# comment\nsearch a.example b.example\nnameserver 1.1.1.1\n"
+			       "options ndots:3\n");
+	free(t);
+	char *dot[] = { ".", NULL };
+	o.dns_search = dot;
+	t = run_etc_resolv(NULL, &o);
+	assert_null(strstr(t, "search"));
+	free(t);
+	o.add_hosts = hosts;
+	o.ip = "10.88.0.2";
+	t = run_etc_hosts(NULL, &o);
+	assert_non_null(strstr(t, "127.0.0.1\tlocalhost"));
+	assert_non_null(strstr(t, "10.0.0.5\tdb\n"));
+	assert_non_null(strstr(t, "fd00::1\tv6\n"));
+	assert_non_null(strstr(t, "10.88.0.2\th n\n"));
+	free(t);
+	o.network_host = true;
+	o.ip = NULL;
+	t = run_etc_hosts("1.2.3.4 hosty", &o);
+	assert_true(str_has_prefix(t, "1.2.3.4 hosty\n"));
+	assert_non_null(strstr(t, "127.0.1.1\th n\n"));
+	free(t);
+}
+
+static void test_flag_parsers(void **state)
+{
+	(void)state;
+	struct kerror e = { 0 };
+	char *out = NULL;
+	int max;
+	assert_int_equal(run_add_host_parse("db:10.0.0.1", &out, &e), 0);
+	assert_string_equal(out, "db:10.0.0.1");
+	free(out);
+	assert_int_equal(run_add_host_parse("db=::1", &out, &e), 0);
+	assert_string_equal(out, "db:::1");
+	free(out);
+	assert_true(run_add_host_parse("db", &out, &e) < 0);
+	kerror_release(&e);
+	assert_true(run_add_host_parse("d b:1.2.3.4", &out, &e) < 0);
+	kerror_release(&e);
+	assert_true(run_add_host_parse("db:1.2.3", &out, &e) < 0);
+	kerror_release(&e);
+	assert_int_equal(run_ulimit_parse("nofile=10:20", &out, &e), 0);
+	assert_string_equal(out, "nofile=10:20");
+	free(out);
+	assert_int_equal(run_ulimit_parse("RLIMIT_NPROC=7", &out, &e), 0);
+	assert_string_equal(out, "nproc=7:7");
+	free(out);
+	assert_int_equal(run_ulimit_parse("core=-1", &out, &e), 0);
+	assert_string_equal(out, "core=-1:-1");
+	free(out);
+	const char *bad[] = { "nofile", "nofile=", "nofile=a", "nofile=20:10", "x=1", "nofile=1:",
+			      "nofile=99999999999999999999999", "nofile=-2" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_true(run_ulimit_parse(bad[i], &out, &e) < 0);
+		kerror_release(&e);
+	}
+	assert_int_equal(run_restart_parse("on-failure:3", &out, &max, &e), 0);
+	assert_string_equal(out, "on-failure");
+	assert_int_equal(max, 3);
+	free(out);
+	assert_int_equal(run_restart_parse(NULL, &out, &max, &e), 0);
+	assert_string_equal(out, "no");
+	free(out);
+	assert_int_equal(run_restart_parse("unless-stopped", &out, &max, &e), 0);
+	free(out);
+	assert_true(run_restart_parse("on-failure:", &out, &max, &e) < 0);
+	kerror_release(&e);
+	assert_true(run_restart_parse("on-failurex", &out, &max, &e) < 0);
+	kerror_release(&e);
+	assert_true(run_restart_parse("sometimes", &out, &max, &e) < 0);
+	kerror_release(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -352,6 +465,7 @@ int main(void)
 		cmocka_unit_test(test_user_resolve),  cmocka_unit_test(test_names),
 		cmocka_unit_test(test_plan_json),     cmocka_unit_test(test_cgroup_v2_fake),
 		cmocka_unit_test(test_log_parse),     cmocka_unit_test(test_seccomp_cache),
+		cmocka_unit_test(test_etc_files),     cmocka_unit_test(test_flag_parsers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
