@@ -182,15 +182,17 @@ int copy_list_make(const struct plan_step *st, const struct copy_source *src,
 
 /* ---- hashing ----------------------------------------------------------- */
 
-/* A readable fd for fd: itself (dup'ed) when it was opened for reading,
- * else a reopen of the O_PATH fd through /proc. */
-static int reopen_ro(int fd)
+/* A readable fd for fd: fd itself when it was opened for reading, else a
+ * reopen of the O_PATH fd through /proc, which *owned receives (the
+ * caller closes it; initialise it to -1). */
+static int readable_fd(int fd, int *owned)
 {
 	int fl = fcntl(fd, F_GETFL);
 	if (fl >= 0 && !(fl & O_PATH))
-		return fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		return fd;
 	_cleanup_free_ char *proc = xasprintf("/proc/self/fd/%d", fd);
-	return open(proc, O_RDONLY | O_CLOEXEC);
+	*owned = open(proc, O_RDONLY | O_CLOEXEC);
+	return *owned;
 }
 
 /* Opens a directory entry for hashing or copying: regular files are opened
@@ -238,13 +240,17 @@ static int hash_node(int fd, const char *rel, const struct copy_source *src,
 	if (S_ISREG(st.st_mode)) {
 		char hex[DIGEST_HEX_LEN + 1];
 		if (!digest_memo_get(src->memo, &st, hex)) {
-			_cleanup_close_ int rfd = reopen_ro(fd);
+			_cleanup_close_ int owned = -1;
+			int rfd = readable_fd(fd, &owned);
 			_cleanup_digester_ struct digester *fdg = digester_new();
 			char full[DIGEST_STR_LEN + 1];
 			struct stat after;
 			if (rfd < 0)
 				return kerror_sys(e, errno, "reading \"%s\"", rel);
-			for (;;) {
+			/* up to the size fstat gave (no read just to see EOF); a
+			 * file written meanwhile changes its ctime, so the memo
+			 * does not keep this digest */
+			for (off_t done = 0; done < st.st_size;) {
 				ssize_t n = read(rfd, buf, CHUNK);
 				if (n < 0 && errno == EINTR)
 					continue;
@@ -253,6 +259,7 @@ static int hash_node(int fd, const char *rel, const struct copy_source *src,
 				if (n == 0)
 					break;
 				digester_update(fdg, buf, (size_t)n);
+				done += n;
 			}
 			digester_final(fdg, full);
 			memcpy(hex, digest_hex(full), DIGEST_HEX_LEN + 1);
@@ -346,6 +353,15 @@ struct copy_ctx {
 	int chmod; /* -1: keep the source's mode */
 	char *buf;
 	bool no_cfr; /* copy_file_range failed once (other file system): skip it */
+	uid_t euid;  /* who we are: a file we create is owned so already */
+	gid_t egid;
+	mode_t umask;
+};
+
+/* What a copy_node call knows about its destination directory. */
+enum {
+	DEST_EMPTY = 1, /* made by this copy: nothing to replace in it */
+	DEST_OWNED = 2, /* and without setgid: new entries get euid:egid */
 };
 
 /* Opens (creating what is missing, owned uid:gid, 0755) the directory at
@@ -422,13 +438,18 @@ static int remove_existing(int ddir, const char *name, bool keep_dir, bool *is_d
 	return 0;
 }
 
-static int copy_data(int in, int out, char *buf, bool *no_cfr, const char *rel,
+/* Copies size bytes (what fstat said: a file that grows meanwhile is cut
+ * there, one that shrinks ends early), without the read that finds EOF. */
+static int copy_data(int in, int out, off_t size, char *buf, bool *no_cfr, const char *rel,
 		     struct kerror *e)
 {
-	while (!*no_cfr) {
-		ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
-		if (n > 0)
+	off_t done = 0;
+	while (!*no_cfr && done < size) {
+		ssize_t n = copy_file_range(in, NULL, out, NULL, (size_t)(size - done), 0);
+		if (n > 0) {
+			done += n;
 			continue;
+		}
 		if (n == 0)
 			return 0;
 		if (errno == EINTR)
@@ -438,8 +459,9 @@ static int copy_data(int in, int out, char *buf, bool *no_cfr, const char *rel,
 		*no_cfr = true;
 		break;
 	}
-	for (;;) {
-		ssize_t n = read(in, buf, CHUNK);
+	while (done < size) {
+		size_t want = size - done < CHUNK ? (size_t)(size - done) : CHUNK;
+		ssize_t n = read(in, buf, want);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -449,7 +471,9 @@ static int copy_data(int in, int out, char *buf, bool *no_cfr, const char *rel,
 		int r = fs_write_all(out, buf, (size_t)n);
 		if (r < 0)
 			return kerror_sys(e, -r, "copying \"%s\"", rel);
+		done += n;
 	}
+	return 0;
 }
 
 static uint32_t mode_of(const struct copy_ctx *c, const struct stat *st)
@@ -458,10 +482,11 @@ static uint32_t mode_of(const struct copy_ctx *c, const struct stat *st)
 }
 
 static int copy_node(struct copy_ctx *c, int sfd, const char *rel, int ddir, const char *dname,
-		     int depth, struct kerror *e);
+		     int depth, int dest, struct kerror *e);
 
+/* dest: DEST_* flags of dfd. */
 static int copy_children(struct copy_ctx *c, int sfd, const char *rel, int dfd, int depth,
-			 struct kerror *e)
+			 int dest, struct kerror *e)
 {
 	_cleanup_close_ int rfd = openat(sfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *dir;
@@ -491,28 +516,36 @@ static int copy_children(struct copy_ctx *c, int sfd, const char *rel, int dfd, 
 		if (cfd < 0)
 			r = kerror_sys(e, errno, "reading \"%s\"", crel);
 		else
-			r = copy_node(c, cfd, crel, dfd, de->d_name, depth + 1, e);
+			r = copy_node(c, cfd, crel, dfd, de->d_name, depth + 1, dest, e);
 	}
 	closedir(dir);
 	return r;
 }
 
-/* Copies the node sfd (an O_PATH fd) to ddir/dname. */
+/* Copies the node sfd (an O_PATH fd) to ddir/dname.  dest: DEST_* flags
+ * of ddir (a fresh directory needs no look for an entry to replace, and
+ * entries created in it already have the owner and mode asked for). */
 static int copy_node(struct copy_ctx *c, int sfd, const char *rel, int ddir, const char *dname,
-		     int depth, struct kerror *e)
+		     int depth, int dest, struct kerror *e)
 {
 	struct stat st;
 	struct timespec ts[2];
-	bool is_dir;
+	bool is_dir = false;
+	bool same_owner = (dest & DEST_OWNED) && c->uid == c->euid && c->gid == c->egid;
 	int r;
 
 	if (fstat(sfd, &st) < 0)
 		return kerror_sys(e, errno, "reading \"%s\"", rel);
 	ts[0] = st.st_atim;
 	ts[1] = st.st_mtim;
-	r = remove_existing(ddir, dname, S_ISDIR(st.st_mode), &is_dir, e);
-	if (r < 0)
-		return r;
+	if (!(dest & DEST_EMPTY)) {
+		r = remove_existing(ddir, dname, S_ISDIR(st.st_mode), &is_dir, e);
+		if (r < 0)
+			return r;
+	}
+	uint32_t mode = mode_of(c, &st);
+	/* the mode given at creation is exact: no fchmod needed */
+	bool exact = !(mode & 07000) && !(mode & c->umask);
 	if (S_ISDIR(st.st_mode)) {
 		_cleanup_close_ int dfd = -1;
 		if (!is_dir && mkdirat(ddir, dname, 0700) < 0)
@@ -520,25 +553,28 @@ static int copy_node(struct copy_ctx *c, int sfd, const char *rel, int ddir, con
 		dfd = openat(ddir, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (dfd < 0)
 			return kerror_sys(e, errno, "opening \"%s\"", rel);
-		if (fchown(dfd, c->uid, c->gid) < 0 || fchmod(dfd, mode_of(c, &st)) < 0)
+		if (fchown(dfd, c->uid, c->gid) < 0 || fchmod(dfd, mode) < 0)
 			return kerror_sys(e, errno, "setting the owner of \"%s\"", rel);
-		r = copy_children(c, sfd, rel, dfd, depth, e);
+		int sub = is_dir ? 0 : DEST_EMPTY | (mode & S_ISGID ? 0 : DEST_OWNED);
+		r = copy_children(c, sfd, rel, dfd, depth, sub, e);
 		if (r == 0)
 			futimens(dfd, ts);
 		return r;
 	}
 	if (S_ISREG(st.st_mode)) {
-		_cleanup_close_ int in = reopen_ro(sfd);
-		_cleanup_close_ int out = -1;
+		_cleanup_close_ int owned = -1, out = -1;
+		int in = readable_fd(sfd, &owned);
 		if (in < 0)
 			return kerror_sys(e, errno, "reading \"%s\"", rel);
-		out = openat(ddir, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		out = openat(ddir, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			     exact ? mode : 0600);
 		if (out < 0)
 			return kerror_sys(e, errno, "creating \"%s\"", rel);
-		r = copy_data(in, out, c->buf, &c->no_cfr, rel, e);
+		r = copy_data(in, out, st.st_size, c->buf, &c->no_cfr, rel, e);
 		if (r < 0)
 			return r;
-		if (fchown(out, c->uid, c->gid) < 0 || fchmod(out, mode_of(c, &st)) < 0)
+		if ((!same_owner && fchown(out, c->uid, c->gid) < 0) ||
+		    (!exact && fchmod(out, mode) < 0))
 			return kerror_sys(e, errno, "setting the owner of \"%s\"", rel);
 		futimens(out, ts);
 		return 0;
@@ -554,7 +590,7 @@ static int copy_node(struct copy_ctx *c, int sfd, const char *rel, int ddir, con
 	} else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) {
 		if (mknodat(ddir, dname, st.st_mode & ~07777u, st.st_rdev) < 0)
 			return kerror_sys(e, errno, "creating \"%s\"", rel);
-		fchmodat(ddir, dname, mode_of(c, &st), 0);
+		fchmodat(ddir, dname, mode, 0);
 	} else {
 		return 0; /* sockets are not copied */
 	}
@@ -604,20 +640,61 @@ static char *parents_dir(const char *arg, const char *rel)
 	return slash ? xstrndup(kept, (size_t)(slash - kept)) : xstrdup("");
 }
 
+/* The fast path for a directory this copy just made through the overlay
+ * (it was nowhere in the lower layers, so it lives in the upper dir alone):
+ * its contents are written straight into the upper dir, without overlay's
+ * per-file work.  Nothing has looked inside it through the overlay, so the
+ * overlay caches nothing about its children.  Swaps *dfd for the upper
+ * directory's fd and returns DEST_* flags; keeps *dfd (returns 0) when the
+ * upper directory cannot be matched to it. */
+static int to_upper(const char *merged, const char *upper, int *dfd)
+{
+	char proc[64], path[PATH_MAX];
+	size_t ml = strlen(merged);
+	struct stat a, b;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", *dfd);
+	ssize_t n = readlink(proc, path, sizeof(path) - 1);
+	if (n <= 0 || (size_t)n < ml || memcmp(path, merged, ml) ||
+	    (path[ml] != '/' && path[ml] != '\0'))
+		return 0;
+	path[n] = '\0';
+	_cleanup_close_ int ufd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (ufd < 0)
+		return 0;
+	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+				.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+					   RESOLVE_NO_MAGICLINKS };
+	const char *rel = path[ml] ? path + ml + 1 : ".";
+	int fd = (int)syscall(SYS_openat2, ufd, rel, &how, sizeof(how));
+	if (fd < 0)
+		return 0;
+	/* a pure upper directory: the overlay shows the upper inode's number */
+	if (fstat(fd, &a) < 0 || fstat(*dfd, &b) < 0 || a.st_ino != b.st_ino) {
+		close(fd);
+		return 0;
+	}
+	close(*dfd);
+	*dfd = fd;
+	return DEST_EMPTY | DEST_OWNED;
+}
+
 int copy_apply(const struct plan_step *st, const struct copy_list *l,
-	       const struct copy_source *src, const char *merged, const char *workdir,
-	       struct kerror *e)
+	       const struct copy_source *src, const char *merged, const char *upper,
+	       const char *workdir, struct kerror *e)
 {
 	_cleanup_close_ int rootfd = open(merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int srcfd = open(src->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_free_ char *dest = join_dest(workdir, st->dest);
 	_cleanup_free_ char *buf = xmalloc(CHUNK);
-	struct copy_ctx c = { .src = src, .l = l, .chmod = -1, .buf = buf };
+	struct copy_ctx c = { .src = src, .l = l, .chmod = -1, .buf = buf,
+			      .euid = geteuid(), .egid = getegid() };
 	bool dir_mode = str_has_suffix(st->dest, "/") || l->n + st->ninlines > 1 || l->wildcard;
 	int r;
 
 	if (rootfd < 0 || srcfd < 0)
 		return kerror_sys(e, errno, "opening the copy's source or destination");
+	c.umask = umask(022);
+	umask(c.umask);
 	if (st->chown) {
 		r = copy_resolve_chown(merged, st->chown, &c.uid, &c.gid, e);
 		if (r < 0)
@@ -659,9 +736,13 @@ int copy_apply(const struct plan_step *st, const struct copy_list *l,
 				free(target);
 				target = t;
 			}
-			r = mkdir_in(rootfd, target, c.uid, c.gid, &ddir, NULL, e);
+			bool created;
+			int dest = 0;
+			r = mkdir_in(rootfd, target, c.uid, c.gid, &ddir, &created, e);
+			if (r == 0 && created && upper)
+				dest = to_upper(merged, upper, &ddir);
 			if (r == 0)
-				r = copy_children(&c, sfd, rel, ddir, 0, e);
+				r = copy_children(&c, sfd, rel, ddir, 0, dest, e);
 			if (r < 0)
 				return r;
 			continue;
@@ -695,7 +776,7 @@ int copy_apply(const struct plan_step *st, const struct copy_list *l,
 			}
 			r = mkdir_in(rootfd, parent, c.uid, c.gid, &ddir, NULL, e);
 			if (r == 0)
-				r = copy_node(&c, sfd, rel, ddir, name, 0, e);
+				r = copy_node(&c, sfd, rel, ddir, name, 0, 0, e);
 			if (r < 0)
 				return r;
 		}

@@ -88,10 +88,11 @@ int copy_list_make(const struct plan_step *st, const struct copy_source *src,
  * come from src->memo). */
 int copy_list_hash(const struct copy_list *l, const struct copy_source *src,
 		   struct digester *d, struct kerror *e);
-/* Performs the COPY/ADD into the mounted rootfs merged. */
+/* Performs the COPY/ADD into the mounted rootfs merged; upper (NULL: none)
+ * is the snapshot's upper dir, written directly for new directories. */
 int copy_apply(const struct plan_step *st, const struct copy_list *l,
-	       const struct copy_source *src, const char *merged, const char *workdir,
-	       struct kerror *e);
+	       const struct copy_source *src, const char *merged, const char *upper,
+	       const char *workdir, struct kerror *e);
 /* WORKDIR: creates path (absolute) inside merged if missing; *created. */
 int copy_mkdir_workdir(const char *merged, const char *path, bool *created, struct kerror *e);
 /* Resolves "user[:group]" against merged's /etc/passwd and /etc/group. */

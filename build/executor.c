@@ -481,7 +481,8 @@ static int layer_step(struct build *b, struct bstate *s, const struct plan_step 
 		bool created;
 		r = copy_mkdir_workdir(snap.merged, wd && *wd ? wd : "/", &created, e);
 	} else {
-		r = copy_apply(st, cl, src, snap.merged, wd, e);
+		_cleanup_free_ char *upper = xasprintf("%s/diff", snap.dir);
+		r = copy_apply(st, cl, src, snap.merged, upper, wd, e);
 	}
 	if (r == 0)
 		r = snapshot_unmount(&snap, e);
