@@ -397,6 +397,10 @@ struct build_opts {
 	enum build_output output; /* --output type=local|tar */
 	const char *output_dest;  /* its dest= ("-" = stdout for tar) */
 	bool docker_format;       /* --format docker (default oci) */
+	char *const *volumes;     /* --volume "SRC:DST[:OPTS]" for RUN steps */
+	char *const *ssh;         /* --ssh "default" | "ID=PATH" */
+	char *const *annotations; /* --annotation "K=V" (kept in an OCI manifest) */
+	int jobs;                 /* --jobs: stages built at once (0, 1: one) */
 	FILE *out;                /* step lines (stdout) */
 };
 

@@ -45,9 +45,11 @@ void build_history_add(struct build *b, struct bstate *s, const struct plan_step
  * uncompressed layers, so that push (which compresses) defaults to v2s2 as
  * it does for a pulled Docker image.  The config is the same in both
  * formats: Healthcheck, OnBuild and Shell are kept (Docker's fields, which
- * OCI tools ignore). */
-static char *docker_manifest(const struct bstate *s, const char *config)
+ * OCI tools ignore).  --annotation (OCI only, as buildah): an OCI manifest
+ * carrying them, which push keeps. */
+static char *stored_manifest(const struct build *b, const struct bstate *s, const char *config)
 {
+	bool docker = b->o->docker_format;
 	char cd[DIGEST_STR_LEN + 1];
 	json_t *layers = json_array();
 	json_t *m;
@@ -55,12 +57,22 @@ static char *docker_manifest(const struct bstate *s, const char *config)
 	digest_bytes(config, strlen(config), cd);
 	for (size_t i = 0; i < s->n; i++)
 		json_array_append_new(layers, json_pack("{s:s, s:I, s:s}", "mediaType",
-							MT_DOCKER_LAYER, "size",
-							(json_int_t)s->layers[i]->size, "digest",
-							s->layers[i]->diff_id));
+							docker ? MT_DOCKER_LAYER : MT_OCI_LAYER,
+							"size", (json_int_t)s->layers[i]->size,
+							"digest", s->layers[i]->diff_id));
 	m = json_pack("{s:i, s:s, s:{s:s, s:I, s:s}, s:o}", "schemaVersion", 2, "mediaType",
-		      MT_DOCKER_MANIFEST, "config", "mediaType", MT_DOCKER_CONFIG, "size",
+		      docker ? MT_DOCKER_MANIFEST : MT_OCI_MANIFEST, "config", "mediaType",
+		      docker ? MT_DOCKER_CONFIG : MT_OCI_CONFIG, "size",
 		      (json_int_t)strlen(config), "digest", cd, "layers", layers);
+	if (!docker) {
+		json_t *a = json_object();
+		for (size_t i = 0; b->o->annotations && b->o->annotations[i]; i++) {
+			const char *kv = b->o->annotations[i], *eq = strchr(kv, '=');
+			_cleanup_free_ char *k = xstrndup(kv, (size_t)(eq - kv));
+			json_object_set_new(a, k, json_string(eq + 1));
+		}
+		json_object_set_new(m, "annotations", a);
+	}
 	out = json_dumps(m, JSON_COMPACT);
 	json_decref(m);
 	return out;
@@ -112,8 +124,8 @@ int build_commit_state(struct build *b, struct bstate *s, char *const *names,
 		json_object_del(s->cfg, "container_config");
 	config = json_dump_compact(s->cfg);
 	_cleanup_free_ char *manifest = NULL;
-	if (b->o->docker_format && names)
-		manifest = docker_manifest(s, config);
+	if (names && (b->o->docker_format || (b->o->annotations && b->o->annotations[0])))
+		manifest = stored_manifest(b, s, config);
 	{
 		struct image_commit ic = {
 			.config = config,

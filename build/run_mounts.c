@@ -271,6 +271,21 @@ static int secret_mount(struct build *b, struct run_mounts *m, const struct plan
 	return r;
 }
 
+/* The host socket of an ssh mount: --ssh ID=PATH, or for "default" without
+ * one, $SSH_AUTH_SOCK.  NULL when none. */
+static const char *ssh_socket(const struct build *b, const char *id)
+{
+	size_t n = strlen(id);
+	for (size_t i = 0; b->o->ssh && b->o->ssh[i]; i++) {
+		const char *v = b->o->ssh[i];
+		if (!strncmp(v, id, n) && v[n] == '=')
+			return v + n + 1;
+		if (!strcmp(v, id) && !strcmp(id, "default"))
+			return getenv("SSH_AUTH_SOCK");
+	}
+	return NULL;
+}
+
 int run_secret_env(struct build *b, const struct plan_step *st, char ***env, struct kerror *e)
 {
 	for (size_t i = 0; i < st->nmounts; i++) {
@@ -293,6 +308,14 @@ int run_secret_env(struct build *b, const struct plan_step *st, char ***env, str
 					  pm->env);
 		strv_push(env, xasprintf("%s=%s", pm->env, data));
 		explicit_bzero(data, len);
+	}
+	/* the first ssh mount with a socket is the step's agent */
+	for (size_t i = 0; i < st->nmounts; i++) {
+		const struct plan_mount *pm = &st->mounts[i];
+		if (pm->type == MOUNT_SSH && ssh_socket(b, pm->id ? pm->id : "default")) {
+			strv_push(env, xasprintf("SSH_AUTH_SOCK=%s", pm->target));
+			break;
+		}
 	}
 	return 0;
 }
@@ -351,6 +374,62 @@ static int bind_mount(struct build *b, struct run_mounts *m, const struct plan_m
 	}
 }
 
+/* RUN --mount=type=ssh: the agent's socket bound at the target (the step's
+ * SSH_AUTH_SOCK, see run_secret_env). */
+static int ssh_mount(struct build *b, struct run_mounts *m, const struct plan_mount *pm,
+		     int rootfd, struct kerror *e)
+{
+	const char *id = pm->id ? pm->id : "default";
+	const char *sock = ssh_socket(b, id);
+	_cleanup_free_ char *host = NULL;
+	struct stat st;
+	if (!sock || !*sock) {
+		if (!pm->required)
+			return 0;
+		return kerror_set(e, ENOENT, "ssh %s: no agent socket given (use --ssh %s or "
+					     "--ssh %s=PATH)", id, id, id);
+	}
+	if (stat(sock, &st) < 0)
+		return kerror_sys(e, errno, "ssh %s: \"%s\"", id, sock);
+	if (!S_ISSOCK(st.st_mode))
+		return kerror_set(e, EINVAL, "ssh %s: \"%s\" is not a socket", id, sock);
+	int r = make_target(m, rootfd, pm->target, true, &host, e);
+	if (r == 0)
+		r = do_mount(m, sock, host, NULL, MS_BIND, NULL, e);
+	return r;
+}
+
+/* --volume SRC:DST[:OPTS] for every RUN step (options ro, rw, z, Z; the
+ * source must exist, as for buildah). */
+static int volume_mount(struct run_mounts *m, const char *spec, int rootfd, struct kerror *e)
+{
+	_cleanup_free_ char *copy = xstrdup(spec), *host = NULL;
+	char *parts[4] = { NULL }, *save = NULL;
+	size_t n = 0;
+	bool ro = false;
+	struct stat st;
+	for (char *t = strtok_r(copy, ":", &save); t && n < 4; t = strtok_r(NULL, ":", &save))
+		parts[n++] = t;
+	if (n < 2 || n > 3 || parts[0][0] != '/' || parts[1][0] != '/')
+		return kerror_set(e, EINVAL, "--volume %s: /HOST-DIR:/CONTAINER-DIR[:OPTIONS] "
+					     "expected", spec);
+	save = NULL;
+	for (char *t = n == 3 ? strtok_r(parts[2], ",", &save) : NULL; t;
+	     t = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(t, "ro"))
+			ro = true;
+		else if (strcmp(t, "rw") && strcmp(t, "z") && strcmp(t, "Z"))
+			return kerror_set(e, EINVAL, "--volume %s: unknown option \"%s\"", spec, t);
+	}
+	if (stat(parts[0], &st) < 0)
+		return kerror_sys(e, errno, "--volume %s: \"%s\"", spec, parts[0]);
+	int r = make_target(m, rootfd, parts[1], !S_ISDIR(st.st_mode), &host, e);
+	if (r == 0)
+		r = do_mount(m, parts[0], host, NULL, MS_BIND | MS_REC | (ro ? MS_RDONLY : 0), NULL,
+			     e);
+	return r;
+}
+
 int run_mounts_setup(struct build *b, const struct plan_step *st, const char *merged,
 		     struct run_mounts *m, struct kerror *e)
 {
@@ -387,10 +466,12 @@ int run_mounts_setup(struct build *b, const struct plan_step *st, const char *me
 			r = secret_mount(b, m, pm, rootfd, e);
 			break;
 		case MOUNT_SSH:
-			r = kerror_set(e, ENOTSUP, "RUN --mount=type=ssh is not supported yet");
+			r = ssh_mount(b, m, pm, rootfd, e);
 			break;
 		}
 	}
+	for (size_t i = 0; r == 0 && b->o->volumes && b->o->volumes[i]; i++)
+		r = volume_mount(m, b->o->volumes[i], rootfd, e);
 	return r;
 }
 

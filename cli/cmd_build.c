@@ -13,28 +13,37 @@
 
 static const char build_usage[] = "kiln build [OPTIONS] [CONTEXT]";
 static const char build_options[] =
-	"      --annotation list        Set metadata for an image (not stored yet)\n"
+	"      --annotation list        Set metadata for an image (OCI manifest annotations)\n"
 	"      --build-arg list         Set build-time variables (KEY=VALUE or KEY)\n"
 	"      --build-arg-file file    Read build-time variables from a file\n"
+	"      --disable-compression    Do not compress layers (the default: layers are\n"
+	"                               compressed only when pushed)\n"
 	"      --dump-ast file          Print the parse tree of a Containerfile and exit\n"
 	"  -f, --file file              Containerfile to use (\"-\" reads stdin)\n"
 	"      --format string          Image format: oci or docker (default \"oci\")\n"
 	"      --iidfile file           Write the image ID to the file\n"
+	"      --isolation string       chroot, oci or rootless (all run RUN steps with kiln's\n"
+	"                               own runtime)\n"
+	"      --jobs int               Stages built in parallel (default 1)\n"
 	"      --label list             Set metadata for an image\n"
 	"      --layers                 Use and fill the build cache (default true)\n"
 	"      --network string         Network for RUN: host (default) or none\n"
 	"      --no-cache               Do not use the build cache\n"
+	"      --platform string        Target platform: the host's (linux/amd64 here)\n"
 	"      --pull[=string]          Pull base images: always (no value), missing (default),\n"
 	"                               never, newer\n"
 	"  -q, --quiet                  Print only the image ID\n"
 	"      --secret id=ID,src=FILE  A secret for RUN --mount=type=secret (or env=VAR)\n"
 	"      --squash                 Squash the layers this build adds into one\n"
+	"      --ssh default|ID=PATH    An SSH agent socket for RUN --mount=type=ssh\n"
 	"      --squash-all             Squash all layers, the base's too, into one\n"
 	"  -o, --output string          Also export the root: type=local,dest=DIR or\n"
 	"                               type=tar,dest=FILE\n"
 	"  -t, --tag list               Name and optionally a tag for the image\n"
 	"      --target string          Stage to build\n"
 	"      --timestamp int          Set created times to this epoch (reproducible IDs)\n"
+	"  -v, --volume list            Bind mount a volume into RUN steps\n"
+	"                               (/HOST-DIR:/CONTAINER-DIR[:ro])\n"
 	REGISTRY_OPTIONS_HELP;
 
 static int dump_ast(const char *path, struct kerror *e)
@@ -105,6 +114,30 @@ static int parse_timestamp(const char *s, int64_t *out, struct kerror *e)
 	return 0;
 }
 
+/* --platform: a comma list of platforms, each the host's (kiln builds no
+ * foreign images: there is no emulation to run their RUN steps). */
+static int check_platform(const char *list, struct kerror *e)
+{
+	struct platform host = { 0 };
+	_cleanup_free_ char *copy = xstrdup(list), *hs = NULL;
+	char *save = NULL;
+	int r = 0;
+	platform_host(&host);
+	hs = platform_string(&host);
+	for (char *t = strtok_r(copy, ",", &save); r == 0 && t; t = strtok_r(NULL, ",", &save)) {
+		struct platform p = { 0 };
+		if (platform_parse(t, &p, e) < 0)
+			r = kerror_wrap(e, "--platform %s", t);
+		else if (!platform_match(&p, &host))
+			r = kerror_set(e, ENOTSUP, "--platform %s: only the host platform (%s) can "
+						   "be built: kiln does not emulate other "
+						   "architectures", t, hs);
+		platform_release(&p);
+	}
+	platform_release(&host);
+	return r;
+}
+
 /* --output type=local,dest=DIR | type=tar,dest=FILE | DIR | - (a tar on
  * stdout).  The returned dest points into spec. */
 static int parse_output(const char *spec, struct build_opts *o, char **owned, struct kerror *e)
@@ -147,10 +180,17 @@ static int parse_output(const char *spec, struct build_opts *o, char **owned, st
 int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 {
 	enum { O_AST = 256, O_ARG, O_ARGFILE, O_FORMAT, O_IID, O_LABEL, O_LAYERS, O_NOCACHE,
-	       O_TARGET, O_TS, O_SQUASH, O_ANNOT, O_PULL, O_NET, O_SQUASH_ALL, O_SECRET };
+	       O_TARGET, O_TS, O_SQUASH, O_ANNOT, O_PULL, O_NET, O_SQUASH_ALL, O_SECRET, O_PLATFORM, O_ISOLATION, O_NOCOMPRESS, O_JOBS,
+	       O_SSH };
 	const char *output = NULL;
 	static const struct option opts[] = {
 		{ "dump-ast", required_argument, NULL, O_AST },
+		{ "disable-compression", optional_argument, NULL, O_NOCOMPRESS },
+		{ "isolation", required_argument, NULL, O_ISOLATION },
+		{ "jobs", required_argument, NULL, O_JOBS },
+		{ "platform", required_argument, NULL, O_PLATFORM },
+		{ "ssh", required_argument, NULL, O_SSH },
+		{ "volume", required_argument, NULL, 'v' },
 		{ "annotation", required_argument, NULL, O_ANNOT },
 		{ "build-arg", required_argument, NULL, O_ARG },
 		{ "build-arg-file", required_argument, NULL, O_ARGFILE },
@@ -175,6 +215,7 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 		{ NULL, 0, NULL, 0 },
 	};
 	_cleanup_strv_ char **tags = NULL, **args = NULL, **labels = NULL, **secrets = NULL;
+	_cleanup_strv_ char **volumes = NULL, **ssh = NULL, **annotations = NULL;
 	struct build_opts o = { .layers = true, .timestamp = -1, .out = stdout, .context = "." };
 	_cleanup_free_ char *output_dest = NULL;
 	struct pull_opts po = { .reg = REGISTRY_OPTS_INIT, .progress = registry_progress_stderr };
@@ -183,7 +224,7 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 	struct store *s;
 	int opt, r, code = 125;
 
-	while ((opt = cli_getopt(argc, argv, "f:o:qt:h", opts, e)) != -1) {
+	while ((opt = cli_getopt(argc, argv, "f:o:qt:v:h", opts, e)) != -1) {
 		r = registry_flag(opt, optarg, &po.reg, e);
 		if (r < 0)
 			return r;
@@ -192,8 +233,47 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 		switch (opt) {
 		case O_AST: ast = optarg; break;
 		case O_ANNOT:
-			log_warn("--annotation is not stored yet (images have no manifest until "
-				 "push)");
+			if (!strchr(optarg, '=') || optarg[0] == '=')
+				return kerror_set(e, EINVAL, "--annotation %s: KEY=VALUE expected",
+						  optarg);
+			strv_push(&annotations, xstrdup(optarg));
+			break;
+		case O_NOCOMPRESS: {
+			/* accepted: layers are stored uncompressed and compressed
+			 * only by push, so there is nothing to disable here */
+			bool v;
+			if (optarg && cli_parse_bool("disable-compression", optarg, &v, e) < 0)
+				return -EINVAL;
+			break;
+		}
+		case O_ISOLATION:
+			if (strcmp(optarg, "chroot") && strcmp(optarg, "oci") &&
+			    strcmp(optarg, "rootless") && strcmp(optarg, "default"))
+				return kerror_set(e, EINVAL, "--isolation %s: chroot, oci or rootless "
+							     "expected", optarg);
+			break; /* kiln's own runtime runs every RUN step */
+		case O_JOBS: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (!*optarg || *end || v < 0 || v > 64)
+				return kerror_set(e, EINVAL, "--jobs %s: a number from 0 to 64 "
+							     "expected", optarg);
+			o.jobs = (int)v;
+			break;
+		}
+		case O_PLATFORM:
+			if (check_platform(optarg, e) < 0)
+				return -EINVAL;
+			break;
+		case O_SSH:
+			strv_push(&ssh, xstrdup(optarg));
+			break;
+		case 'v':
+			/* checked again (options, source) by the RUN step */
+			if (optarg[0] != '/' || !strstr(optarg, ":/"))
+				return kerror_set(e, EINVAL, "--volume %s: /HOST-DIR:/CONTAINER-DIR"
+							     "[:OPTIONS] expected", optarg);
+			strv_push(&volumes, xstrdup(optarg));
 			break;
 		case O_ARG: add_build_arg(&args, optarg); break;
 		case O_ARGFILE:
@@ -283,6 +363,9 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 	o.tags = tags;
 	o.build_args = args;
 	o.labels = labels;
+	o.volumes = volumes;
+	o.ssh = ssh;
+	o.annotations = annotations;
 	r = cli_store(c, &s, e);
 	if (r < 0)
 		return r;

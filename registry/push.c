@@ -244,8 +244,10 @@ static const char *layer_type(enum push_format f, enum layer_compression c)
 				       : MT_OCI_LAYER;
 }
 
+/* annotations: the stored manifest's (kiln build --annotation), kept in an
+ * OCI manifest; NULL for none. */
 static char *build_manifest(enum push_format f, const struct push_blob *blobs, size_t n,
-			    const struct push_blob *cfg)
+			    const struct push_blob *cfg, json_t *annotations)
 {
 	json_t *layers = json_array();
 	json_t *m;
@@ -259,6 +261,8 @@ static char *build_manifest(enum push_format f, const struct push_blob *blobs, s
 		      f == PUSH_FORMAT_V2S2 ? MT_DOCKER_MANIFEST : MT_OCI_MANIFEST, "config",
 		      "mediaType", f == PUSH_FORMAT_V2S2 ? MT_DOCKER_CONFIG : MT_OCI_CONFIG, "size",
 		      (json_int_t)cfg->size, "digest", cfg->digest, "layers", layers);
+	if (f != PUSH_FORMAT_V2S2 && annotations && json_object_size(annotations))
+		json_object_set(m, "annotations", annotations);
 	out = json_dump_compact(m);
 	json_decref(m);
 	return out;
@@ -445,7 +449,8 @@ int registry_push(struct store *s, const char *image, const char *dest,
 			manifest = xstrndup(mdata, mlen);
 			mt = stored->media_type ? stored->media_type : mt;
 		} else {
-			manifest = build_manifest(fmt, blobs, n, &blobs[n]);
+			manifest = build_manifest(fmt, blobs, n, &blobs[n],
+						  stored ? stored->annotations : NULL);
 			mlen = strlen(manifest);
 		}
 		digest_bytes(manifest, mlen, digest);

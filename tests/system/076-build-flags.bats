@@ -1,0 +1,129 @@
+#!/usr/bin/env bats
+# kiln build: --platform, --isolation, --disable-compression, --jobs,
+# --annotation (kept through push), --volume and RUN --mount=type=ssh; an
+# image built by kiln, pushed and run by podman.
+
+load helpers
+load ../lib/registry-helpers
+bats_require_minimum_version 1.5.0
+
+setup_file() {
+	registry_setup_file
+}
+
+teardown_file() {
+	registry_teardown_file
+}
+
+setup() {
+	registry_setup
+	import_bb busybox
+	CTX=$BATS_TEST_TMPDIR/ctx
+	mkdir -p "$CTX"
+}
+
+@test "build --platform: the host's accepted, another a clear error" {
+	printf 'FROM busybox\nRUN echo hi > /hi\n' > "$CTX/Containerfile"
+	run kiln build --platform linux/amd64 -t p1 "$CTX"
+	[ "$status" -eq 0 ]
+	run kiln build --platform linux/arm64 -t p2 "$CTX"
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"--platform linux/arm64: only the host platform (linux/amd64) can be built"* ]]
+	run kiln image exists p2
+	[ "$status" -ne 0 ]
+}
+
+@test "build --isolation, --disable-compression, --jobs are accepted; bad values refused" {
+	printf 'FROM busybox\nRUN echo hi > /hi\n' > "$CTX/Containerfile"
+	for iso in chroot oci rootless; do
+		run kiln build --isolation $iso --disable-compression --jobs 2 -t i-$iso "$CTX"
+		[ "$status" -eq 0 ]
+	done
+	run kiln build --isolation vm "$CTX"
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"--isolation vm: chroot, oci or rootless expected"* ]]
+	run kiln build --jobs x "$CTX"
+	[ "$status" -eq 125 ]
+}
+
+@test "build --annotation: kept in the OCI manifest through push" {
+	printf 'FROM busybox\nRUN echo hi > /hi\n' > "$CTX/Containerfile"
+	run kiln build --annotation org.example.a=1 --annotation "b=two words" -t ann "$CTX"
+	[ "$status" -eq 0 ]
+	kiln push -q --tls-verify=false ann $REG/b/ann:v1
+	run curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		http://$REG/v2/b/ann/manifests/v1
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r '.annotations["org.example.a"]')" = 1 ]
+	[ "$(echo "$output" | jq -r '.annotations.b')" = "two words" ]
+	run kiln build --annotation novalue "$CTX"
+	[ "$status" -eq 125 ]
+}
+
+@test "build --volume: a host directory bound into RUN steps, not into the layer" {
+	mkdir -p "$BATS_TEST_TMPDIR/vol"
+	echo from-host > "$BATS_TEST_TMPDIR/vol/in"
+	printf 'FROM busybox\nRUN cat /v/in > /copied && echo made > /v/out\n' > "$CTX/Containerfile"
+	run kiln build -v "$BATS_TEST_TMPDIR/vol:/v" -t vol "$CTX"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$BATS_TEST_TMPDIR/vol/out")" = made ]
+	[ "$(kiln run --rm vol cat /copied)" = from-host ]
+	run kiln run --rm vol ls /v
+	[ "$status" -ne 0 ]
+	# :ro makes the write fail
+	run kiln build --no-cache -v "$BATS_TEST_TMPDIR/vol:/v:ro" "$CTX"
+	[ "$status" -ne 0 ]
+	run kiln build -v "relative:/v" "$CTX"
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"/HOST-DIR:/CONTAINER-DIR"* ]]
+}
+
+@test "build RUN --mount=type=ssh: the agent socket forwarded, SSH_AUTH_SOCK set" {
+	sock=$BATS_TEST_TMPDIR/agent.sock
+	python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$sock"
+	cat > "$CTX/Containerfile" <<'CF'
+FROM busybox
+RUN --mount=type=ssh test -S "$SSH_AUTH_SOCK" && echo "$SSH_AUTH_SOCK" > /sockpath
+CF
+	run env SSH_AUTH_SOCK="$sock" "$KILN_BIN" --root "$KROOT" --runroot "$KRUN" \
+		build --ssh default -t ssh1 "$CTX"
+	[ "$status" -eq 0 ]
+	[ "$(kiln run --rm ssh1 cat /sockpath)" = /run/buildkit/ssh_agent.0 ]
+	run kiln run --rm ssh1 ls /run/buildkit
+	[ "$status" -ne 0 ]
+	run kiln build --no-cache --ssh "default=$sock" -t ssh2 "$CTX"
+	[ "$status" -eq 0 ]
+	# no socket: the step runs without it, unless required=true
+	run env -u SSH_AUTH_SOCK "$KILN_BIN" --root "$KROOT" --runroot "$KRUN" \
+		build --no-cache "$CTX"
+	[ "$status" -ne 0 ]
+	[[ "$output" != *"ssh default: no agent socket given"* ]]
+	printf 'FROM busybox\nRUN --mount=type=ssh,required=true true\n' > "$CTX/Containerfile"
+	run env -u SSH_AUTH_SOCK "$KILN_BIN" --root "$KROOT" --runroot "$KRUN" \
+		build --no-cache "$CTX"
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"ssh default: no agent socket given"* ]]
+}
+
+@test "an image kiln built, pushed to a registry, is pulled and run by podman" {
+	command -v podman >/dev/null || skip "podman is not installed (make deps)"
+	podman_run_conf
+	cat > "$CTX/Containerfile" <<'CF'
+FROM busybox
+RUN echo built-by-kiln > /msg
+COPY Containerfile /cf
+ENV GREETING=hello
+CMD ["sh", "-c", "cat /msg; echo $GREETING"]
+CF
+	kiln build -q -t pushme "$CTX" >/dev/null
+	kiln push -q --tls-verify=false pushme $REG/b/pushme:v1
+	run env -u CONTAINERS_REGISTRIES_CONF podman --root "$BATS_TEST_TMPDIR/proot" \
+		--runroot "$BATS_TEST_TMPDIR/prun" --storage-driver overlay \
+		pull -q --tls-verify=false $REG/b/pushme:v1
+	[ "$status" -eq 0 ]
+	run podman_ run --rm --ulimit host --net none $REG/b/pushme:v1
+	podman_ rmi -a -f >/dev/null 2>&1 || true
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = built-by-kiln ]
+	[ "${lines[1]}" = hello ]
+}
