@@ -211,6 +211,7 @@ static int prune_containers(struct cli *c, uint64_t *bytes, struct kerror *e)
 		_cleanup_free_ char *dir = store_container_dir(s, cur->id);
 		uint64_t b = 0;
 		fs_disk_usage(dir, &b, NULL);
+		run_rootfs_release(s, cur);
 		r = store_container_remove(s, cur->id, e);
 		if (r == -ENOENT) {
 			kerror_release(e);

@@ -242,8 +242,10 @@ static int rm_one(struct cli *c, const char *arg, void *ctx, struct kerror *e)
 			return r;
 	}
 	r = cli_store(c, &s, e);
-	if (r == 0)
+	if (r == 0) {
+		run_rootfs_release(s, ctr);
 		r = store_container_remove(s, ctr->id, e);
+	}
 	if (r == 0 && o->volumes)
 		r = volume_remove_anonymous(c, ctr->plan, e);
 	if (r == 0)

@@ -130,6 +130,7 @@ static int image_containers(struct store *s, const struct image_info *img, const
 					  "image %.12s is in use by running container %.12s: stop "
 					  "it first",
 					  img->id, ctr);
+		run_rootfs_release(s, ci);
 		r = store_container_remove(s, ctr, e);
 		if (r < 0)
 			return r;

@@ -46,6 +46,15 @@ int cmd_diff(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_restart(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_rename(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_pause(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_mount(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_unmount(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_top(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_stats(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_pod(struct cli *c, int argc, char **argv, struct kerror *e);
+/* top's table for the containers (names or IDs) with the descriptors
+ * (NULL: Podman's default set); with_name adds a NAME column (pod top). */
+int top_print(struct cli *c, char *const *ctrs, size_t n_ctrs, char *const *descs, bool with_name,
+	      struct kerror *e);
 int cmd_unpause(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_container_prune(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_system_prune(struct cli *c, int argc, char **argv, struct kerror *e);

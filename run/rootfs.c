@@ -53,7 +53,25 @@ static void ensure_dir(const char *path)
 	mkdir(path, 0755);
 }
 
-static int mount_overlay(const char *root, const char *id, const struct run_plan *p,
+bool rootfs_is_mountpoint(const char *path);
+
+/* kiln mount put the root filesystem in place already: the container
+ * shares that mount (as in Podman). */
+static bool rootfs_mounted(const char *root, const char *id)
+{
+	_cleanup_free_ char *merged = xasprintf("%s/containers/%s/merged", root, id);
+	return rootfs_is_mountpoint(merged);
+}
+
+bool rootfs_is_mountpoint(const char *path)
+{
+	struct statx stx;
+	return statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &stx) == 0 &&
+	       (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+	       (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+int rootfs_mount_overlay(const char *root, const char *id, const struct run_plan *p,
 			 struct kerror *e)
 {
 	_cleanup_free_ char *layers = xasprintf("%s/layers", root);
@@ -319,7 +337,7 @@ int rootfs_enter(const char *root, const char *id, const struct run_plan *p,
 	_cleanup_free_ int *mtrees = xcalloc(n_mounts + 1, sizeof(int));
 	r = mounts_clone_sources(p->mounts, mtrees, e);
 	if (r == 0)
-		r = mount_overlay(root, id, p, e);
+		r = rootfs_mounted(root, id) ? 0 : rootfs_mount_overlay(root, id, p, e);
 	if (r == 0)
 		r = mount_kernel_fs(root, id, p->network_host, e);
 	if (r == 0 && fs_in_user_namespace())

@@ -383,6 +383,51 @@ int run_subid_find(const char *text, const char *name, unsigned long id,
 /* True for a rootless kiln: not root, or root of a user namespace. */
 bool run_rootless(void);
 
+/* ---- processes and resource use (procs.c) --------------------------------- */
+
+struct run_procinfo {
+	pid_t host_pid, host_ppid;
+	pid_t pid, ppid;         /* as the container sees them */
+	uid_t uid;
+	gid_t gid;
+	char comm[64];
+	char state;
+	char *args;              /* the command line, NULL for a kernel-less zombie */
+	int tty_nr, nice;
+	uint64_t utime, stime, cutime, cstime, start_ticks; /* clock ticks */
+	uint64_t vsz, rss_pages;
+};
+/* Every process in the pid namespace of init (a host pid), sorted by its
+ * pid in the container. */
+int run_container_procs(pid_t init, struct run_procinfo **out, size_t *n, struct kerror *e);
+void run_procs_free(struct run_procinfo *p, size_t n);
+
+struct run_stats {
+	uint64_t cpu_ns;               /* CPU time used */
+	uint64_t mem_usage, mem_limit; /* bytes; limit: the host's without one */
+	uint64_t net_rx, net_tx, blk_read, blk_write;
+	size_t pids;
+};
+/* The container's figures: from its own cgroups (v1 memory/cpuacct, v2)
+ * when it has them, else summed over its processes (/proc). */
+int run_container_stats(const char *id, pid_t init, struct run_stats *out, struct kerror *e);
+
+/* ---- mount / unmount (mount.c) ---------------------------------------------- */
+
+/* kiln mount: the container's overlay mounted on its merged dir in the
+ * host's mount namespace, counted (each mount needs an unmount); *path
+ * gets the dir.  A container started meanwhile uses that mount. */
+int run_mount_rootfs(struct store *s, const struct container_info *c, char **path,
+		     struct kerror *e);
+/* Drops one count (force: all) and unmounts at zero.  -EINVAL if it was
+ * not mounted. */
+int run_unmount_rootfs(struct store *s, const struct container_info *c, bool force,
+		       struct kerror *e);
+/* The mount count (0: not mounted). */
+int run_mount_count(struct store *s, const char *id);
+/* Before a container's removal: undoes every kiln mount of it. */
+void run_rootfs_release(struct store *s, const struct container_info *c);
+
 /* ---- build steps (build_exec.c) ------------------------------------------ */
 
 /* A RUN step of a build: argv in rootfs (a mounted snapshot), in new mount,

@@ -12,6 +12,12 @@
  * <root>/containers/<id>/userdata. */
 int rootfs_enter(const char *root, const char *id, const struct run_plan *p,
 		 struct kerror *e);
+/* Mounts the container's overlay (or --rootfs bind) on its merged dir;
+ * changes the working directory (to the layers dir). */
+int rootfs_mount_overlay(const char *root, const char *id, const struct run_plan *p,
+			 struct kerror *e);
+bool rootfs_is_mountpoint(const char *path);
+
 /* The overlay option string ("lowerdir=…,upperdir=…,workdir=…"). */
 char *rootfs_overlay_options(char *const *layers, const char *upper, const char *work);
 
