@@ -25,7 +25,9 @@ struct push_blob {
 	const char *layer_id;   /* NULL for the config */
 	enum layer_compression recompress; /* COMPRESSION_UNKNOWN: send the stored blob */
 	char *path;             /* file to send */
+	char *const *urls;      /* a foreign layer's (borrowed from the stored manifest) */
 	bool is_config;
+	bool foreign;           /* foreign/non-distributable: never uploaded */
 	int result;
 	struct kerror err;
 };
@@ -190,6 +192,10 @@ static int push_one(struct pusher *p, struct push_blob *b, struct kerror *e)
 	struct http_resp resp;
 	int r;
 
+	if (b->foreign) {
+		say(p, "Skipping foreign blob %s", b->digest);
+		return 0;
+	}
 	if (b->recompress != COMPRESSION_UNKNOWN) {
 		_cleanup_free_ char *path = xasprintf("%s/%s.%s", p->t.path, b->layer_id,
 						      b->recompress == COMPRESSION_GZIP ? "gz" : "zst");
@@ -244,6 +250,24 @@ static const char *layer_type(enum push_format f, enum layer_compression c)
 				       : MT_OCI_LAYER;
 }
 
+/* Foreign (Docker) and non-distributable (OCI) layers: their blobs live
+ * elsewhere (urls) and are not pushed; the descriptor is kept, in the
+ * media type of the format pushed. */
+static bool is_foreign(const char *mt)
+{
+	return mt && (strstr(mt, ".foreign.") || strstr(mt, ".nondistributable."));
+}
+
+static const char *foreign_type(enum push_format f, const char *mt)
+{
+	enum layer_compression c = layer_media_compression(mt);
+	if (f == PUSH_FORMAT_V2S2)
+		return MT_DOCKER_LAYER_FOREIGN;
+	return c == COMPRESSION_ZSTD ? "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd"
+	       : c == COMPRESSION_NONE ? "application/vnd.oci.image.layer.nondistributable.v1.tar"
+				       : "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip";
+}
+
 /* annotations: the stored manifest's (kiln build --annotation), kept in an
  * OCI manifest; NULL for none. */
 static char *build_manifest(enum push_format f, const struct push_blob *blobs, size_t n,
@@ -252,11 +276,17 @@ static char *build_manifest(enum push_format f, const struct push_blob *blobs, s
 	json_t *layers = json_array();
 	json_t *m;
 	char *out;
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(layers, json_pack("{s:s, s:I, s:s}", "mediaType",
-							blobs[i].media_type, "size",
-							(json_int_t)blobs[i].size, "digest",
-							blobs[i].digest));
+	for (size_t i = 0; i < n; i++) {
+		json_t *d = json_pack("{s:s, s:I, s:s}", "mediaType", blobs[i].media_type, "size",
+				      (json_int_t)blobs[i].size, "digest", blobs[i].digest);
+		if (blobs[i].urls && blobs[i].urls[0]) {
+			json_t *u = json_array();
+			for (size_t k = 0; blobs[i].urls[k]; k++)
+				json_array_append_new(u, json_string(blobs[i].urls[k]));
+			json_object_set_new(d, "urls", u);
+		}
+		json_array_append_new(layers, d);
+	}
 	m = json_pack("{s:i, s:s, s:{s:s, s:I, s:s}, s:o}", "schemaVersion", 2, "mediaType",
 		      f == PUSH_FORMAT_V2S2 ? MT_DOCKER_MANIFEST : MT_OCI_MANIFEST, "config",
 		      "mediaType", f == PUSH_FORMAT_V2S2 ? MT_DOCKER_CONFIG : MT_OCI_CONFIG, "size",
@@ -358,6 +388,23 @@ int registry_push(struct store *s, const char *image, const char *dest,
 		}
 		b->media_type = layer_type(fmt, want);
 		layer_info_release(&li);
+	}
+	/* Foreign layers of the image's manifest keep their blob and urls. */
+	for (size_t i = 0; stored && stored->n_layers == n && i < n; i++) {
+		const struct descriptor *d = &stored->layers[i];
+		if (!is_foreign(d->media_type))
+			continue;
+		if (fmt == PUSH_FORMAT_V2S2 && layer_media_compression(d->media_type) != COMPRESSION_GZIP) {
+			r = kerror_set(e, EINVAL, "foreign layer %s is not gzip: Docker v2s2 cannot "
+						  "describe it", d->digest);
+			goto out;
+		}
+		blobs[i].foreign = true;
+		blobs[i].recompress = COMPRESSION_UNKNOWN;
+		snprintf(blobs[i].digest, sizeof(blobs[i].digest), "%s", d->digest);
+		blobs[i].size = d->size;
+		blobs[i].media_type = foreign_type(fmt, d->media_type);
+		blobs[i].urls = d->urls;
 	}
 	/* The config goes last in the array, after the layers. */
 	blobs[n].is_config = true;

@@ -19,7 +19,7 @@ stop_registry() {
 registry_setup_file() {
 	command -v docker-registry >/dev/null || skip "docker-registry is not installed (make deps)"
 	export RDIR=$BATS_FILE_TMPDIR/reg
-	"$LIB/registry.sh" start "$RDIR"
+	"$LIB/registry.sh" start "$RDIR" "$@"
 }
 
 registry_teardown_file() {

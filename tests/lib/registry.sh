@@ -1,6 +1,7 @@
 #!/bin/bash
 # Starts docker-registry (CNCF distribution) on 127.0.0.1 and a free port.
 #   registry.sh start DIR [--tls CERT KEY] [--htpasswd FILE] [--token REALM CERT]
+#                         [--allow-urls] (foreign layers' http(s) URLs accepted)
 # writes DIR/config.yml, DIR/port, DIR/pid and waits for GET /v2/ to answer
 # (200, or 401 with auth).  registry.sh stop DIR stops it.
 set -e
@@ -15,7 +16,7 @@ case $cmd in
 start)
 	mkdir -p "$dir/data"
 	port=$(free_port)
-	tls="" auth="" scheme=http
+	tls="" auth="" validation="" scheme=http
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--tls) tls="  tls:
@@ -31,6 +32,11 @@ start)
     service: kiln-test-registry
     issuer: kiln-test-issuer
     rootcertbundle: $3"; shift 3 ;;
+		--allow-urls) validation="validation:
+  manifests:
+    urls:
+      allow:
+        - ^https?://"; shift ;;
 		*) echo "registry.sh: unknown option $1" >&2; exit 2 ;;
 		esac
 	done
@@ -49,6 +55,7 @@ http:
   addr: 127.0.0.1:$port
 $tls
 $auth
+$validation
 YML
 	docker-registry serve "$dir/config.yml" > "$dir/log" 2>&1 &
 	echo $! > "$dir/pid"

@@ -7,7 +7,8 @@ load helpers
 load ../lib/registry-helpers
 
 setup_file() {
-	registry_setup_file
+	# --allow-urls: the foreign-layer test's manifest names a URL.
+	registry_setup_file --allow-urls
 }
 
 teardown_file() {
@@ -162,4 +163,36 @@ PY
 		[ "$status" -eq 125 ]
 		[[ "$output" == *"larger than 4 MiB"* ]]
 	fi
+}
+
+@test "foreign and non-distributable layers are not pushed; their descriptors and urls are kept" {
+	import_bb bb
+	kiln push -q --tls-verify=false --format v2s2 bb $REG/fl/src:v1
+	# A hand-made manifest: the layer marked foreign, with a URL.
+	curl -sf -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+		http://$REG/v2/fl/src/manifests/v1 > $BATS_TEST_TMPDIR/m.json
+	python3 - $BATS_TEST_TMPDIR/m.json <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["layers"][0]["mediaType"] = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+m["layers"][0]["urls"] = ["https://example.com/layer.tar.gz"]
+open(sys.argv[1], "w").write(json.dumps(m))
+PY
+	curl -sf -X PUT -H 'Content-Type: application/vnd.docker.distribution.manifest.v2+json' \
+		--data-binary @$BATS_TEST_TMPDIR/m.json http://$REG/v2/fl/src/manifests/foreign
+	layer=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["layers"][0]["digest"])' $BATS_TEST_TMPDIR/m.json)
+	kiln2 pull -q --tls-verify=false $REG/fl/src:foreign
+	run kiln2 push --tls-verify=false $REG/fl/src:foreign $REG/fl2/dst:v1
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Skipping foreign blob $layer"* ]]
+	# Not uploaded (nor mounted) to the destination repository.
+	[ "$(curl -s -o /dev/null -w '%{http_code}' -I http://$REG/v2/fl2/dst/blobs/$layer)" = 404 ]
+	curl -sf -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+		http://$REG/v2/fl2/dst/manifests/v1 | cmp - $BATS_TEST_TMPDIR/m.json
+	# As OCI: the non-distributable type, urls kept.
+	kiln2 push -q --tls-verify=false --format oci $REG/fl/src:foreign $REG/fl3/dst:v1
+	[ "$(curl -s -o /dev/null -w '%{http_code}' -I http://$REG/v2/fl3/dst/blobs/$layer)" = 404 ]
+	run curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' http://$REG/v2/fl3/dst/manifests/v1
+	[[ "$output" == *'"mediaType":"application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"'* ]]
+	[[ "$output" == *'"urls":["https://example.com/layer.tar.gz"]'* ]]
 }
