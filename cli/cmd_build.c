@@ -44,6 +44,7 @@ static const char build_options[] =
 	"      --timestamp int          Set created times to this epoch (reproducible IDs)\n"
 	"  -v, --volume list            Bind mount a volume into RUN steps\n"
 	"                               (/HOST-DIR:/CONTAINER-DIR[:ro])\n"
+	SIGN_PULL_HELP
 	REGISTRY_OPTIONS_HELP;
 
 static int dump_ast(const char *path, struct kerror *e)
@@ -212,6 +213,7 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 		{ "timestamp", required_argument, NULL, O_TS },
 		{ "help", no_argument, NULL, 'h' },
 		REGISTRY_LONGOPTS,
+		SIGN_PULL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	_cleanup_strv_ char **tags = NULL, **args = NULL, **labels = NULL, **secrets = NULL;
@@ -228,7 +230,7 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 		r = registry_flag(opt, optarg, &po.reg, e);
 		if (r < 0)
 			return r;
-		if (r > 0)
+		if (r > 0 || sign_flag(opt, optarg, &po, NULL))
 			continue;
 		switch (opt) {
 		case O_AST: ast = optarg; break;

@@ -217,6 +217,7 @@ static const char usage_opts[] =
 	"  -u, --user string             Username or UID (format: <name|uid>[:<group|gid>])\n"
 	"  -v, --volume stringArray      Bind mount a volume (SRC|NAME:DST[:ro,z], or DST)\n"
 	"  -w, --workdir string          Working directory inside the container\n"
+	SIGN_PULL_HELP
 	REGISTRY_OPTIONS_HELP;
 
 /* "a,b" → pushes a and b (Docker's string-slice flags). */
@@ -351,6 +352,7 @@ int run_cli_parse(int argc, char **argv, bool is_run, struct run_cli *o, struct 
 		{ "pod", required_argument, NULL, OPT_POD },
 		{ "help", no_argument, NULL, 'H' },
 		REGISTRY_LONGOPTS,
+		SIGN_PULL_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
 	struct run_flags *f = &o->f;
@@ -365,7 +367,7 @@ int run_cli_parse(int argc, char **argv, bool is_run, struct run_cli *o, struct 
 		r = registry_flag(opt, optarg, &o->po.reg, e);
 		if (r < 0)
 			return r;
-		if (r > 0)
+		if (r > 0 || sign_flag(opt, optarg, &o->po, NULL))
 			continue;
 		switch (opt) {
 		case 'd': o->detach = true; break;

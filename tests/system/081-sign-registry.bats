@@ -343,3 +343,32 @@ sigstore_signed() {
 		--registries.d "$RD" docker://$REG/carry/bb:v1 docker://$REG/carry6/bb:v1
 	[ ! -e "$BATS_TEST_TMPDIR/sigstore/carry6" ]
 }
+
+@test "run and build pull a missing image through the policy: --signature-policy" {
+	import_bb bb
+	kiln push -q --tls-verify=false bb $REG/rb/bb:v1
+	P=$BATS_TEST_TMPDIR/a.json
+	policy "$P" "$(signed_by "$BATS_FILE_TMPDIR/A.gpg")"
+	run kiln2 run --rm --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/rb/bb:v1 true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *signedBy* ]]
+	printf 'FROM %s/rb/bb:v1\nRUN true\n' "$REG" > "$BATS_TEST_TMPDIR/Containerfile"
+	run kiln2 build --tls-verify=false --signature-policy "$P" --registries.d "$RD" \
+		-f "$BATS_TEST_TMPDIR/Containerfile" "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 125 ]
+	[[ "$output" == *signedBy* ]]
+	run kiln2 images -q
+	[ -z "$output" ]
+	# --pull=never does not pull at all.
+	run kiln2 run --rm --pull=never $REG/rb/bb:v1 true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"image not known"* ]]
+	# Signed: both pull and go on.
+	kiln image sign --tls-verify=false --registries.d "$RD" --sign-by "$FA" docker://$REG/rb/bb:v1
+	run kiln2 run --rm --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/rb/bb:v1 echo ran
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = ran ]
+	kiln2 rmi -a -f >/dev/null
+	kiln2 build -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" \
+		-f "$BATS_TEST_TMPDIR/Containerfile" "$BATS_TEST_TMPDIR"
+}
