@@ -6,13 +6,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
+#include "cli/registry_flags.h"
 
 static const char load_usage[] = "kiln load [OPTIONS]";
 static const char load_options[] =
 	"  -i, --input string   Read from tar archive file (or OCI/dir layout directory),\n"
 	"                       instead of STDIN\n"
-	"  -q, --quiet          Suppress the load output\n";
+	"  -q, --quiet          Suppress the load output\n"
+	SIGN_PULL_HELP;
 
 static void print_loaded(const struct loaded_image *l)
 {
@@ -29,10 +30,23 @@ static void print_loaded(const struct loaded_image *l)
 	}
 }
 
+struct load_check {
+	struct pull_opts po;
+	const char *path;
+};
+
+/* podman load checks the trust policy for the archive's transport. */
+static int check_policy(void *ctx, const char *transport, struct kerror *e)
+{
+	struct load_check *lc = ctx;
+	return registry_policy_check_local(&lc->po, transport, lc->path, e);
+}
+
 int cmd_load(struct cli *c, int argc, char **argv, struct kerror *e)
 {
 	static const struct option opts[] = {
 		{ "input", required_argument, NULL, 'i' },
+		SIGN_PULL_LONGOPTS,
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -45,7 +59,11 @@ int cmd_load(struct cli *c, int argc, char **argv, struct kerror *e)
 	struct stat st;
 	int opt, r;
 
+	struct load_check lc = { .po = { .reg = REGISTRY_OPTS_INIT } };
+
 	while ((opt = cli_getopt(argc, argv, "i:qh", opts, e)) != -1) {
+		if (sign_flag(opt, optarg, &lc.po, NULL))
+			continue;
 		switch (opt) {
 		case 'i': input = optarg; break;
 		case 'q': break; /* docker load -q still names what it loaded */
@@ -71,10 +89,16 @@ int cmd_load(struct cli *c, int argc, char **argv, struct kerror *e)
 	r = cli_store(c, &s, e);
 	if (r < 0)
 		return r;
-	if (S_ISDIR(st.st_mode))
-		r = store_archive_load_dir(s, input, &loaded, &n, e);
-	else
-		r = store_archive_load_fd(s, fd, &loaded, &n, e);
+	lc.path = input && strcmp(input, "-") != 0 ? input : NULL;
+	if (S_ISDIR(st.st_mode)) {
+		/* A layout directory: oci, or dir: (a docker-dir). */
+		_cleanup_free_ char *idx = xasprintf("%s/index.json", input);
+		r = registry_policy_check_local(&lc.po, fs_exists(idx) ? "oci" : "dir", input, e);
+		if (r == 0)
+			r = store_archive_load_dir(s, input, &loaded, &n, e);
+	} else {
+		r = store_archive_load_fd_checked(s, fd, check_policy, &lc, &loaded, &n, e);
+	}
 	for (size_t i = 0; i < n; i++)
 		print_loaded(&loaded[i]);
 	loaded_images_free(loaded, n);

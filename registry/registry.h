@@ -175,6 +175,12 @@ int transport_pull(struct store *s, const struct transport_ref *t, const struct 
  * the image's. */
 int transport_push(struct store *s, const char *image, const struct transport_ref *t,
 		   const struct push_opts *o, char digest[DIGEST_STR_LEN + 1], struct kerror *e);
+/* The trust policy (o->signature_policy etc.) for an image read from a
+ * local transport ("docker-archive", "oci-archive", "oci", "dir") at path
+ * (its scope; NULL: none, e.g. stdin): only insecureAcceptAnything passes
+ * (those transports carry no signatures kiln reads). */
+int registry_policy_check_local(const struct pull_opts *o, const char *transport,
+				const char *path, struct kerror *e);
 /* skopeo copy: src to dst through a private temporary store ($TMPDIR or
  * /var/tmp) removed afterwards; the user's store is not touched. */
 int registry_copy(const char *src, const char *dst, const struct pull_opts *po,

@@ -323,7 +323,7 @@ int pull_policy_check_local(const struct pull_opts *o, const char *transport,
 	const struct sign_requirements *reqs;
 	const char *matched = NULL;
 	char abs[PATH_MAX];
-	const char *scope = realpath(path, abs) ? abs : path;
+	const char *scope = !path ? NULL : realpath(path, abs) ? abs : path;
 	int r;
 
 	r = pull_policy_load(o, &pol, e);
@@ -337,17 +337,23 @@ int pull_policy_check_local(const struct pull_opts *o, const char *transport,
 		case SIGN_REQ_REJECT:
 			return kerror_set(e, EACCES, "%s:%s is rejected by the trust policy: "
 						     "requirement %zu of \"%s\" (reject)",
-					  transport, scope, i + 1, matched ? matched : "default");
+					  transport, scope ? scope : "(stdin)", i + 1, matched ? matched : "default");
 		case SIGN_REQ_SIGNED_BY:
 		case SIGN_REQ_SIGSTORE_SIGNED:
 			return kerror_set(e, EACCES, "%s:%s is rejected by the trust policy: "
 						     "requirement %zu of \"%s\" (%s): kiln reads no "
 						     "signatures from the %s transport",
-					  transport, scope, i + 1, matched ? matched : "default",
+					  transport, scope ? scope : "(stdin)", i + 1, matched ? matched : "default",
 					  reqs->v[i].kind == SIGN_REQ_SIGNED_BY ? "signedBy"
 										 : "sigstoreSigned",
 					  transport);
 		}
 	}
 	return 0;
+}
+
+int registry_policy_check_local(const struct pull_opts *o, const char *transport,
+				const char *path, struct kerror *e)
+{
+	return pull_policy_check_local(o, transport, path, e);
 }

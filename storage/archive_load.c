@@ -472,10 +472,10 @@ void loaded_images_free(struct loaded_image *l, size_t n)
 	free(l);
 }
 
-static int load_common(struct store *s, int fd, const char *dir, struct loaded_image **out,
-		       size_t *n, struct kerror *e)
+static int load_common(struct store *s, int fd, const char *dir, archive_check_fn check,
+		       void *check_ctx, struct loaded_image **out, size_t *n, struct kerror *e)
 {
-	struct load_ctx c = { .s = s };
+	struct load_ctx c = { .s = s, .check = check, .check_ctx = check_ctx };
 	int r;
 
 	*out = NULL;
@@ -499,11 +499,17 @@ static int load_common(struct store *s, int fd, const char *dir, struct loaded_i
 int store_archive_load_fd(struct store *s, int fd, struct loaded_image **out, size_t *n,
 			  struct kerror *e)
 {
-	return load_common(s, fd, NULL, out, n, e);
+	return load_common(s, fd, NULL, NULL, NULL, out, n, e);
+}
+
+int store_archive_load_fd_checked(struct store *s, int fd, archive_check_fn check, void *ctx,
+				  struct loaded_image **out, size_t *n, struct kerror *e)
+{
+	return load_common(s, fd, NULL, check, ctx, out, n, e);
 }
 
 int store_archive_load_dir(struct store *s, const char *dir, struct loaded_image **out,
 			   size_t *n, struct kerror *e)
 {
-	return load_common(s, -1, dir, out, n, e);
+	return load_common(s, -1, dir, NULL, NULL, out, n, e);
 }

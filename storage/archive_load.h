@@ -36,6 +36,8 @@ struct load_ctx {
 	struct load_entry *ents;
 	size_t n, cap;
 	size_t meta_bytes;
+	archive_check_fn check; /* may be NULL */
+	void *check_ctx;
 };
 
 /* Normalises a path inside the archive (relative to base's directory when

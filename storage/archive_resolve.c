@@ -391,6 +391,9 @@ int archive_resolve_and_commit(struct load_ctx *c, struct loaded_image **out, si
 		r = kerror_set(e, ENOENT, "the archive holds no image");
 	for (size_t i = 0; r == 0 && i < p.n; i++)
 		r = verify_plan(c, &p.v[i], e);
+	if (r == 0 && c->check)
+		r = c->check(c->check_ctx, load_find(c, "manifest.json") ? "docker-archive"
+									 : "oci-archive", e);
 	if (r == 0) {
 		res = xcalloc(p.n, sizeof(*res));
 		/* One transaction per image: a crash leaves each whole or absent. */

@@ -304,6 +304,13 @@ void loaded_images_free(struct loaded_image *l, size_t n);
  * or the index's io.containerd.image.name / ref.name annotations. */
 int store_archive_load_fd(struct store *s, int fd, struct loaded_image **out, size_t *n,
 			  struct kerror *e);
+/* Called when the archive is read and resolved, before anything is
+ * committed, with the transport it is read as: "docker-archive" (it has a
+ * manifest.json) or "oci-archive"; a negative return refuses the load. */
+typedef int (*archive_check_fn)(void *ctx, const char *transport, struct kerror *e);
+/* store_archive_load_fd with a check (the trust policy of `load`). */
+int store_archive_load_fd_checked(struct store *s, int fd, archive_check_fn check, void *ctx,
+				  struct loaded_image **out, size_t *n, struct kerror *e);
 /* The same from a directory: an OCI layout, a docker-dir (dir:) layout or
  * an unpacked docker-archive. */
 int store_archive_load_dir(struct store *s, const char *dir, struct loaded_image **out,

@@ -50,3 +50,38 @@ assert d['transports']['docker']['quay.io/team'][0]['type'] == 'sigstoreSigned'
 	[ "$status" -eq 125 ]
 	[[ "$output" == Error:* ]]
 }
+
+@test "load checks the trust policy for the archive's transport and path" {
+	kiln import -q "$(busybox_tar)" bb >/dev/null
+	T=$BATS_TEST_TMPDIR
+	kiln save -o $T/d.tar bb
+	kiln save --format oci-archive -o $T/o.tar bb
+	kiln save --format oci-dir -o $T/lay bb
+	kiln rmi bb >/dev/null
+	P=$T/p.json
+	echo '{"default":[{"type":"reject"}]}' > $P
+	run kiln load --signature-policy $P -i $T/d.tar
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"docker-archive:$T/d.tar is rejected"*reject* ]]
+	run kiln load --signature-policy $P < $T/d.tar
+	[ "$status" -eq 125 ]
+	run kiln load --signature-policy $P -i $T/lay
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"oci:$T/lay"* ]]
+	[ -z "$(kiln images -q)" ]
+	# The transport's scope trusted (docker-archive: kiln's hybrid archive
+	# has a manifest.json; the oci-archive one has none; docker-archive
+	# has only the "" scope, as in containers/image).
+	printf '{"default":[{"type":"reject"}],"transports":{"docker-archive":{"":[{"type":"insecureAcceptAnything"}]}}}\n' > $P
+	kiln load -q --signature-policy $P -i $T/d.tar
+	run kiln load --signature-policy $P -i $T/o.tar
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"oci-archive:$T/o.tar"* ]]
+	printf '{"default":[{"type":"reject"}],"transports":{"oci-archive":{"%s":[{"type":"insecureAcceptAnything"}]}}}\n' "$T/o.tar" > $P
+	kiln load -q --signature-policy $P -i $T/o.tar
+	# signedBy cannot pass: an archive carries no signatures kiln reads.
+	printf '{"default":[{"type":"signedBy","keyType":"GPGKeys","keyPath":"/dev/null"}]}\n' > $P
+	run kiln load --signature-policy $P -i $T/d.tar
+	[ "$status" -eq 125 ]
+	[[ "$output" == *signedBy* ]]
+}
