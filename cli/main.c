@@ -224,13 +224,17 @@ static const struct command *find_command(const char *name)
 	return NULL;
 }
 
-/* -h/--help anywhere before "--": usage only, no user namespace. */
+/* "--help" among the leading flags, or a lone "-h": usage only, no user
+ * namespace.  (A command's own arguments, "run IMAGE httpd -h /www", and
+ * run's -h HOSTNAME are not help.) */
 static bool wants_help(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++) {
+	if (argc == 2 && !strcmp(argv[1], "-h"))
+		return true;
+	for (int i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--"))
 			break;
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+		if (!strcmp(argv[i], "--help"))
 			return true;
 	}
 	return false;

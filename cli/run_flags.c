@@ -9,6 +9,27 @@
 #include "cli/container.h"
 #include "cli/registry_flags.h"
 
+/* --network host|none|pasta|slirp4netns[:OPTIONS]|private|bridge|default. */
+static int network_flag(struct run_flags *f, const char *v, struct kerror *e)
+{
+	static const char *const modes[] = { "host", "none", "pasta", "slirp4netns", "private" };
+	free(steal_pointer(&f->network));
+	f->network_host = false;
+	if (!strcmp(v, "bridge") || !strcmp(v, "default"))
+		return 0; /* the default network */
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+		size_t n = strlen(modes[i]);
+		/* pasta:OPTS and slirp4netns:OPTS: the options are not used. */
+		if (!strncmp(v, modes[i], n) && (!v[n] || (v[n] == ':' && i >= 2 && i <= 3))) {
+			f->network = xstrdup(modes[i]);
+			f->network_host = i == 0;
+			return 0;
+		}
+	}
+	return kerror_set(e, EINVAL, "network \"%s\" is not supported (host, none, pasta, "
+				     "slirp4netns, private)", v);
+}
+
 int cli_parse_bytes(const char *flag, const char *v, int64_t *out, struct kerror *e)
 {
 	char *end;
@@ -192,7 +213,10 @@ static const char usage_opts[] =
 	"      --memory-swap string      Swap limit equal to memory plus swap: -1 for unlimited\n"
 	"      --mount stringArray       Attach a filesystem mount (type=bind|volume|tmpfs)\n"
 	"      --name string             Assign a name to the container\n"
-	"      --network string          Connect a container to a network (none, host)\n"
+	"      --network string          Connect a container to a network (host, none, pasta, "
+	"slirp4netns, private)\n"
+	"  -p, --publish strings         Publish a container's port, or a range of ports, to "
+	"the host\n"
 	"      --no-healthcheck          Disable any container-specified HEALTHCHECK\n"
 	"      --pids-limit int          Tune container pids limit (set -1 for unlimited)\n"
 	"      --pod string              Run container in an existing pod (new:NAME creates it)\n"
@@ -314,6 +338,7 @@ int run_cli_parse(int argc, char **argv, bool is_run, struct run_cli *o, struct 
 		{ "cap-drop", required_argument, NULL, OPT_CAP_DROP },
 		{ "security-opt", required_argument, NULL, OPT_SECURITY_OPT },
 		{ "network", required_argument, NULL, OPT_NETWORK },
+		{ "publish", required_argument, NULL, 'p' },
 		{ "net", required_argument, NULL, OPT_NETWORK },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "pids-limit", required_argument, NULL, OPT_PIDS_LIMIT },
@@ -363,7 +388,7 @@ int run_cli_parse(int argc, char **argv, bool is_run, struct run_cli *o, struct 
 	f->stop_timeout = -1;
 	o->sig_proxy = true;
 	o->po = (struct pull_opts){ .reg = REGISTRY_OPTS_INIT };
-	while ((opt = cli_getopt(argc, argv, "+ditw:u:e:h:m:c:v:", opts, e)) != -1) {
+	while ((opt = cli_getopt(argc, argv, "+ditw:u:e:h:m:c:v:p:", opts, e)) != -1) {
 		r = registry_flag(opt, optarg, &o->po.reg, e);
 		if (r < 0)
 			return r;
@@ -397,15 +422,10 @@ int run_cli_parse(int argc, char **argv, bool is_run, struct run_cli *o, struct 
 				return r;
 			break;
 		case OPT_NETWORK:
-			if (!strcmp(optarg, "host"))
-				f->network_host = true;
-			else if (!strcmp(optarg, "none") || !strcmp(optarg, "private") ||
-				 !strcmp(optarg, "bridge") || !strcmp(optarg, "default"))
-				f->network_host = false; /* private networks: a later issue */
-			else
-				return kerror_set(e, EINVAL, "network \"%s\" is not supported "
-							     "(none, host)", optarg);
+			if ((r = network_flag(f, optarg, e)) < 0)
+				return r;
 			break;
+		case 'p': strv_push(&f->publish, xstrdup(optarg)); break;
 		case 'm':
 			if ((r = cli_parse_bytes("--memory", optarg, &f->memory, e)) < 0)
 				return r;

@@ -282,6 +282,7 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 		kill(proc.pid, SIGKILL);
 		waitpid(proc.pid, NULL, 0);
 		cgroup_remove(&proc.cg);
+		net_user_stop(s, c->id);
 		r = -EIO;
 		goto fail;
 	}
@@ -314,6 +315,9 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 	if (rl.log)
 		log_writer_flush(rl.log);
 	cgroup_remove(&proc.cg);
+	if (proc.net_fd >= 0)
+		close(proc.net_fd);
+	net_user_stop(s, c->id);
 	finish(s, c, o->remove, *exit_code);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return 0;

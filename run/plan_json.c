@@ -84,6 +84,10 @@ json_t *run_plan_to_json(const struct run_plan *p)
 					      (json_int_t)p->health.start_period, "retries",
 					      p->health.retries));
 	}
+	if (p->network)
+		json_object_set_new(j, "network", json_string(p->network));
+	if (p->ports)
+		json_object_set_new(j, "ports", json_from_strv(p->ports));
 	return j;
 }
 
@@ -126,6 +130,10 @@ int run_plan_from_json(const char *text, struct run_plan *out, struct kerror *e)
 	p.interactive = get_bool(j, "interactive");
 	p.read_only = get_bool(j, "read_only");
 	p.network_host = get_bool(j, "network_host");
+	p.network = xstrdup(json_str(j, "network") ? json_str(j, "network")
+						   : p.network_host ? "host" : "private");
+	if (json_is_array(json_object_get(j, "ports")))
+		p.ports = json_strv(json_object_get(j, "ports"));
 	p.no_new_privs = get_bool(j, "no_new_privs");
 	p.seccomp = get_bool(j, "seccomp");
 	p.memory = json_int(j, "memory", 0);

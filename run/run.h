@@ -35,6 +35,10 @@ struct run_flags {
 	char *workdir, *user, *hostname;
 	bool tty, interactive, read_only, privileged, no_new_privs, seccomp_unconfined;
 	bool network_host;
+	/* --network: "host", "none", "pasta", "slirp4netns", "private" (a
+	 * namespace of its own); NULL = run_network_default() */
+	char *network;
+	char **publish;      /* -p specs as typed */
 	char **cap_add, **cap_drop; /* "CAP_X", "X" or "ALL" */
 	int64_t memory;      /* bytes, 0 = unset */
 	int64_t pids_limit;  /* 0 = unset, -1 = unlimited */
@@ -86,6 +90,8 @@ struct run_plan {
 	int restart_max;             /* on-failure:N, 0 = no limit */
 	struct run_health health;    /* test NULL: none */
 	char *pod;                   /* pod id, NULL */
+	char *network;               /* as in run_flags, resolved */
+	char **ports;                /* canonical "IP:HOST:CTR/PROTO" (run_port_parse) */
 };
 void run_plan_release(struct run_plan *p);
 
@@ -193,6 +199,24 @@ int run_plan_build(struct store *s, const struct image_info *img, const json_t *
 json_t *run_plan_to_json(const struct run_plan *p);
 int run_plan_from_json(const char *text, struct run_plan *out, struct kerror *e);
 
+/* Networks (net_user.c, ports.c).  The default: pasta rootless (else
+ * slirp4netns), "private" for root. */
+const char *run_network_default(void);
+/* pasta or slirp4netns: a user-mode network stack for the namespace. */
+bool run_network_user_mode(const char *network);
+/* Parses one -p/--publish value ([ip:][hostPort:]containerPort[/proto],
+ * ranges allowed, IPv6 in brackets) and appends one canonical
+ * "IP:HOST:CTR/PROTO" per port to *out; an empty host port becomes a free
+ * port of the host's. */
+int run_port_parse(const char *spec, char ***out, struct kerror *e);
+struct run_port {
+	char host_ip[64]; /* "" = all addresses */
+	unsigned host_port, ctr_port;
+	bool udp;
+};
+/* Splits a canonical string; -EINVAL if malformed. */
+int run_port_split(const char *canonical, struct run_port *out);
+
 /* ---- cgroups ------------------------------------------------------------ */
 
 struct cg_limits {
@@ -234,6 +258,7 @@ struct run_proc {
 	pid_t pid;
 	int pty_master; /* -1 without a tty */
 	struct cgroup cg;
+	int net_fd;     /* slirp4netns' exit fd: close once the container is gone */
 };
 
 /* Writes the container's generated files (hosts, hostname, resolv.conf)

@@ -43,6 +43,20 @@ int mounts_apply(char *const *mounts, int *trees, struct kerror *e);
  * target's content (owners, modes, links) into it. */
 int volume_copy_up(int tree, const char *target, struct kerror *e);
 
+/* Starts pasta or slirp4netns (p->network) for the network namespace of
+ * pid, publishing p->ports; their messages go to logdir/network.log.
+ * *keep_fd: a descriptor to keep open for the container's life
+ * (slirp4netns exits when it closes), -1 if none (pasta exits with the
+ * namespace).  Fails with a clear message when /dev/net/tun is unusable. */
+int net_user_start(const struct run_plan *p, pid_t pid, const char *logdir, int *keep_fd,
+		   struct kerror *e);
+
+/* Stops the container's pasta (its pid file in the container's run dir),
+ * which does not notice that a namespace given by descriptor went away:
+ * called when the container ended, by its monitor or by whoever finds the
+ * monitor dead. */
+void net_user_stop(struct store *s, const char *id);
+
 /* execve of argv[0] along env's PATH (the container's); returns only on
  * failure: 127 (not found) or 126 (cannot execute), with e filled. */
 int run_execvpe(char *const *argv, char *const *env, struct kerror *e);

@@ -34,6 +34,7 @@ struct child_ctx {
 	const struct run_stdio *io;
 	const struct run_bpf *bpf; /* NULL: no seccomp */
 	int err_fd, sync_fd, sock_fd;
+	bool new_cgns; /* a cgroup namespace after the move into the cgroups */
 };
 
 static _Noreturn void child_fail(const struct child_ctx *c, int code, struct kerror *e)
@@ -219,11 +220,12 @@ static _Noreturn void child_main(struct child_ctx *c)
 
 	if (c->sync_fd >= 0) {
 		char b;
-		/* Wait until the monitor placed us in our cgroups. */
+		/* Wait until the monitor placed us in our cgroups and set up
+		 * the network. */
 		if (read(c->sync_fd, &b, 1) != 1)
 			_exit(125);
 		close(c->sync_fd);
-		if (unshare(CLONE_NEWCGROUP) < 0) {
+		if (c->new_cgns && unshare(CLONE_NEWCGROUP) < 0) {
 			kerror_sys(&e, errno, "creating the cgroup namespace");
 			child_fail(c, 125, &e);
 		}
@@ -290,6 +292,7 @@ int run_spawn(struct store *s, const char *id, const struct run_plan *p,
 	__attribute__((cleanup(run_bpf_release))) struct run_bpf bpf = { 0 };
 	struct child_msg m;
 	unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
+	bool user_net = run_network_user_mode(p->network);
 	ssize_t n;
 	pid_t pid;
 	int r;
@@ -297,6 +300,7 @@ int run_spawn(struct store *s, const char *id, const struct run_plan *p,
 	*exit_code = 125;
 	memset(out, 0, sizeof(*out));
 	out->pty_master = -1;
+	out->net_fd = -1;
 	if (!p->network_host)
 		flags |= CLONE_NEWNET;
 	if (p->seccomp) {
@@ -310,7 +314,8 @@ int run_spawn(struct store *s, const char *id, const struct run_plan *p,
 		return r;
 	if (out->cg.n == 0)
 		flags |= CLONE_NEWCGROUP;
-	if (pipe2(errp, O_CLOEXEC) < 0 || (out->cg.n && pipe2(syncp, O_CLOEXEC) < 0) ||
+	c.new_cgns = out->cg.n > 0;
+	if (pipe2(errp, O_CLOEXEC) < 0 || ((out->cg.n || user_net) && pipe2(syncp, O_CLOEXEC) < 0) ||
 	    (p->tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock) < 0)) {
 		r = kerror_sys(e, errno, "creating the container's pipes");
 		goto fail_cg;
@@ -347,12 +352,17 @@ int run_spawn(struct store *s, const char *id, const struct run_plan *p,
 	if (c.sock_fd >= 0)
 		close(c.sock_fd);
 	out->pid = pid;
-	if (out->cg.n) {
-		r = cgroup_add_pid(&out->cg, pid, e);
+	if (out->cg.n || user_net) {
+		r = out->cg.n ? cgroup_add_pid(&out->cg, pid, e) : 0;
+		if (r == 0 && user_net) {
+			_cleanup_free_ char *rundir = store_container_rundir(s, id);
+			r = net_user_start(p, pid, rundir, &out->net_fd, e);
+		}
 		if (r < 0) {
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
 			cgroup_remove(&out->cg);
+			out->pid = 0;
 			return r;
 		}
 		if (write(sync_w, "g", 1) != 1) {
@@ -370,6 +380,9 @@ int run_spawn(struct store *s, const char *id, const struct run_plan *p,
 		return 0; /* exec'd */
 	waitpid(pid, NULL, 0);
 	out->pid = 0;
+	if (out->net_fd >= 0)
+		close(out->net_fd);
+	out->net_fd = -1;
 	if (out->pty_master >= 0)
 		close(out->pty_master);
 	out->pty_master = -1;

@@ -38,6 +38,8 @@ void run_flags_release(struct run_flags *f)
 	free(f->restart);
 	strv_free(f->health_test);
 	free(f->pod);
+	free(f->network);
+	strv_free(f->publish);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -61,6 +63,8 @@ void run_plan_release(struct run_plan *p)
 	free(p->restart);
 	strv_free(p->health.test);
 	free(p->pod);
+	free(p->network);
+	strv_free(p->ports);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -334,7 +338,19 @@ int run_plan_build(struct store *s, const struct image_info *img, const json_t *
 	p.tty = f->tty;
 	p.interactive = f->interactive;
 	p.read_only = f->read_only;
-	p.network_host = f->network_host;
+	p.network = xstrdup(f->network_host ? "host" : f->network ? f->network
+								   : run_network_default());
+	p.network_host = !strcmp(p.network, "host");
+	for (size_t i = 0; f->publish && f->publish[i]; i++)
+		if ((r = run_port_parse(f->publish[i], &p.ports, e)) < 0) {
+			run_plan_release(&p);
+			return r;
+		}
+	if (p.ports && !run_network_user_mode(p.network)) {
+		run_plan_release(&p);
+		return kerror_set(e, EINVAL, "publishing ports needs a network: --network %s has "
+					     "none here (use pasta or slirp4netns)", p.network);
+	}
 	p.no_new_privs = f->no_new_privs;
 	p.seccomp = !f->seccomp_unconfined && !f->privileged;
 	p.memory = f->memory;

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "run/run.h"
+#include "run/run_private.h"
 
 static int write_small(const char *path, const char *data, struct kerror *e)
 {
@@ -166,6 +166,7 @@ int run_state_refresh(struct store *s, struct container_info *c, struct kerror *
 	/* The monitor is gone; so is the container's init (it dies with its
 	 * monitor), unless the exit file says otherwise. */
 	c->exit_code = exit_file_read(s, c->id);
+	net_user_stop(s, c->id);
 	c->state = CTR_EXITED;
 	c->pid = 0;
 	clock_gettime(CLOCK_REALTIME, &ts);

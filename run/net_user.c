@@ -1,0 +1,296 @@
+/* User-mode networking for a container's network namespace: pasta (package
+ * passt) or slirp4netns, both of which need /dev/net/tun.
+ *
+ * pasta drops its capabilities before it opens the namespace, and then may
+ * not open /proc/PID/ns/net of a process with more capabilities than it
+ * (the container's init is root of our user namespace); so it gets the
+ * namespace as an inherited descriptor, named /proc/self/fd/3, which it
+ * may always open.  It forks into the background once the namespace is
+ * configured and exits when the namespace is gone.  slirp4netns (no
+ * capability dropping) takes the PID; it stops when the descriptor given
+ * as --exit-fd closes, which the caller keeps for the container's life. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "run/run_private.h"
+
+#define NET_FD 3
+#define SLIRP_SOCK "slirp4netns.sock"
+
+static int check_tun(const char *tool, struct kerror *e)
+{
+	if (access("/dev/net/tun", R_OK | W_OK) == 0)
+		return 0;
+	return kerror_sys(e, errno, "--network %s needs /dev/net/tun, which this user cannot open "
+				    "(it must exist with mode 0666); use --network none or host",
+			  tool);
+}
+
+/* The last line of the tool's log, for the error message. */
+static char *log_tail(const char *log)
+{
+	_cleanup_free_ char *text = NULL;
+	struct kerror e = { 0 };
+	size_t len;
+	if (fs_read_file(log, 64 * 1024, &text, &len, &e) < 0) {
+		kerror_release(&e);
+		return xstrdup("no message");
+	}
+	while (len && (text[len - 1] == '\n' || text[len - 1] == ' '))
+		text[--len] = '\0';
+	char *nl = strrchr(text, '\n');
+	return xstrdup(nl ? nl + 1 : *text ? text : "no message");
+}
+
+/* Forks and execs argv with stdin/stdout on /dev/null, stderr on log,
+ * keep (if >= 0) as descriptor NET_FD and extra (if >= 0) left open. */
+static pid_t spawn_tool(char *const *argv, const char *log, int keep, int extra, bool daemon)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	/* In the container's run dir: relative socket paths stay short. */
+	_cleanup_free_ char *dir = xstrdup(log);
+	*strrchr(dir, '/') = '\0';
+	if (chdir(dir) < 0)
+		_exit(126);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int lfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
+	    dup2(lfd >= 0 ? lfd : null, 2) < 0)
+		_exit(126);
+	if (keep >= 0 && dup2(keep, NET_FD) < 0)
+		_exit(126);
+	if (extra >= 0)
+		fcntl(extra, F_SETFD, 0);
+	if (daemon) {
+		/* Out of the caller's session; the intermediate exits at once. */
+		setsid();
+		pid_t g = fork();
+		if (g != 0)
+			_exit(g < 0 ? 126 : 0);
+	}
+	execvp(argv[0], argv);
+	_exit(127);
+}
+
+static int wait_tool(pid_t pid, const char *tool, const char *log, struct kerror *e)
+{
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return kerror_sys(e, errno, "waiting for %s", tool);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		return kerror_set(e, ENOENT, "%s not found in $PATH", tool);
+	_cleanup_free_ char *why = log_tail(log);
+	return kerror_set(e, EIO, "%s failed: %s", tool, why);
+}
+
+/* pasta's -t/-u value for the plan's ports of one protocol ("none" when
+ * there are none): "[IP/]HOST:CTR,…". */
+static char *pasta_ports(char *const *ports, bool udp)
+{
+	struct buf b = { 0 };
+	for (size_t i = 0; ports && ports[i]; i++) {
+		struct run_port pt;
+		if (run_port_split(ports[i], &pt) < 0 || pt.udp != udp)
+			continue;
+		buf_printf(&b, "%s%s%s%u:%u", b.len ? "," : "", pt.host_ip,
+			   *pt.host_ip ? "/" : "", pt.host_port, pt.ctr_port);
+	}
+	if (!b.len)
+		buf_printf(&b, "none");
+	return buf_steal(&b);
+}
+
+static int start_pasta(const struct run_plan *p, pid_t pid, const char *logdir,
+		       const char *log, struct kerror *e)
+{
+	_cleanup_free_ char *pidfile = xasprintf("%s/pasta.pid", logdir);
+	_cleanup_free_ char *nspath = xasprintf("/proc/%d/ns/net", (int)pid);
+	_cleanup_free_ char *tcp = pasta_ports(p->ports, false);
+	_cleanup_free_ char *udp = pasta_ports(p->ports, true);
+	_cleanup_close_ int nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
+	char fdpath[32];
+	int r;
+
+	if (nsfd < 0)
+		return kerror_sys(e, errno, "opening \"%s\"", nspath);
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", NET_FD);
+	/* -T/-U none: the container does not reach the host's loopback
+	 * ports (Podman's default); --runas 0:0 keeps pasta from changing to
+	 * "nobody" (it is root only of our user namespace, or real root). */
+	char *argv[] = { "pasta", "--config-net", "--quiet", "--runas", "0:0",
+			 "-t", tcp, "-u", udp, "-T", "none", "-U", "none",
+			 "--netns", fdpath, "--pid", pidfile, NULL };
+	pid_t c = spawn_tool(argv, log, nsfd, -1, false);
+	if (c < 0)
+		return kerror_sys(e, errno, "starting pasta");
+	r = wait_tool(c, "pasta", log, e);
+	return r;
+}
+
+/* slirp4netns' API: one JSON request per connection. */
+static int slirp_hostfwd(const char *logdir, const struct run_port *pt, struct kerror *e)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	_cleanup_close_ int dfd = open(logdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char reply[512];
+	ssize_t n;
+
+	/* The run dir's full path is too long for sun_path. */
+	snprintf(a.sun_path, sizeof(a.sun_path), "/proc/self/fd/%d/%s", dfd, SLIRP_SOCK);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		return kerror_sys(e, errno, "connecting to slirp4netns");
+	_cleanup_free_ char *req = xasprintf(
+		"{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":\"%s\",\"host_addr\":\"%s\","
+		"\"host_port\":%u,\"guest_port\":%u}}",
+		pt->udp ? "udp" : "tcp", *pt->host_ip ? pt->host_ip : "0.0.0.0", pt->host_port,
+		pt->ctr_port);
+	if (fs_write_all(fd, req, strlen(req)) < 0)
+		return kerror_sys(e, errno, "writing to slirp4netns");
+	shutdown(fd, SHUT_WR);
+	n = read(fd, reply, sizeof(reply) - 1);
+	if (n <= 0)
+		return kerror_set(e, EIO, "publishing port %u: no answer from slirp4netns",
+				  pt->host_port);
+	reply[n] = '\0';
+	if (strstr(reply, "\"error\""))
+		return kerror_set(e, EIO, "publishing port %u with slirp4netns: %s", pt->host_port,
+				  reply);
+	return 0;
+}
+
+static int start_slirp(const struct run_plan *p, pid_t pid, const char *logdir, const char *log,
+		       int *keep_fd, struct kerror *e)
+{
+	int exitp[2], readyp[2];
+	char pidstr[16], exitstr[32], readystr[32], b;
+	_cleanup_free_ char *sock = xasprintf("%s/" SLIRP_SOCK, logdir);
+	char apiarg[] = "--api-socket=" SLIRP_SOCK;
+	pid_t c;
+	int r;
+
+	if (pipe2(exitp, O_CLOEXEC) < 0)
+		return kerror_sys(e, errno, "creating a pipe");
+	if (pipe2(readyp, O_CLOEXEC) < 0) {
+		close(exitp[0]);
+		close(exitp[1]);
+		return kerror_sys(e, errno, "creating a pipe");
+	}
+	unlink(sock);
+	snprintf(pidstr, sizeof(pidstr), "%d", (int)pid);
+	snprintf(exitstr, sizeof(exitstr), "--exit-fd=%d", NET_FD);
+	snprintf(readystr, sizeof(readystr), "--ready-fd=%d", readyp[1]);
+	char *argv[10];
+	size_t n = 0;
+	argv[n++] = "slirp4netns";
+	argv[n++] = "--configure";
+	argv[n++] = "--mtu=65520";
+	argv[n++] = "--disable-host-loopback";
+	argv[n++] = exitstr;
+	argv[n++] = readystr;
+	if (p->ports)
+		argv[n++] = apiarg;
+	argv[n++] = pidstr;
+	argv[n++] = "tap0";
+	argv[n] = NULL;
+	c = spawn_tool(argv, log, exitp[0], readyp[1], true);
+	close(exitp[0]);
+	close(readyp[1]);
+	if (c < 0) {
+		close(exitp[1]);
+		close(readyp[0]);
+		return kerror_sys(e, errno, "starting slirp4netns");
+	}
+	r = wait_tool(c, "slirp4netns", log, e);
+	if (r == 0 && read(readyp[0], &b, 1) != 1) {
+		_cleanup_free_ char *why = log_tail(log);
+		r = kerror_set(e, EIO, "slirp4netns failed: %s", why);
+	}
+	close(readyp[0]);
+	for (size_t i = 0; r == 0 && p->ports && p->ports[i]; i++) {
+		struct run_port pt;
+		if (run_port_split(p->ports[i], &pt) == 0)
+			r = slirp_hostfwd(logdir, &pt, e);
+	}
+	if (r < 0) {
+		close(exitp[1]);
+		return r;
+	}
+	*keep_fd = exitp[1];
+	return 0;
+}
+
+int net_user_start(const struct run_plan *p, pid_t pid, const char *logdir, int *keep_fd,
+		   struct kerror *e)
+{
+	_cleanup_free_ char *log = xasprintf("%s/network.log", logdir);
+	bool pasta = !strcmp(p->network, "pasta");
+	int r;
+
+	*keep_fd = -1;
+	if ((r = check_tun(p->network, e)) < 0)
+		return r;
+	if ((r = fs_mkdir_p(logdir, 0700, e)) < 0)
+		return r;
+	unlink(log);
+	return pasta ? start_pasta(p, pid, logdir, log, e)
+		     : start_slirp(p, pid, logdir, log, keep_fd, e);
+}
+
+void net_user_stop(struct store *s, const char *id)
+{
+	_cleanup_free_ char *dir = store_container_rundir(s, id);
+	_cleanup_free_ char *pidfile = xasprintf("%s/pasta.pid", dir);
+	_cleanup_free_ char *text = NULL, *cmd = NULL, *cmdpath = NULL;
+	struct kerror e = { 0 };
+	size_t len;
+	long pid;
+	char *end;
+
+	if (fs_read_file(pidfile, 64, &text, &len, &e) < 0) {
+		kerror_release(&e);
+		return;
+	}
+	pid = strtol(text, &end, 10);
+	if (pid > 1 && (!*end || *end == '\n')) {
+		/* Only a pasta of ours: the pid may have been reused. */
+		cmdpath = xasprintf("/proc/%ld/cmdline", pid);
+		if (fs_read_file(cmdpath, 4096, &cmd, &len, &e) == 0 && !strcmp(cmd, "pasta") &&
+		    memmem(cmd, len, pidfile, strlen(pidfile)))
+			kill((pid_t)pid, SIGKILL);
+		kerror_release(&e);
+	}
+	unlink(pidfile);
+}
+
+bool run_network_user_mode(const char *network)
+{
+	return network && (!strcmp(network, "pasta") || !strcmp(network, "slirp4netns"));
+}
+
+const char *run_network_default(void)
+{
+	/* Rootless: pasta, else slirp4netns (Podman 5's order); root: a
+	 * network namespace of its own. */
+	if (!run_rootless())
+		return "private";
+	static const char *const dirs[] = { "/usr/bin", "/usr/local/bin", "/bin", "/usr/sbin" };
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		_cleanup_free_ char *pp = xasprintf("%s/pasta", dirs[i]);
+		if (access(pp, X_OK) == 0)
+			return "pasta";
+	}
+	return "slirp4netns";
+}
