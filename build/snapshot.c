@@ -52,9 +52,12 @@ static int mount_overlay(const char *base, char *const *lowers, const char *uppe
 	}
 	if (!ro)
 		buf_printf(&o, ",upperdir=%s,workdir=%s", rel_to(upper, base), rel_to(work, base));
-	/* No redirects or metacopy: every upper dir must hold whole files. */
-	buf_printf(&o, ",redirect_dir=off,metacopy=off%s%s", ro ? "" : ",volatile",
-		   fs_overlay_extra_opts());
+	/* No redirects or metacopy: every upper dir must hold whole files.
+	 * (userxattr implies both and refuses them as options.) */
+	if (fs_in_user_namespace())
+		buf_printf(&o, "%s,userxattr", ro ? "" : ",volatile");
+	else
+		buf_printf(&o, ",redirect_dir=off,metacopy=off%s", ro ? "" : ",volatile");
 	if (o.len > OPTS_MAX) {
 		buf_release(&o);
 		return kerror_set(e, E2BIG, "too many layers (%zu) for one overlay mount", n);

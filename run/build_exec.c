@@ -17,7 +17,7 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 
-#include "run/run.h"
+#include "run/run_private.h"
 
 #define ETC_MAX (4 * 1024 * 1024)
 
@@ -101,7 +101,12 @@ static void setup_dev(const char *rootfs, int errfd)
 		child_fail(errfd, 125, "mounting /dev", errno);
 	for (size_t i = 0; i < ARRAY_SIZE(devs); i++) {
 		_cleanup_free_ char *p = xasprintf("%s/%s", dev, devs[i].name);
-		if (mknod(p, S_IFCHR | 0666, makedev(devs[i].maj, devs[i].min)) < 0)
+		if (mknod(p, S_IFCHR | 0666, makedev(devs[i].maj, devs[i].min)) == 0)
+			continue;
+		/* In a user namespace (rootless): the host's node, bound. */
+		_cleanup_free_ char *host = xasprintf("/dev/%s", devs[i].name);
+		int t = errno == EPERM ? open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0666) : -1;
+		if (t < 0 || close(t) < 0 || mount(host, p, NULL, MS_BIND, NULL) < 0)
 			child_fail(errfd, 125, "creating a device", errno);
 	}
 	{
@@ -155,7 +160,7 @@ static _Noreturn void step_main(const struct run_build_exec *x, const struct run
 		if (chdir(cwd) < 0)
 			child_fail(errfd, 125, "entering the working directory", errno);
 	}
-	if (setgroups(u->n_gids, u->gids) < 0 || setgid(u->gid) < 0 || setuid(u->uid) < 0)
+	if (run_setgroups(u->n_gids, u->gids) < 0 || setgid(u->gid) < 0 || setuid(u->uid) < 0)
 		child_fail(errfd, 125, "switching to the user", errno);
 	{
 		int null = open("/dev/null", O_RDONLY);

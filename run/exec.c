@@ -113,7 +113,7 @@ static _Noreturn void child(struct exec_child *x)
 	}
 	if (x->bpf && run_seccomp_install(x->bpf, &e) < 0)
 		fail(x, 125, &e);
-	if (setgroups(x->n_gids, x->gids) < 0 || setresgid(x->gid, x->gid, x->gid) < 0 ||
+	if (run_setgroups(x->n_gids, x->gids) < 0 || setresgid(x->gid, x->gid, x->gid) < 0 ||
 	    setresuid(x->uid, x->uid, x->uid) < 0) {
 		kerror_sys(&e, errno, "switching to user %u:%u", x->uid, x->gid);
 		fail(x, 125, &e);

@@ -57,6 +57,10 @@ int net_user_start(const struct run_plan *p, pid_t pid, const char *logdir, int 
  * monitor dead. */
 void net_user_stop(struct store *s, const char *id);
 
+/* setgroups(2), where clearing the list is not an error when the user
+ * namespace forbids setgroups (a one-id rootless mapping). */
+int run_setgroups(size_t n, const gid_t *gids);
+
 /* execve of argv[0] along env's PATH (the container's); returns only on
  * failure: 127 (not found) or 126 (cannot execute), with e filled. */
 int run_execvpe(char *const *argv, char *const *env, struct kerror *e);

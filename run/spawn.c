@@ -259,7 +259,7 @@ static _Noreturn void child_main(struct child_ctx *c)
 	}
 	if (c->bpf && run_seccomp_install(c->bpf, &e) < 0)
 		child_fail(c, 125, &e);
-	if (setgroups(p->n_gids, p->gids) < 0 || setresgid(p->gid, p->gid, p->gid) < 0 ||
+	if (run_setgroups(p->n_gids, p->gids) < 0 || setresgid(p->gid, p->gid, p->gid) < 0 ||
 	    setresuid(p->uid, p->uid, p->uid) < 0) {
 		kerror_sys(&e, errno, "switching to user %u:%u", p->uid, p->gid);
 		child_fail(c, 125, &e);

@@ -10,6 +10,7 @@
  * exec and rm from another command must be in the same one. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -24,7 +25,7 @@
 #include <linux/close_range.h>
 #include <linux/nsfs.h>
 
-#include "run/run.h"
+#include "run/run_private.h"
 
 #define PAUSE_NAME "kiln-pause"
 
@@ -62,6 +63,15 @@ int run_subid_find(const char *text, const char *name, unsigned long id,
 		line = nl + 1;
 	}
 	return 0;
+}
+
+int run_setgroups(size_t n, const gid_t *gids)
+{
+	if (setgroups(n, gids) == 0)
+		return 0;
+	if (errno == EPERM && n == 0 && fs_in_user_namespace())
+		return 0;
+	return -1;
 }
 
 bool run_rootless(void)

@@ -251,7 +251,7 @@ EOF
 	[ "$body" = via-slirp ]
 	kr rm -f ws
 	sleep 0.2
-	run pgrep -u "$RL_USER" slirp4netns
+	run pgrep -u "$RL_USER" -f "slirp4netns --configure"
 	[ "$status" -ne 0 ]
 	run kr run --rm --network none bb sh -c 'ls /sys/class/net'
 	[ "$status" -eq 0 ] && [ "$output" = lo ]

@@ -458,6 +458,67 @@ static void test_flag_parsers(void **state)
 	kerror_release(&e);
 }
 
+static void test_subid_find(void **state)
+{
+	const char *text = "# comment\nalice:100000:65536\n1001:200000:1000\nbad:x:1\n"
+			   "zero:5:0\nover:4294967290:100\nbob:300000:65536\r\n";
+	struct run_subid r;
+	(void)state;
+	assert_int_equal(run_subid_find(text, "alice", 1000, &r), 1);
+	assert_int_equal(r.start, 100000);
+	assert_int_equal(r.count, 65536);
+	/* by uid when the name is not listed */
+	assert_int_equal(run_subid_find(text, "carol", 1001, &r), 1);
+	assert_int_equal(r.start, 200000);
+	assert_int_equal(run_subid_find(text, "bob", 5, &r), 1);
+	assert_int_equal(r.count, 65536);
+	/* malformed, empty and overflowing ranges are skipped */
+	assert_int_equal(run_subid_find(text, "bad", 5, &r), 0);
+	assert_int_equal(run_subid_find(text, "zero", 5, &r), 0);
+	assert_int_equal(run_subid_find(text, "over", 5, &r), 0);
+	assert_int_equal(run_subid_find(NULL, "alice", 5, &r), 0);
+	assert_int_equal(run_subid_find("alice:1:", "alice", 5, &r), 0);
+}
+
+static void test_ports(void **state)
+{
+	struct kerror e = { 0 };
+	char **v = NULL;
+	struct run_port p;
+	(void)state;
+	assert_int_equal(run_port_parse("8080:80", &v, &e), 0);
+	assert_int_equal(run_port_parse("127.0.0.1:9000-9001:90-91/udp", &v, &e), 0);
+	assert_int_equal(run_port_parse("[::1]:7000:70", &v, &e), 0);
+	assert_int_equal(run_port_parse("80", &v, &e), 0); /* a free host port */
+	assert_int_equal(strv_len(v), 5);
+	assert_string_equal(v[0], ":8080:80/tcp");
+	assert_string_equal(v[1], "127.0.0.1:9000:90/udp");
+	assert_string_equal(v[2], "127.0.0.1:9001:91/udp");
+	assert_string_equal(v[3], "[::1]:7000:70/tcp");
+	assert_int_equal(run_port_split(v[2], &p), 0);
+	assert_string_equal(p.host_ip, "127.0.0.1");
+	assert_int_equal(p.host_port, 9001);
+	assert_int_equal(p.ctr_port, 91);
+	assert_true(p.udp);
+	assert_int_equal(run_port_split(v[3], &p), 0);
+	assert_string_equal(p.host_ip, "::1");
+	assert_int_equal(run_port_split(v[4], &p), 0);
+	assert_true(p.host_port > 0);
+	assert_int_equal(p.ctr_port, 80);
+	static const char *const bad[] = { "", "0", "65536", "a:80", "80/sctp", "1.2.3:80:80",
+					   "9000-9002:90-91", "90-80", "[::1:80:80", "8080:",
+					   ":80x" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_int_equal(run_port_parse(bad[i], &v, &e), -EINVAL);
+		kerror_release(&e);
+	}
+	assert_int_equal(strv_len(v), 5);
+	assert_int_equal(run_port_split("x", &p), -EINVAL);
+	assert_int_equal(run_port_split(":0:80/tcp", &p), -EINVAL);
+	assert_int_equal(run_port_split(":80:80/icmp", &p), -EINVAL);
+	strv_free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -466,6 +527,7 @@ int main(void)
 		cmocka_unit_test(test_plan_json),     cmocka_unit_test(test_cgroup_v2_fake),
 		cmocka_unit_test(test_log_parse),     cmocka_unit_test(test_seccomp_cache),
 		cmocka_unit_test(test_etc_files),     cmocka_unit_test(test_flag_parsers),
+		cmocka_unit_test(test_subid_find),    cmocka_unit_test(test_ports),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
