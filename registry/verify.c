@@ -316,6 +316,48 @@ int pull_policy_check(const struct sign_policy *pol, const struct pull_opts *o,
 	return 0;
 }
 
+/* A dir: layout keeps its signatures beside the manifest, as
+ * containers/image writes them: signature-1, -2, … in the tagged form. */
+static int check_dir(const struct sign_policy *pol, const char *dir, struct kerror *e)
+{
+	_cleanup_free_ char *mpath = xasprintf("%s/manifest.json", dir), *manifest = NULL;
+	struct sig_set s = { 0 };
+	size_t mlen = 0;
+	int r;
+
+	r = fs_read_file(mpath, MAX_MANIFEST, &manifest, &mlen, e);
+	for (unsigned i = 1; r == 0 && i <= SIGN_MAX_LOOKASIDE; i++) {
+		_cleanup_free_ char *sp = xasprintf("%s/signature-%u", dir, i), *blob = NULL;
+		struct sign_stored st;
+		size_t len = 0;
+		if (!fs_exists(sp))
+			break;
+		r = fs_read_file(sp, SIGN_MAX_SIGNATURE, &blob, &len, e);
+		if (r == 0)
+			r = sign_stored_decode(blob, len, &st, e);
+		if (r < 0) {
+			kerror_wrap(e, "\"%s\"", sp);
+			break;
+		}
+		sig_set_add(&s, st.kind, &st.data, steal_pointer(&st.b64_signature));
+		sign_stored_release(&st);
+	}
+	if (r == 0) {
+		struct sign_image img = {
+			.transport = "dir",
+			.scope = dir,
+			.manifest = manifest,
+			.manifest_len = mlen,
+		};
+		sig_set_finish(&s);
+		r = sign_policy_evaluate(pol, &img, s.v, s.n, e);
+	}
+	sig_set_release(&s);
+	if (r < 0)
+		return kerror_wrap(e, "trust policy (dir:%s)", dir);
+	return 0;
+}
+
 int pull_policy_check_local(const struct pull_opts *o, const char *transport,
 			    const char *path, struct kerror *e)
 {
@@ -329,6 +371,8 @@ int pull_policy_check_local(const struct pull_opts *o, const char *transport,
 	r = pull_policy_load(o, &pol, e);
 	if (r < 0)
 		return r;
+	if (!strcmp(transport, "dir") && scope)
+		return check_dir(pol, scope, e);
 	reqs = sign_policy_requirements(pol, transport, NULL, scope, &matched);
 	for (size_t i = 0; reqs && i < reqs->n; i++) {
 		switch (reqs->v[i].kind) {

@@ -372,3 +372,37 @@ sigstore_signed() {
 	kiln2 build -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" \
 		-f "$BATS_TEST_TMPDIR/Containerfile" "$BATS_TEST_TMPDIR"
 }
+
+@test "dir: signatures (signature-N beside the manifest, as skopeo writes them) are verified" {
+	import_bb bb
+	kiln push -q --tls-verify=false bb $REG/dirsig/bb:v1
+	T=$BATS_TEST_TMPDIR
+	skopeo copy -q --policy "$KILN_SIGNATURE_POLICY" --src-tls-verify=false --sign-by "$FA" \
+		--sign-identity $REG/dirsig/bb:v1 docker://$REG/dirsig/bb:v1 dir:$T/signed
+	[ -s $T/signed/signature-1 ]
+	# Another manifest (converted), unsigned.
+	skopeo copy -q --policy "$KILN_SIGNATURE_POLICY" --src-tls-verify=false --format v2s2 \
+		docker://$REG/dirsig/bb:v1 dir:$T/unsigned
+	req() {
+		printf '{"default":[{"type":"reject"}],"transports":{"dir":{"":[{"type":"signedBy","keyType":"GPGKeys","keyPath":"%s","signedIdentity":{"type":"exactReference","dockerReference":"%s"}}]}}}\n' \
+			"$1" "$REG/dirsig/bb:v1" > $T/p.json
+	}
+	req "$BATS_FILE_TMPDIR/A.gpg"
+	run kiln2 pull -q --signature-policy $T/p.json dir:$T/signed
+	[ "$status" -eq 0 ]
+	kiln2 rmi -a -f >/dev/null
+	run kiln2 pull -q --signature-policy $T/p.json dir:$T/unsigned
+	[ "$status" -eq 125 ]
+	[[ "$output" == *signedBy* ]]
+	req "$BATS_FILE_TMPDIR/B.gpg"
+	run kiln2 pull -q --signature-policy $T/p.json dir:$T/signed
+	[ "$status" -eq 125 ]
+	[[ "$output" == *signedBy* ]]
+	# A signature for another manifest: the bytes changed under it.
+	req "$BATS_FILE_TMPDIR/A.gpg"
+	cp $T/signed/signature-1 $T/unsigned/
+	run kiln2 pull -q --signature-policy $T/p.json dir:$T/unsigned
+	[ "$status" -eq 125 ]
+	run kiln2 images -q
+	[ -z "$output" ]
+}
