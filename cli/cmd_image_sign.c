@@ -12,6 +12,7 @@ static const char sign_options[] =
 	"  -d, --directory string     Define an alternate directory to store signatures\n"
 	"      --registries.d DIR     Use registries.d files in DIR for signature storage\n"
 	"      --sign-by string       Name of the signing key (fingerprint)\n"
+	"      --sign-by-sigstore-private-key FILE  Sign with this sigstore private key (.sig attachment)\n"
 	"      --sign-passphrase-file FILE  Read the signing key's passphrase from FILE\n"
 	REGISTRY_OPTIONS_HELP;
 
@@ -22,6 +23,7 @@ int cmd_image_sign(struct cli *c, int argc, char **argv, struct kerror *e)
 		{ "directory", required_argument, NULL, 'd' },
 		{ "registries.d", required_argument, NULL, SFLAG_REGISTRIES_D },
 		{ "sign-by", required_argument, NULL, SFLAG_SIGN_BY },
+		{ "sign-by-sigstore-private-key", required_argument, NULL, SFLAG_SIGSTORE_KEY },
 		{ "sign-passphrase-file", required_argument, NULL, SFLAG_PASSPHRASE },
 		{ "help", no_argument, NULL, 'h' },
 		REGISTRY_LONGOPTS,
@@ -42,6 +44,7 @@ int cmd_image_sign(struct cli *c, int argc, char **argv, struct kerror *e)
 		case 'd': o.directory = optarg; break;
 		case SFLAG_REGISTRIES_D: o.registries_d = optarg; break;
 		case SFLAG_SIGN_BY: o.sign_by = optarg; break;
+		case SFLAG_SIGSTORE_KEY: o.sigstore_key = optarg; break;
 		case SFLAG_PASSPHRASE: o.passphrase_file = optarg; break;
 		case 'h': return cli_usage(sign_usage, sign_options);
 		default: return -EINVAL;
@@ -50,8 +53,9 @@ int cmd_image_sign(struct cli *c, int argc, char **argv, struct kerror *e)
 	if (argc - optind < 1)
 		return kerror_set(e, EINVAL, "\"kiln image sign\" requires at least 1 argument\n"
 					     "See 'kiln image sign --help'.");
-	if (!o.sign_by)
-		return kerror_set(e, EINVAL, "no signing key: --sign-by is required");
+	if (!o.sign_by && !o.sigstore_key)
+		return kerror_set(e, EINVAL, "no signing key: --sign-by or "
+					     "--sign-by-sigstore-private-key is required");
 	for (int i = optind; i < argc; i++) {
 		if (!str_has_prefix(argv[i], "docker://"))
 			return kerror_set(e, EINVAL, "%s: only docker:// images can be signed",

@@ -86,14 +86,16 @@ int registry_push(struct store *s, const char *image, const char *dest,
 
 struct image_sign_opts {
 	struct registry_opts reg;
-	const char *sign_by;         /* GPG fingerprint (required) */
+	const char *sign_by;         /* GPG fingerprint */
+	const char *sigstore_key;    /* a sigstore private key file (one of the two is required) */
 	const char *passphrase_file; /* may be NULL */
 	const char *directory;       /* --directory: a file lookaside base, NULL: registries.d */
 	const char *registries_d;
 	bool all;                    /* a manifest list's instances too */
 };
-/* `image sign`: a simple signature for the manifest ref ([docker://]REF)
- * has in its registry (and, with all, for every instance of a list). */
+/* `image sign`: a simple signature (lookaside) and/or a sigstore one (the
+ * registry's .sig tag) for the manifest ref ([docker://]REF) has in its
+ * registry (and, with all, for every instance of a list). */
 int registry_sign_image(const struct image_sign_opts *o, const char *ref, struct kerror *e);
 
 /* ---- login --------------------------------------------------------------- */

@@ -156,16 +156,15 @@ static int attach_sigstore(struct reg_client *c, const char *repo, const char *s
 	return r;
 }
 
-static int sign_sigstore(const struct push_opts *o, struct reg_client *c, const char *repo,
-			 const char *scope, const char *dref, const char *digest,
-			 struct kerror *e)
+int sign_sigstore_attach(struct reg_client *c, const char *repo, const char *scope,
+			 const char *key, const char *passphrase_file, const char *dref,
+			 const char *digest, struct kerror *e)
 {
 	_cleanup_free_ char *b64 = NULL;
 	struct sign_bytes payload = { 0 };
 	int r;
 
-	r = sign_sigstore_create(o->sign_by_sigstore_key, o->sign_passphrase_file, dref, digest,
-				 &payload, &b64, e);
+	r = sign_sigstore_create(key, passphrase_file, dref, digest, &payload, &b64, e);
 	if (r == 0)
 		r = attach_sigstore(c, repo, scope, digest, &payload, b64, e);
 	sign_bytes_release(&payload);
@@ -246,7 +245,8 @@ int push_signatures(const struct push_opts *o, struct reg_client *c, const char 
 			return kerror_wrap(e, "signing %s with GPG key %s", dref, o->sign_by);
 	}
 	if (o->sign_by_sigstore_key) {
-		r = sign_sigstore(o, c, repo, scope, dref, digest, e);
+		r = sign_sigstore_attach(c, repo, scope, o->sign_by_sigstore_key,
+					 o->sign_passphrase_file, dref, digest, e);
 		if (r < 0)
 			return kerror_wrap(e, "signing %s with sigstore key %s", dref,
 					   o->sign_by_sigstore_key);

@@ -35,6 +35,12 @@ int push_signatures(const struct push_opts *o, struct reg_client *c, const char 
 		    const char *scope, const struct image_ref *ref, const char *digest,
 		    struct kerror *e);
 
+/* A sigstore signature of digest for dref, made with the private key file
+ * (passphrase_file may be NULL), appended to the .sig tag of repo. */
+int sign_sigstore_attach(struct reg_client *c, const char *repo, const char *scope,
+			 const char *key, const char *passphrase_file, const char *dref,
+			 const char *digest, struct kerror *e);
+
 /* The signatures kept with a pulled image (sigs: the store's tagged form),
  * written for digest at ref: simple ones to the registry's signature API
  * or the lookaside staging, sigstore ones appended to the .sig tag. */

@@ -406,3 +406,21 @@ sigstore_signed() {
 	run kiln2 images -q
 	[ -z "$output" ]
 }
+
+@test "image sign --sign-by-sigstore-private-key attaches a signature the policy accepts" {
+	import_bb bb
+	kiln push -q --tls-verify=false bb $REG/iss/bb:v1
+	echo pw > "$BATS_TEST_TMPDIR/pw"
+	kiln generate-sigstore-key --output-prefix "$BATS_TEST_TMPDIR/k1" --passphrase-file "$BATS_TEST_TMPDIR/pw"
+	P=$BATS_TEST_TMPDIR/s.json
+	policy "$P" "$(sigstore_signed "$BATS_TEST_TMPDIR/k1.pub")"
+	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/iss/bb:v1
+	[ "$status" -eq 125 ]
+	run kiln image sign --tls-verify=false docker://$REG/iss/bb:v1
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"--sign-by-sigstore-private-key"* ]]
+	kiln image sign --tls-verify=false --sign-by-sigstore-private-key "$BATS_TEST_TMPDIR/k1.private" \
+		--sign-passphrase-file "$BATS_TEST_TMPDIR/pw" docker://$REG/iss/bb:v1
+	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/iss/bb:v1
+	[ "$status" -eq 0 ]
+}
