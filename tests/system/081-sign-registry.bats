@@ -424,3 +424,67 @@ sigstore_signed() {
 	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/iss/bb:v1
 	[ "$status" -eq 0 ]
 }
+
+# upload_blob REPO FILE: a monolithic upload with curl.
+upload_blob() {
+	local loc d
+	d=sha256:$(sha256sum "$2" | cut -d' ' -f1)
+	loc=$(curl -si -X POST "http://$REG/v2/$1/blobs/uploads/" | tr -d '\r' | awk 'tolower($1) == "location:" {print $2}')
+	case $loc in /*) loc=http://$REG$loc ;; esac
+	curl -sf -X PUT -H 'Content-Type: application/octet-stream' --data-binary @"$2" "$loc&digest=$d" >/dev/null
+}
+
+@test "sigstore interop with OpenSSL: kiln signs with an openssl key (openssl verifies); an openssl-made signature is accepted" {
+	command -v openssl >/dev/null || skip "openssl is not installed"
+	import_bb bb
+	T=$BATS_TEST_TMPDIR
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $T/key.pem 2>/dev/null
+	openssl pkey -in $T/key.pem -pubout -out $T/pub.pem
+	kiln push -q --tls-verify=false --sign-by-sigstore-private-key $T/key.pem bb $REG/osl/bb:v1
+	d=$(curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' http://$REG/v2/osl/bb/manifests/v1 | sha256sum | cut -d' ' -f1)
+	curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		http://$REG/v2/osl/bb/manifests/sha256-$d.sig > $T/sig.json
+	python3 - $T/sig.json $T <<'PY'
+import json, sys, base64
+m = json.load(open(sys.argv[1]))
+l = m["layers"][0]
+assert l["mediaType"] == "application/vnd.dev.cosign.simplesigning.v1+json"
+open(sys.argv[2] + "/sig.der", "wb").write(base64.b64decode(l["annotations"]["dev.cosignproject.cosign/signature"]))
+open(sys.argv[2] + "/payload.digest", "w").write(l["digest"])
+PY
+	curl -sf http://$REG/v2/osl/bb/blobs/$(cat $T/payload.digest) > $T/payload
+	openssl dgst -sha256 -verify $T/pub.pem -signature $T/sig.der $T/payload
+	python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); c=p["critical"]; assert c["type"]=="cosign container image signature" and c["image"]["docker-manifest-digest"]=="sha256:"+sys.argv[2], p' $T/payload $d
+
+	# The other way: a payload and signature made by hand and openssl.
+	kiln push -q --tls-verify=false bb $REG/osl/other:v1
+	d=$(curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' http://$REG/v2/osl/other/manifests/v1 | sha256sum | cut -d' ' -f1)
+	printf '{"critical":{"identity":{"docker-reference":"%s/osl/other:v1"},"image":{"docker-manifest-digest":"sha256:%s"},"type":"cosign container image signature"},"optional":null}' "$REG" "$d" > $T/p2
+	openssl dgst -sha256 -sign $T/key.pem -out $T/s2.der $T/p2
+	echo '{}' > $T/cfg
+	upload_blob osl/other $T/p2
+	upload_blob osl/other $T/cfg
+	python3 - $T "$(base64 -w0 $T/s2.der)" > $T/m2 <<'PY'
+import json, sys, hashlib, os
+t, sig = sys.argv[1], sys.argv[2]
+def desc(p, mt):
+    b = open(p, "rb").read()
+    return {"mediaType": mt, "size": len(b), "digest": "sha256:" + hashlib.sha256(b).hexdigest()}
+l = desc(t + "/p2", "application/vnd.dev.cosign.simplesigning.v1+json")
+l["annotations"] = {"dev.cosignproject.cosign/signature": sig}
+print(json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "config": desc(t + "/cfg", "application/vnd.oci.image.config.v1+json"), "layers": [l]}))
+PY
+	curl -sf -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+		--data-binary @$T/m2 http://$REG/v2/osl/other/manifests/sha256-$d.sig >/dev/null
+	P=$T/s.json
+	policy "$P" "$(sigstore_signed $T/pub.pem)"
+	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/osl/other:v1
+	[ "$status" -eq 0 ]
+	kiln generate-sigstore-key --output-prefix $T/k2
+	policy "$P" "$(sigstore_signed $T/k2.pub)"
+	rm -rf $T/root2 $T/run2
+	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/osl/other:v1
+	[ "$status" -eq 125 ]
+	[[ "$output" == *sigstoreSigned* ]]
+}
