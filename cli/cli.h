@@ -41,6 +41,9 @@ struct command {
  * unknown flags and missing arguments fill e and return '?'. */
 int cli_getopt(int argc, char **argv, const char *shortopts, const struct option *longopts,
 	       struct kerror *e);
+/* Prints warning and "Are you sure you want to continue? [y/N] " on stderr;
+ * true only when the answer read from stdin starts with y or Y. */
+bool cli_confirm(const char *warning);
 /* Prints usage for -h/--help; returns 0. */
 int cli_usage(const char *usage, const char *options);
 /* Parses a Docker-style boolean flag value ("true", "false", "1", "0"). */
@@ -85,6 +88,8 @@ int cmd_history(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_image_prune(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_image_tree(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_system(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_system_check(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_system_reset(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_image_trust(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_generate_sigstore_key(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_unshare(struct cli *c, int argc, char **argv, struct kerror *e);

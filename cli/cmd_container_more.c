@@ -185,15 +185,6 @@ int cmd_unpause(struct cli *c, int argc, char **argv, struct kerror *e)
 	return pause_cmd(c, argc, argv, false, e);
 }
 
-static bool confirm(const char *warning)
-{
-	char line[16];
-	fprintf(stderr, "%s\nAre you sure you want to continue? [y/N] ", warning);
-	if (!fgets(line, sizeof(line), stdin))
-		return false;
-	return line[0] == 'y' || line[0] == 'Y';
-}
-
 /* Removes every container that does not run; prints docker's section. */
 static int prune_containers(struct cli *c, uint64_t *bytes, struct kerror *e)
 {
@@ -250,7 +241,7 @@ int cmd_container_prune(struct cli *c, int argc, char **argv, struct kerror *e)
 		else
 			return -EINVAL;
 	}
-	if (!force && !confirm("WARNING! This will remove all stopped containers."))
+	if (!force && !cli_confirm("WARNING! This will remove all stopped containers."))
 		return 0;
 	r = prune_containers(c, &bytes, e);
 	if (r < 0)
@@ -297,7 +288,7 @@ int cmd_system_prune(struct cli *c, int argc, char **argv, struct kerror *e)
 				   : "  - all dangling images\n");
 		buf_printf(&w, "  - unused build cache\n");
 		_cleanup_free_ char *t = buf_steal(&w);
-		if (!confirm(t))
+		if (!cli_confirm(t))
 			return 0;
 	}
 	r = prune_containers(c, &bytes, e);

@@ -4,15 +4,6 @@
 
 #include "cli/cli.h"
 
-static bool confirm(const char *warning)
-{
-	char line[16];
-	fprintf(stderr, "%s\nAre you sure you want to continue? [y/N] ", warning);
-	if (!fgets(line, sizeof(line), stdin))
-		return false;
-	return line[0] == 'y' || line[0] == 'Y';
-}
-
 static uint64_t store_bytes(struct store *s)
 {
 	uint64_t a = 0, b = 0;
@@ -61,7 +52,7 @@ int cmd_image_prune(struct cli *c, int argc, char **argv, struct kerror *e)
 		default: image_filter_release(&filt); return -EINVAL;
 		}
 	}
-	if (!force && !confirm(all ? "WARNING! This will remove all images without at least "
+	if (!force && !cli_confirm(all ? "WARNING! This will remove all images without at least "
 				     "one container associated to them."
 				   : "WARNING! This will remove all dangling images.")) {
 		image_filter_release(&filt);

@@ -182,9 +182,11 @@ static int cmd_df(struct cli *c, int argc, char **argv, struct kerror *e)
 int cmd_system(struct cli *c, int argc, char **argv, struct kerror *e)
 {
 	static const struct command system_commands[] = {
+		{ "check", cmd_system_check, "Check the store's consistency" },
 		{ "df", cmd_df, "Show kiln disk usage" },
 		{ "info", cmd_info, "Display system-wide information" },
 		{ "prune", cmd_system_prune, "Remove unused data" },
+		{ "reset", cmd_system_reset, "Reset kiln storage back to the initial state" },
 	};
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		FILE *out = argc < 2 ? stderr : stdout;

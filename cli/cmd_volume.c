@@ -378,15 +378,6 @@ int volume_prune_run(struct cli *c, bool all, uint64_t *reclaimed, char ***remov
 	return r;
 }
 
-static bool confirm(const char *warning)
-{
-	char line[16];
-	fprintf(stderr, "%s\nAre you sure you want to continue? [y/N] ", warning);
-	if (!fgets(line, sizeof(line), stdin))
-		return false;
-	return line[0] == 'y' || line[0] == 'Y';
-}
-
 static int volume_prune(struct cli *c, int argc, char **argv, struct kerror *e)
 {
 	static const struct option opts[] = { { "force", no_argument, NULL, 'f' },
@@ -411,7 +402,7 @@ static int volume_prune(struct cli *c, int argc, char **argv, struct kerror *e)
 		else
 			return -EINVAL;
 	}
-	if (!force && !confirm(all ? "WARNING! This will remove all local volumes not used by "
+	if (!force && !cli_confirm(all ? "WARNING! This will remove all local volumes not used by "
 				     "at least one container."
 				   : "WARNING! This will remove anonymous local volumes not used "
 				     "by at least one container."))

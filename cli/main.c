@@ -195,6 +195,15 @@ int cli_getopt(int argc, char **argv, const char *shortopts, const struct option
 	return opt;
 }
 
+bool cli_confirm(const char *warning)
+{
+	char line[16];
+	fprintf(stderr, "%s\nAre you sure you want to continue? [y/N] ", warning);
+	if (!fgets(line, sizeof(line), stdin))
+		return false;
+	return line[0] == 'y' || line[0] == 'Y';
+}
+
 int cli_usage(const char *usage_text, const char *options)
 {
 	printf("Usage: %s\n", usage_text);

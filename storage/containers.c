@@ -1,5 +1,8 @@
 /* Containers: their rows in the DB and their directories. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -239,28 +242,70 @@ int store_container_update(struct store *s, const struct container_info *c, stru
 	return step_done(s, st, "updating the container", e);
 }
 
+int store_container_dir_discard(struct store *s, int dirfd, const char *name,
+				struct store_tmp *t)
+{
+	_cleanup_kerror_ struct kerror e = { 0 };
+	_cleanup_free_ char *merged = xasprintf("%s/merged", name);
+
+	(void)s;
+	/* A container killed with the host rarely leaves its rootfs mounted,
+	 * but removing through a mount would be wrong: detach it first. */
+	if (umount2(merged, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+		log_debug("unmounting %s: %s", merged, strerror(errno));
+	if (t && t->path) {
+		_cleanup_free_ char *dst = xasprintf("%s/ctr-%s", t->path, name);
+		if (renameat(dirfd, name, AT_FDCWD, dst) == 0)
+			return 0;
+		if (errno == ENOENT)
+			return -ENOENT;
+	}
+	/* Another filesystem (the runroot), or no room for a tmp directory on
+	 * a full disk: delete in place. */
+	if (fs_rm_rf_at(dirfd, name, &e) < 0) {
+		log_warn("removing container directory %s: %s", name, e.msg);
+		return e.code ? -e.code : -EIO;
+	}
+	return 0;
+}
+
+/* Deletes the row and moves the directories away under the store lock, so
+ * that the crash clean-up (which sweeps container directories without a
+ * row) never sees a removal half done. */
 int store_container_remove(struct store *s, const char *id, struct kerror *e)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	_cleanup_free_ char *dir = NULL, *rundir = NULL;
+	struct store_tmp t = { .lock_fd = -1 };
+	const char *bases[2];
 	int r;
 
 	if (!is_hex_prefix(id) || strlen(id) != DIGEST_HEX_LEN)
 		return kerror_set(e, EINVAL, "invalid container ID \"%s\"", id);
-	/* Row first: a crash in between leaves directories without a row,
-	 * never a row without its files. */
+	/* On a full disk there may be no room for the tmp directory: the
+	 * directories are then deleted in place. */
+	if (store_tmp_create(s, &t, NULL) < 0)
+		t.path = NULL;
+	r = store_lock(s, e);
+	if (r < 0)
+		goto out;
 	r = db_prepare(s, "DELETE FROM containers WHERE id = ?", &st, e);
-	if (r < 0)
-		return r;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	r = step_done(s, st, "removing the container", e);
-	if (r < 0)
-		return r;
-	dir = store_container_dir(s, id);
-	rundir = store_container_rundir(s, id);
-	r = fs_rm_rf(dir, e);
-	if (r == 0)
-		r = fs_rm_rf(rundir, e);
+	if (r == 0) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		r = step_done(s, st, "removing the container", e);
+	}
+	bases[0] = s->root;
+	bases[1] = s->runroot && strcmp(s->runroot, s->root) ? s->runroot : NULL;
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(bases); i++) {
+		if (!bases[i])
+			continue;
+		_cleanup_free_ char *dir = xasprintf("%s/containers", bases[i]);
+		_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0 && store_container_dir_discard(s, fd, id, &t) == -EIO)
+			r = kerror_set(e, EIO, "removing the directory of container %s", id);
+	}
+	store_unlock(s);
+out:
+	store_tmp_release(&t);
 	return r;
 }
 

@@ -32,7 +32,8 @@ static int load_set(struct store *s, const char *sql, char ***out, size_t *n, st
 		}
 		v[cnt++] = xstrdup(digest_hex(t));
 	}
-	qsort(v, cnt, sizeof(char *), cmp_strp);
+	if (cnt)
+		qsort(v, cnt, sizeof(char *), cmp_strp);
 	*out = v;
 	*n = cnt;
 	return 0;
@@ -55,7 +56,46 @@ static void free_set(char **v, size_t n)
 	free(v);
 }
 
-static int gc_locked(struct store *s, struct store_tmp *t, struct gc_stats *st, struct kerror *e)
+/* Moves a dead directory into t (deleted with it), or deletes it in place
+ * when there is no t (a full disk leaves no room to create one). */
+static int move_or_delete(const char *src, struct store_tmp *t, const char *name)
+{
+	_cleanup_kerror_ struct kerror e = { 0 };
+	if (t && t->path) {
+		_cleanup_free_ char *dst = xasprintf("%s/layer-%s", t->path, name);
+		return rename(src, dst) < 0 ? -errno : 0;
+	}
+	return fs_rm_rf(src, &e);
+}
+
+/* Container directories (under the root and the runroot) without a row:
+ * left by a removal that crashed after its commit.  Creation inserts the
+ * row before it makes the directories, and removal deletes the row and
+ * moves the directories under the store lock, so none is in flight here. */
+static void sweep_container_dirs(struct store *s, const char *base, struct store_tmp *t,
+				 struct gc_stats *st)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/containers", base);
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	_cleanup_stmt_ sqlite3_stmt *q = NULL;
+	struct dirent *de;
+
+	if (!d || db_prepare(s, "SELECT 1 FROM containers WHERE id = ?", &q, NULL) < 0)
+		return;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		sqlite3_reset(q);
+		sqlite3_bind_text(q, 1, de->d_name, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(q) == SQLITE_ROW)
+			continue;
+		if (store_container_dir_discard(s, dirfd(d), de->d_name, t) == 0)
+			st->containers++;
+	}
+}
+
+int store_sweep_locked(struct store *s, struct store_tmp *t, struct gc_stats *st,
+		       struct kerror *e)
 {
 	char **keep = NULL, **layers = NULL;
 	size_t nkeep = 0, nlayers = 0;
@@ -91,10 +131,9 @@ static int gc_locked(struct store *s, struct store_tmp *t, struct gc_stats *st, 
 		if (de->d_name[0] == '.' || in_set(layers, nlayers, de->d_name))
 			continue;
 		_cleanup_free_ char *src = xasprintf("%s/layers/%s", s->root, de->d_name);
-		_cleanup_free_ char *dst = xasprintf("%s/layer-%s", t->path, de->d_name);
 		uint64_t bytes = 0;
 		fs_disk_usage(src, &bytes, NULL);
-		if (rename(src, dst) == 0) {
+		if (move_or_delete(src, t, de->d_name) == 0) {
 			st->layers++;
 			st->bytes += bytes;
 		}
@@ -124,6 +163,9 @@ static int gc_locked(struct store *s, struct store_tmp *t, struct gc_stats *st, 
 		}
 	}
 	free_set(keep, nkeep);
+	sweep_container_dirs(s, s->root, t, st);
+	if (s->runroot && strcmp(s->runroot, s->root) != 0)
+		sweep_container_dirs(s, s->runroot, t, st);
 	return 0;
 }
 
@@ -138,7 +180,7 @@ int store_gc(struct store *s, struct gc_stats *st, struct kerror *e)
 		return r;
 	r = store_lock(s, e);
 	if (r == 0) {
-		r = gc_locked(s, &t, st, e);
+		r = store_sweep_locked(s, &t, st, e);
 		store_unlock(s);
 	}
 	store_tmp_release(&t); /* deletes the moved layer directories */

@@ -205,8 +205,35 @@ int store_layer_read_tar(struct store *s, const char *id, layer_sink sink, void 
  * references (configs, manifests, layer blobs). */
 struct gc_stats {
 	uint64_t layers, blobs, bytes;
+	uint64_t containers; /* container directories without a row */
 };
 int store_gc(struct store *s, struct gc_stats *st, struct kerror *e);
+
+/* Consistency check (kiln system check), under the store lock: tmp/
+ * leftovers; every layer row (its parent present, its ID the ChainID of
+ * parent + diff ID, its directory present, its blob present and, unless
+ * quick, hashing to its digest and unpacking to its diff ID); layer
+ * directories without a row; every image (config and manifest blobs, its
+ * whole layer chain sound); names and repo digests of missing images;
+ * layers no image uses; containers whose image is missing; blobs and
+ * container directories nothing references.  Each problem is one line in
+ * the report.  With repair: leftovers and orphans are removed, a missing
+ * layer directory is rebuilt from the layer's sound blob, an image whose
+ * config or layers are damaged is removed (with its containers), a lost
+ * manifest is forgotten; what is sound is not touched.  Returns 0 whether
+ * or not problems were found (see rep->n). */
+struct store_check_opts {
+	bool quick;  /* existence only: no re-hashing of blobs or layers */
+	bool repair;
+};
+struct store_check_report {
+	char **problems; /* one line each */
+	bool *repaired;  /* per problem */
+	size_t n;
+};
+int store_check(struct store *s, const struct store_check_opts *o,
+		struct store_check_report *rep, struct kerror *e);
+void store_check_report_release(struct store_check_report *r);
 
 /* Bytes on disk per layer: its directory plus its stored tar blob. */
 struct layer_usage {

@@ -1,5 +1,6 @@
 /* Opening the store: layout, the store lock, per-operation tmp dirs. */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +50,25 @@ static void clean_stale_tmp(struct store *s)
 		if (fs_rm_rf_at(dirfd(d), de->d_name, &e) < 0)
 			log_warn("cleaning the store's tmp/: %s", e.msg);
 	}
-	if (locked)
+	if (locked) {
+		/* Something died mid-operation: what it may have left outside
+		 * tmp/ (a layer directory renamed in before its row, a blob
+		 * before the row naming it, a container directory after its
+		 * row was deleted) is swept now, still under the lock. */
+		struct store_tmp t = { .lock_fd = -1 };
+		struct gc_stats st = { 0 };
+		_cleanup_kerror_ struct kerror se = { 0 };
+		if (store_tmp_create(s, &t, NULL) < 0)
+			t.path = NULL;
+		if (store_sweep_locked(s, &t, &st, &se) < 0)
+			log_warn("cleaning up after a crashed kiln: %s", se.msg);
+		else if (st.layers || st.blobs || st.containers)
+			log_debug("swept %" PRIu64 " layers, %" PRIu64 " blobs, %" PRIu64
+				  " container directories left by a crash",
+				  st.layers, st.blobs, st.containers);
 		store_unlock(s);
+		store_tmp_release(&t);
+	}
 }
 
 int store_open(const struct store_opts *o, struct store **out, struct kerror *e)

@@ -39,6 +39,18 @@ void db_rollback(struct store *s);
 
 int64_t now_seconds(void);
 
+/* Removes what a crashed operation may leave outside tmp/ (layer
+ * directories without a row, layer rows no image reaches, blobs nothing
+ * references, container directories without a row), moving directories
+ * into t.  Caller holds the store lock. */
+int store_sweep_locked(struct store *s, struct store_tmp *t, struct gc_stats *st,
+		       struct kerror *e);
+/* Moves the container directory dirfd/name into t (t NULL or on another
+ * filesystem: deletes it in place), unmounting its merged/ first.  0,
+ * -ENOENT if absent, or a negative errno (logged). */
+int store_container_dir_discard(struct store *s, int dirfd, const char *name,
+				struct store_tmp *t);
+
 /* Appends the image's repo digests to *out (repo_digests.c). */
 int store_repo_digests_load(struct store *s, const char *id, char ***out);
 

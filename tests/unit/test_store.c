@@ -1171,6 +1171,219 @@ static void test_lock_timeout(void **state)
 	close(fd);
 }
 
+/* ---- system check (check.c) ------------------------------------------- */
+
+/* Runs the check; returns the number of problems, each line appended to
+ * *lines ("\n"-separated) for the assertions. */
+static size_t run_check(struct fx *f, bool quick, bool repair, char **lines)
+{
+	struct store_check_opts o = { .quick = quick, .repair = repair };
+	struct store_check_report rep = { 0 };
+	_cleanup_kerror_ struct kerror e = { 0 };
+	struct buf b = { 0 };
+	if (store_check(f->s, &o, &rep, &e) < 0)
+		fail_msg("store_check: %s", e.msg);
+	size_t n = rep.n;
+	for (size_t i = 0; i < rep.n; i++) {
+		buf_printf(&b, "%s\n", rep.problems[i]);
+		if (repair)
+			assert_true(rep.repaired[i]);
+	}
+	store_check_report_release(&rep);
+	if (lines)
+		*lines = b.data ? buf_steal(&b) : xstrdup("");
+	else
+		buf_release(&b);
+	return n;
+}
+
+static void assert_clean(struct fx *f)
+{
+	_cleanup_free_ char *out = NULL;
+	size_t n = run_check(f, false, false, &out);
+	if (n)
+		fail_msg("the store is not clean:\n%s", out);
+}
+
+/* Two one-layer images; ids of each and of their layers. */
+static void two_images(struct fx *f, char a[DIGEST_HEX_LEN + 1], char b[DIGEST_HEX_LEN + 1],
+		       char **la, char **lb)
+{
+	char *na[] = { (char *)"localhost/a:latest", NULL };
+	char *nb[] = { (char *)"localhost/b:latest", NULL };
+	commit_one(f, "a.txt", "aaa", 1, na, a);
+	commit_one(f, "b.txt", "bbb", 2, nb, b);
+	_cleanup_image_info_ struct image_info *ia = lookup_ok(f, a);
+	_cleanup_image_info_ struct image_info *ib = lookup_ok(f, b);
+	*la = xstrdup(ia->layers[0]);
+	*lb = xstrdup(ib->layers[0]);
+}
+
+static char *layer_blob(struct fx *f, const char *layer)
+{
+	_cleanup_kerror_ struct kerror e = { 0 };
+	struct layer_info li = { 0 };
+	assert_int_equal(store_layer_get(f->s, layer, &li, &e), 0);
+	assert_non_null(li.blob_digest);
+	char *p = xasprintf("blobs/sha256/%s", digest_hex(li.blob_digest));
+	layer_info_release(&li);
+	return p;
+}
+
+static void test_check_clean(void **state)
+{
+	struct fx *f = *state;
+	char a[DIGEST_HEX_LEN + 1], b[DIGEST_HEX_LEN + 1];
+	_cleanup_free_ char *la = NULL, *lb = NULL;
+	assert_clean(f);
+	two_images(f, a, b, &la, &lb);
+	assert_clean(f);
+	assert_int_equal(run_check(f, true, false, NULL), 0);
+	assert_int_equal(run_check(f, false, true, NULL), 0);
+}
+
+static void test_check_corrupt_blob(void **state)
+{
+	struct fx *f = *state;
+	char a[DIGEST_HEX_LEN + 1], b[DIGEST_HEX_LEN + 1];
+	_cleanup_free_ char *la = NULL, *lb = NULL, *out = NULL;
+	two_images(f, a, b, &la, &lb);
+	_cleanup_free_ char *rel = layer_blob(f, la), *path = spath(f, rel);
+	FILE *fp = fopen(path, "a");
+	assert_non_null(fp);
+	fputs("garbage", fp);
+	fclose(fp);
+	/* --quick only checks existence. */
+	assert_int_equal(run_check(f, true, false, NULL), 0);
+	assert_true(run_check(f, false, false, &out) >= 2);
+	assert_non_null(strstr(out, "is corrupt"));
+	assert_non_null(strstr(out, a)); /* the image using it */
+	assert_null(strstr(out, b));
+	free(out);
+	out = NULL;
+	/* Repair removes the damaged image, leaves the sound one alone. */
+	assert_true(run_check(f, false, true, NULL) >= 2);
+	assert_clean(f);
+	lookup_fails(f, "localhost/a", ENOENT, "No such image: localhost/a");
+	_cleanup_image_info_ struct image_info *ib = lookup_ok(f, "localhost/b");
+	assert_string_equal(ib->layers[0], lb);
+	_cleanup_free_ char *ldir = xasprintf("layers/%s", la);
+	assert_false(sexists(f, ldir));
+	assert_false(sexists(f, rel));
+}
+
+static void test_check_rebuilds_layer_dir(void **state)
+{
+	struct fx *f = *state;
+	char a[DIGEST_HEX_LEN + 1], b[DIGEST_HEX_LEN + 1];
+	_cleanup_kerror_ struct kerror e = { 0 };
+	_cleanup_free_ char *la = NULL, *lb = NULL, *out = NULL;
+	two_images(f, a, b, &la, &lb);
+	_cleanup_free_ char *ldir = xasprintf("layers/%s", la), *lpath = spath(f, ldir);
+	assert_int_equal(fs_rm_rf(lpath, &e), 0);
+	assert_int_equal(run_check(f, true, false, &out), 1);
+	assert_non_null(strstr(out, "directory is missing"));
+	assert_int_equal(run_check(f, true, true, NULL), 1);
+	assert_clean(f);
+	_cleanup_free_ char *file = xasprintf("%s/diff/a.txt", ldir);
+	_cleanup_free_ char *text = file_text(f, file);
+	assert_string_equal(text, "aaa");
+	image_info_free(lookup_ok(f, "localhost/a"));
+}
+
+static void test_check_orphans(void **state)
+{
+	struct fx *f = *state;
+	char a[DIGEST_HEX_LEN + 1], b[DIGEST_HEX_LEN + 1];
+	_cleanup_kerror_ struct kerror e = { 0 };
+	_cleanup_free_ char *la = NULL, *lb = NULL, *out = NULL;
+	two_images(f, a, b, &la, &lb);
+	_cleanup_free_ char *orphan = spath(f, "layers/0123456789abcdef/diff");
+	_cleanup_free_ char *blob = spath(f, "blobs/sha256/"
+					     "00000000000000000000000000000000000000000000000000000000"
+					     "00000000");
+	_cleanup_free_ char *ctr = spath(f, "containers/"
+					    "1111111111111111111111111111111111111111111111111111111111"
+					    "111111/upper");
+	assert_int_equal(fs_mkdir_p(orphan, 0700, &e), 0);
+	assert_int_equal(fs_mkdir_p(ctr, 0700, &e), 0);
+	assert_int_equal(fs_write_atomic(blob, "x", 1, 0644, &e), 0);
+	assert_int_equal(run_check(f, true, false, &out), 3);
+	assert_non_null(strstr(out, "layers/0123456789abcdef: no layer record"));
+	assert_non_null(strstr(out, "nothing references it"));
+	assert_non_null(strstr(out, "no container record"));
+	assert_int_equal(run_check(f, true, true, NULL), 3);
+	assert_clean(f);
+	assert_false(sexists(f, "layers/0123456789abcdef"));
+	image_info_free(lookup_ok(f, "localhost/a"));
+	image_info_free(lookup_ok(f, "localhost/b"));
+}
+
+static void test_check_dangling_container(void **state)
+{
+	struct fx *f = *state;
+	char a[DIGEST_HEX_LEN + 1], b[DIGEST_HEX_LEN + 1];
+	_cleanup_kerror_ struct kerror e = { 0 };
+	_cleanup_free_ char *la = NULL, *lb = NULL, *out = NULL;
+	two_images(f, a, b, &la, &lb);
+	struct container_info ok = { .name = (char *)"ok", .image_name = (char *)"a",
+				     .plan = (char *)"{}" };
+	struct container_info bad = { .name = (char *)"bad", .image_name = (char *)"gone",
+				      .plan = (char *)"{}" };
+	memset(ok.id, '2', DIGEST_HEX_LEN);
+	memset(bad.id, '3', DIGEST_HEX_LEN);
+	snprintf(ok.image_id, sizeof(ok.image_id), "%s", a);
+	memset(bad.image_id, 'e', DIGEST_HEX_LEN);
+	assert_int_equal(store_container_create(f->s, &ok, &e), 0);
+	assert_int_equal(store_container_create(f->s, &bad, &e), 0);
+	assert_int_equal(run_check(f, false, false, &out), 1);
+	assert_non_null(strstr(out, "container 3333"));
+	assert_non_null(strstr(out, "is missing"));
+	assert_int_equal(run_check(f, false, true, NULL), 1);
+	assert_clean(f);
+	_cleanup_container_info_ struct container_info *got = NULL;
+	assert_int_equal(store_container_get(f->s, "ok", &got, &e), 0);
+	assert_int_equal(store_container_get(f->s, "bad", &got, &e), -ENOENT);
+}
+
+static void test_check_missing_config(void **state)
+{
+	struct fx *f = *state;
+	char a[DIGEST_HEX_LEN + 1], b[DIGEST_HEX_LEN + 1];
+	_cleanup_free_ char *la = NULL, *lb = NULL, *out = NULL;
+	two_images(f, a, b, &la, &lb);
+	_cleanup_free_ char *cfg = xasprintf("blobs/sha256/%s", b), *p = spath(f, cfg);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(run_check(f, true, false, &out), 1);
+	assert_non_null(strstr(out, "is missing"));
+	assert_int_equal(run_check(f, true, true, NULL), 1);
+	assert_clean(f);
+	lookup_fails(f, "localhost/b", ENOENT, "No such image: localhost/b");
+	image_info_free(lookup_ok(f, "localhost/a"));
+	_cleanup_free_ char *ldir = xasprintf("layers/%s", lb);
+	assert_false(sexists(f, ldir));
+}
+
+/* A crash between renaming a layer in and the transaction naming it: the
+ * next store_open finds the dead tmp/ entry and sweeps the orphans. */
+static void test_crash_leftovers_swept(void **state)
+{
+	struct fx *f = *state;
+	char a[DIGEST_HEX_LEN + 1], b[DIGEST_HEX_LEN + 1];
+	_cleanup_kerror_ struct kerror e = { 0 };
+	_cleanup_free_ char *la = NULL, *lb = NULL;
+	two_images(f, a, b, &la, &lb);
+	_cleanup_free_ char *orphan = spath(f, "layers/feedface/diff");
+	_cleanup_free_ char *dead = spath(f, "tmp/op-dead");
+	assert_int_equal(fs_mkdir_p(orphan, 0700, &e), 0);
+	assert_int_equal(mkdir(dead, 0700), 0);
+	store_close(f->s);
+	f->s = open_store(f, 0);
+	assert_false(sexists(f, "layers/feedface"));
+	assert_int_equal(count_entries(f, "tmp"), 0);
+	assert_clean(f);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1205,6 +1418,13 @@ int main(void)
 		T(test_stale_tmp_removed),
 		T(test_live_tmp_survives),
 		T(test_lock_timeout),
+		T(test_check_clean),
+		T(test_check_corrupt_blob),
+		T(test_check_rebuilds_layer_dir),
+		T(test_check_orphans),
+		T(test_check_dangling_container),
+		T(test_check_missing_config),
+		T(test_crash_leftovers_swept),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
