@@ -33,7 +33,7 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(OUT)/obj/%.o)
 ASAN_OBJS := $(LIB_SRCS:%.c=$(OUT)/asan/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(OUT)/obj/%.o)
 
-.PHONY: all deps check unit unit-asan system demo bench fuzz fuzz-smoke clean
+.PHONY: all deps check unit unit-asan system stress demo bench fuzz fuzz-smoke clean
 all: kiln
 
 $(OUT)/obj/%.o: %.c
@@ -97,6 +97,11 @@ check: deps
 	@$(MAKE) --no-print-directory unit-asan
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory system
+
+# The crash and concurrency tests, longer: 50 SIGKILLs per command.
+stress: kiln
+	@KILN_CRASH_RUNS=$${KILN_CRASH_RUNS:-50} tests/run-system.sh \
+		tests/system/090-crash.bats tests/system/091-concurrency.bats
 
 demo: deps kiln
 	@tests/demo.sh

@@ -163,6 +163,20 @@ static int stage_begin(struct build *b, size_t idx, struct kerror *e)
 	} else {
 		_cleanup_image_info_ struct image_info *info = NULL;
 		int r = load_image(b, st->base, &info, &s->cfg, e);
+		/* Held until the build ends, so that rmi or prune cannot take
+		 * the base's layers away mid-build (once more if the image
+		 * went between the look-up and the hold). */
+		for (int tries = 0; r == 0 && info->top_layer && tries < 2; tries++) {
+			r = store_layer_hold(b->s, &b->tmp, info->top_layer, e);
+			if (r != -ENOENT || tries)
+				break;
+			kerror_release(e);
+			image_info_free(info);
+			info = NULL;
+			json_decref(s->cfg);
+			s->cfg = NULL;
+			r = load_image(b, st->base, &info, &s->cfg, e);
+		}
 		if (r < 0)
 			return r;
 		for (size_t i = 0; info->layers && info->layers[i]; i++) {
@@ -576,6 +590,10 @@ static int run_step(struct build *b, size_t si, struct bstate *s, const struct p
 			_cleanup_free_ char *diff_id = xstrdup(hit.diff_id);
 			digest_chain(s->n ? s->layers[s->n - 1]->chain_id : NULL, diff_id, want);
 			is_hit = !strcmp(digest_hex(want), hit.layer);
+			/* A cached layer is held like the base; one removed
+			 * since the look-up is a miss. */
+			if (is_hit && store_layer_hold(b->s, &b->tmp, hit.layer, NULL) < 0)
+				is_hit = false;
 		}
 	}
 	if (layer && st->kind == CF_WORKDIR) {

@@ -77,7 +77,9 @@ int cmd_image_prune(struct cli *c, int argc, char **argv, struct kerror *e)
 		if (r < 0 || !match)
 			continue;
 		r = store_image_remove(s, list[i]->id, e);
-		if (r == -ENOENT) { /* removed meanwhile by another kiln */
+		/* Removed meanwhile by another kiln, or pinned by a container
+		 * (-a spares the images containers use). */
+		if (r == -ENOENT || r == -EBUSY) {
 			kerror_release(e);
 			r = 0;
 			continue;

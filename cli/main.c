@@ -157,6 +157,18 @@ int cli_store(struct cli *c, struct store **out, struct kerror *e)
 		o.root = root;
 		o.runroot = runroot;
 		o.driver = driver;
+		/* How long to wait for the store lock, in seconds (default 60). */
+		const char *lt = getenv("KILN_LOCK_TIMEOUT");
+		if (lt && *lt) {
+			char *end;
+			double secs = strtod(lt, &end);
+			if (*end || !(secs > 0) || secs > 86400)
+				return kerror_set(e, EINVAL, "invalid KILN_LOCK_TIMEOUT \"%s\": "
+						  "seconds between 0 and 86400 expected", lt);
+			o.lock_timeout_ms = (int)(secs * 1000);
+			if (o.lock_timeout_ms < 1)
+				o.lock_timeout_ms = 1;
+		}
 		r = store_open(&o, &c->store, e);
 		if (r < 0)
 			return r;

@@ -323,6 +323,14 @@ static int check_images(struct check *c, struct kerror *e)
 			strv_push(&c->forget_manifest, steal_pointer(&id));
 		}
 	}
+	{
+		_cleanup_stmt_ sqlite3_stmt *h = NULL;
+		r = db_prepare(c->s, "SELECT layer FROM layer_holds", &h, e);
+		if (r < 0)
+			return r;
+		while (sqlite3_step(h) == SQLITE_ROW)
+			mark_used(c, (const char *)sqlite3_column_text(h, 0));
+	}
 	for (size_t i = 0; i < c->nl; i++)
 		if (!c->layers[i].used && !c->layers[i].bad)
 			problem(c, c->o->repair, "layer %s: no image uses it", c->layers[i].id);

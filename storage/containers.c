@@ -110,8 +110,11 @@ static int step_done(struct store *s, sqlite3_stmt *st, const char *what, struct
 int store_container_create(struct store *s, const struct container_info *c, struct kerror *e)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	/* Only while the image is there: rmi checks for containers in its
+	 * own transaction, so one of the two always sees the other. */
 	int r = db_prepare(s, "INSERT INTO containers (" CTR_COLUMNS
-			      ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			      ") SELECT ?, ?, ?3, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS "
+			      "(SELECT 1 FROM images WHERE id = ?3)",
 			   &st, e);
 	if (r < 0)
 		return r;
@@ -130,6 +133,8 @@ int store_container_create(struct store *s, const struct container_info *c, stru
 	int rc = sqlite3_step(st);
 	int xrc = sqlite3_extended_errcode(s->db);
 	r = rc != SQLITE_DONE ? db_error(s, "adding the container", e) : 0;
+	if (rc == SQLITE_DONE && sqlite3_changes(s->db) == 0)
+		r = kerror_set(e, ENOENT, "image %.12s was removed meanwhile", c->image_id);
 	sync_normal(s, false);
 	if (rc != SQLITE_DONE) {
 		if (xrc == SQLITE_CONSTRAINT_UNIQUE) {
@@ -141,9 +146,8 @@ int store_container_create(struct store *s, const struct container_info *c, stru
 						  "to reuse that name: that name is already in use",
 						  c->name, other->id);
 		}
-		return r;
 	}
-	return 0;
+	return r;
 }
 
 static int get_by(struct store *s, const char *sql, const char *arg, struct container_info **out,

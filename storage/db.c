@@ -84,6 +84,13 @@ static const char *const migrations[] = {
 	"  sig_digest TEXT NOT NULL,"
 	"  data BLOB NOT NULL,"
 	"  PRIMARY KEY (image_id, manifest_digest, sig_digest));",
+	/* 7 → 8: layers an operation in progress uses (a build's base and
+	 * cached layers), kept from rmi and prune until the operation ends;
+	 * op is the name of its tmp/ directory, whose flock says it lives */
+	"CREATE TABLE layer_holds ("
+	"  op TEXT NOT NULL,"
+	"  layer TEXT NOT NULL,"
+	"  PRIMARY KEY (op, layer));",
 };
 
 int store_schema_version(void)

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "storage/store_private.h"
@@ -94,6 +95,32 @@ static void sweep_container_dirs(struct store *s, const char *base, struct store
 	}
 }
 
+/* Holds whose operation is gone (its tmp/ directory missing or not
+ * locked): a crashed build's. */
+static void drop_stale_holds(struct store *s)
+{
+	_cleanup_stmt_ sqlite3_stmt *ops = NULL, *del = NULL;
+	_cleanup_strv_ char **dead = xcalloc(1, sizeof(char *));
+	if (db_prepare(s, "SELECT DISTINCT op FROM layer_holds", &ops, NULL) < 0 ||
+	    db_prepare(s, "DELETE FROM layer_holds WHERE op = ?", &del, NULL) < 0)
+		return;
+	while (sqlite3_step(ops) == SQLITE_ROW) {
+		const char *op = (const char *)sqlite3_column_text(ops, 0);
+		_cleanup_free_ char *dir = xasprintf("%s/tmp/%s", s->root, op ? op : "");
+		_cleanup_close_ int fd = -1;
+		if (!op || strchr(op, '/'))
+			continue;
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) == 0)
+			strv_push(&dead, xstrdup(op));
+	}
+	for (size_t i = 0; dead[i]; i++) {
+		sqlite3_reset(del);
+		sqlite3_bind_text(del, 1, dead[i], -1, SQLITE_STATIC);
+		sqlite3_step(del);
+	}
+}
+
 int store_sweep_locked(struct store *s, struct store_tmp *t, struct gc_stats *st,
 		       struct kerror *e)
 {
@@ -103,15 +130,13 @@ int store_sweep_locked(struct store *s, struct store_tmp *t, struct gc_stats *st
 	struct dirent *de;
 	int r;
 
+	drop_stale_holds(s);
 	/* Layer rows no image reaches (possible only after manual damage). */
 	r = db_begin(s, e);
 	if (r == 0)
 		r = db_exec(s,
-			    "WITH RECURSIVE used(id) AS ("
-			    "  SELECT top_layer FROM images WHERE top_layer IS NOT NULL"
-			    "  UNION SELECT l.parent FROM layers l JOIN used u ON l.id = u.id"
-			    "  WHERE l.parent IS NOT NULL)"
-			    " DELETE FROM layers WHERE id NOT IN (SELECT id FROM used)",
+			    USED_LAYERS_CTE
+			    "DELETE FROM layers WHERE id NOT IN (SELECT id FROM used)",
 			    e);
 	if (r == 0) {
 		st->layers += (uint64_t)sqlite3_changes(s->db);

@@ -58,6 +58,9 @@ static int commit_layer(struct store *s, struct store_tmp *t, const struct stage
 
 	if (layer_row_exists(s, id))
 		return 0;
+	if (!l->dir)
+		return kerror_set(e, ENOENT, "layer %s was removed while in use (rmi or prune "
+				  "racing this command)", id);
 	if (fs_exists(dst)) {
 		_cleanup_free_ char *aside = xasprintf("%s/orphan-%d", t->path, n);
 		log_debug("replacing orphan layer directory %s", dst);
@@ -501,6 +504,17 @@ static int remove_fn(struct store *s, void *arg, struct kerror *e)
 	if (sqlite3_step(st) != SQLITE_ROW)
 		return kerror_set(e, ENOENT, "No such image: %s", op->id);
 	op->manifest_digest = col_text(st, 0);
+	/* Checked again here, in the transaction: a container created since
+	 * the caller looked pins the image. */
+	sqlite3_finalize(st);
+	st = NULL;
+	r = db_prepare(s, "SELECT id FROM containers WHERE image_id = ? LIMIT 1", &st, e);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, op->id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		return kerror_set(e, EBUSY, "image %.12s is in use by container %.12s", op->id,
+				  (const char *)sqlite3_column_text(st, 0));
 	static const char *const deletes[][2] = {
 		{ "DELETE FROM names WHERE image_id = ?1", "removing the image's names" },
 		{ "DELETE FROM repo_digests WHERE image_id = ?1", "removing the image's repo digests" },
@@ -519,11 +533,8 @@ static int remove_fn(struct store *s, void *arg, struct kerror *e)
 	}
 	/* Layers no image reaches any more. */
 	r = db_prepare(s,
-		       "WITH RECURSIVE used(id) AS ("
-		       "  SELECT top_layer FROM images WHERE top_layer IS NOT NULL"
-		       "  UNION SELECT l.parent FROM layers l JOIN used u ON l.id = u.id"
-		       "  WHERE l.parent IS NOT NULL)"
-		       " SELECT id FROM layers WHERE id NOT IN (SELECT id FROM used)",
+		       USED_LAYERS_CTE
+		       "SELECT id FROM layers WHERE id NOT IN (SELECT id FROM used)",
 		       &dead, e);
 	if (r < 0)
 		return r;

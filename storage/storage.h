@@ -132,9 +132,16 @@ void staged_layer_release(struct staged_layer *l);
 struct store_tmp {
 	char *path;
 	int lock_fd;
+	struct store *holder; /* set by store_layer_hold: holds to drop */
 };
 int store_tmp_create(struct store *s, struct store_tmp *t, struct kerror *e);
 void store_tmp_release(struct store_tmp *t);
+/* Keeps the layer and its parents from rmi and prune (which skip held
+ * layers) for as long as t lives: the hold ends with store_tmp_release, or
+ * with the clean-up of t when its owner dies.  -ENOENT (e filled) if the
+ * layer is gone already. */
+int store_layer_hold(struct store *s, struct store_tmp *t, const char *layer_id,
+		     struct kerror *e);
 
 /* Unpacks a layer tar read from fd (gzip/zstd/xz/bzip2 or plain) on top of
  * parent_chain (NULL for a base layer) into t, computing its DiffID. */

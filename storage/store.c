@@ -15,6 +15,18 @@ int64_t now_seconds(void)
 	return (int64_t)time(NULL);
 }
 
+static bool layer_held(struct store *s, const char *op, const char *layer)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	if (db_prepare(s, "SELECT 1 FROM layer_holds WHERE op = ? AND layer = ?", &st, NULL) < 0)
+		return false;
+	sqlite3_bind_text(st, 1, op, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, layer, -1, SQLITE_STATIC);
+	return sqlite3_step(st) == SQLITE_ROW;
+}
+
+static void drop_holds(struct store *s, const char *op);
+
 /* Removes tmp/ entries whose owner is gone: each live operation holds an
  * flock on its directory. */
 static void clean_stale_tmp(struct store *s)
@@ -47,6 +59,7 @@ static void clean_stale_tmp(struct store *s)
 		if (efd >= 0 && flock(efd, LOCK_EX | LOCK_NB) < 0)
 			continue; /* in use */
 		log_debug("removing stale tmp/%s", de->d_name);
+		drop_holds(s, de->d_name);
 		if (fs_rm_rf_at(dirfd(d), de->d_name, &e) < 0)
 			log_warn("cleaning the store's tmp/: %s", e.msg);
 	}
@@ -181,7 +194,10 @@ int store_lock(struct store *s, struct kerror *e)
 					  s->root, s->lock_timeout_ms);
 		}
 		if (!told && waited > 1000) {
-			log_info("waiting for the store lock held by another kiln process");
+			/* Shown at the default level: a command that seems to
+			 * hang should say why. */
+			log_warn("waiting for the store lock held by another kiln process "
+				 "(giving up after %d s)", s->lock_timeout_ms / 1000);
 			told = true;
 		}
 		struct timespec ts = { 0, 2 * 1000 * 1000 };
@@ -225,7 +241,54 @@ int store_tmp_create(struct store *s, struct store_tmp *t, struct kerror *e)
 	store_unlock(s);
 	t->path = path;
 	t->lock_fd = fd;
+	t->holder = NULL;
 	return 0;
+}
+
+/* The name of t under tmp/, which layer_holds rows carry. */
+static const char *tmp_name(const struct store_tmp *t)
+{
+	const char *slash = strrchr(t->path, '/');
+	return slash ? slash + 1 : t->path;
+}
+
+static void drop_holds(struct store *s, const char *op)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	if (db_prepare(s, "DELETE FROM layer_holds WHERE op = ?", &st, NULL) < 0)
+		return;
+	sqlite3_bind_text(st, 1, op, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		log_warn("releasing the layers held by %s: %s", op, sqlite3_errmsg(s->db));
+}
+
+int store_layer_hold(struct store *s, struct store_tmp *t, const char *layer_id,
+		     struct kerror *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r;
+
+	if (!t->path)
+		return kerror_set(e, EINVAL, "holding layer %s: no operation directory", layer_id);
+	r = store_lock(s, e);
+	if (r < 0)
+		return r;
+	r = db_prepare(s,
+		       "INSERT OR IGNORE INTO layer_holds (op, layer) SELECT ?1, id FROM layers "
+		       "WHERE id = ?2",
+		       &st, e);
+	if (r == 0) {
+		sqlite3_bind_text(st, 1, tmp_name(t), -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, layer_id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			r = db_error(s, "holding a layer", e);
+		else if (sqlite3_changes(s->db) == 0 && !layer_held(s, tmp_name(t), layer_id))
+			r = kerror_set(e, ENOENT, "layer %s was removed meanwhile", layer_id);
+	}
+	store_unlock(s);
+	if (r == 0)
+		t->holder = s;
+	return r;
 }
 
 void store_tmp_release(struct store_tmp *t)
@@ -233,6 +296,10 @@ void store_tmp_release(struct store_tmp *t)
 	_cleanup_kerror_ struct kerror e = { 0 };
 	if (!t->path)
 		return;
+	if (t->holder) {
+		drop_holds(t->holder, tmp_name(t));
+		t->holder = NULL;
+	}
 	if (fs_rm_rf(t->path, &e) < 0)
 		log_warn("%s", e.msg);
 	if (t->lock_fd >= 0)

@@ -39,6 +39,14 @@ void db_rollback(struct store *s);
 
 int64_t now_seconds(void);
 
+/* The layers in use: every image's chain and every held layer's chain. */
+#define USED_LAYERS_CTE                                                              \
+	"WITH RECURSIVE used(id) AS ("                                               \
+	"  SELECT top_layer FROM images WHERE top_layer IS NOT NULL"                 \
+	"  UNION SELECT layer FROM layer_holds"                                      \
+	"  UNION SELECT l.parent FROM layers l JOIN used u ON l.id = u.id"           \
+	"  WHERE l.parent IS NOT NULL) "
+
 /* Removes what a crashed operation may leave outside tmp/ (layer
  * directories without a row, layer rows no image reaches, blobs nothing
  * references, container directories without a row), moving directories
