@@ -449,6 +449,7 @@ static int repair(struct check *c, struct kerror *e)
 	static const char *const per_image[] = {
 		"DELETE FROM names WHERE image_id = ?1",
 		"DELETE FROM repo_digests WHERE image_id = ?1",
+		"DELETE FROM signatures WHERE image_id = ?1",
 		"DELETE FROM images WHERE id = ?1",
 	};
 	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(per_image); i++)
@@ -463,7 +464,8 @@ static int repair(struct check *c, struct kerror *e)
 	if (r == 0)
 		r = db_exec(c->s,
 			    "DELETE FROM names WHERE image_id NOT IN (SELECT id FROM images);"
-			    "DELETE FROM repo_digests WHERE image_id NOT IN (SELECT id FROM images);",
+			    "DELETE FROM repo_digests WHERE image_id NOT IN (SELECT id FROM images);"
+			    "DELETE FROM signatures WHERE image_id NOT IN (SELECT id FROM images);",
 			    e);
 	if (r == 0)
 		r = db_commit(c->s, e);
@@ -511,6 +513,9 @@ static int check_locked(struct check *c, struct kerror *e)
 	if (r == 0)
 		r = check_dangling(c, "SELECT repo_digest, image_id FROM repo_digests WHERE "
 				      "image_id NOT IN (SELECT id FROM images)", "repo digest", e);
+	if (r == 0)
+		r = check_dangling(c, "SELECT sig_digest, image_id FROM signatures WHERE "
+				      "image_id NOT IN (SELECT id FROM images)", "signature", e);
 	if (r == 0)
 		r = check_containers(c, e);
 	if (r == 0)

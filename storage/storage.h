@@ -221,7 +221,7 @@ int store_gc(struct store *s, struct gc_stats *st, struct kerror *e);
  * parent + diff ID, its directory present, its blob present and, unless
  * quick, hashing to its digest and unpacking to its diff ID); layer
  * directories without a row; every image (config and manifest blobs, its
- * whole layer chain sound); names and repo digests of missing images;
+ * whole layer chain sound); names, repo digests and signatures of missing images;
  * layers no image uses; containers whose image is missing; blobs and
  * container directories nothing references.  Each problem is one line in
  * the report.  With repair: leftovers and orphans are removed, a missing

@@ -85,18 +85,20 @@ wait_all() {
 	for i in 1 2 3 4; do
 		[ "$(kiln run --rm "b$i" cat /i)" = "$i" ]
 	done
-	# bb's layer once; "common" made once or by several builds racing (the
-	# same content on the same parent: one ChainID, one directory); one
-	# layer per build for /i.
-	[ "$(ls "$KROOT/layers" | wc -l)" -eq 6 ]
+	# bb's layer once.  "common" is one layer when the builds met in the
+	# cache, or one per build that ran the step at the same time (the
+	# file times differ, so do the DiffIDs); then one layer per build.
+	[ "$(sqlite3 "$KROOT/kiln.db" 'SELECT count(*) FROM layers WHERE parent IS NULL')" -eq 1 ]
+	local n=$(ls "$KROOT/layers" | wc -l)
+	[ "$n" -ge 6 ] && [ "$n" -le 9 ]
 	assert_check_clean
 }
 
 @test "image prune -af racing builds: both succeed, nothing in use is removed" {
 	kiln import -q "$(busybox_tar)" bb >/dev/null
-	# A container pins bb, so prune -a keeps it; the previous round's
-	# image (untagged by the next build) and its cached layers are fair
-	# game for prune while the build reuses them from its cache.
+	# prune -a removes every image no container uses: the previous
+	# round's, whose layers the build reuses from its cache meanwhile, and
+	# the new one if the build finishes first.  A container pins bb.
 	kiln create --name pin bb true >/dev/null
 	mkdir -p "$BATS_TEST_TMPDIR/ctx"
 	printf 'FROM bb\nRUN seq 1 3000 > /common\nARG R\nRUN echo $R > /r\n' \
@@ -111,8 +113,10 @@ wait_all() {
 		local pp=$!
 		wait $pb || { cat "$BATS_TEST_TMPDIR/build.out"; false; }
 		wait $pp || { cat "$BATS_TEST_TMPDIR/prune.out"; false; }
-		[ "$(kiln run --rm built cat /r)" = "$round" ]
-		kiln run --rm built test -s /common
+		if kiln image exists built; then
+			[ "$(kiln run --rm built cat /r)" = "$round" ]
+			kiln run --rm built test -s /common
+		fi
 		assert_check_clean
 	done
 	kiln image exists bb
