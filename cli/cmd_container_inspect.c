@@ -48,6 +48,70 @@ static json_t *ns_time(int64_t ns)
 	return json_string(buf);
 }
 
+/* What the later flags added: restart policy and count, health, DNS,
+ * extra hosts, ulimits, shm size, init, log config, pod. */
+static void inspect_extras(struct store *s, const struct container_info *ctr, json_t *plan,
+			   json_t *out)
+{
+	json_t *host = json_object_get(out, "HostConfig");
+	json_t *cfg = json_object_get(out, "Config");
+	json_t *state = json_object_get(out, "State");
+	json_t *h = json_object_get(plan, "health");
+	const char *pol = json_str(plan, "restart") ? json_str(plan, "restart") : "no";
+	json_object_set_new(out, "RestartCount", json_integer(run_restart_count(s, ctr->id)));
+	json_object_set_new(host, "RestartPolicy",
+			    json_pack("{s:s, s:I}", "Name", strcmp(pol, "no") ? pol : "",
+				      "MaximumRetryCount", json_int(plan, "restart_max", 0)));
+	json_object_set_new(host, "Dns", json_deep_copy(json_object_get(plan, "dns") ?: json_array()));
+	json_object_set_new(host, "DnsSearch",
+			    json_deep_copy(json_object_get(plan, "dns_search") ?: json_array()));
+	json_object_set_new(host, "DnsOptions",
+			    json_deep_copy(json_object_get(plan, "dns_options") ?: json_array()));
+	json_t *extra = json_array();
+	json_t *ah = json_object_get(plan, "add_hosts");
+	for (size_t i = 0; i < json_array_size(ah); i++)
+		json_array_append_new(extra, json_string(json_string_value(json_array_get(ah, i))));
+	json_object_set_new(host, "ExtraHosts", extra);
+	json_t *ul = json_array(), *u = json_object_get(plan, "ulimits");
+	for (size_t i = 0; i < json_array_size(u); i++) {
+		const char *v = json_string_value(json_array_get(u, i));
+		long long soft, hard;
+		char name[32];
+		if (v && sscanf(v, "%31[^=]=%lld:%lld", name, &soft, &hard) == 3)
+			json_array_append_new(ul, json_pack("{s:s, s:I, s:I}", "Name", name, "Soft",
+							    (json_int_t)soft, "Hard",
+							    (json_int_t)hard));
+	}
+	json_object_set_new(host, "Ulimits", ul);
+	json_object_set_new(host, "ShmSize",
+			    json_integer(json_int(plan, "shm_size", 64 * 1024 * 1024)));
+	json_object_set_new(host, "Init", json_boolean(json_is_true(json_object_get(plan, "init"))));
+	json_object_set_new(host, "LogConfig",
+			    json_pack("{s:s}", "Type",
+				      json_str(plan, "log_driver") ?: "k8s-file"));
+	json_object_set_new(host, "MemorySwap", json_integer(json_int(plan, "memory_swap", 0)));
+	if (json_str(plan, "pod"))
+		json_object_set_new(out, "Pod", json_string(json_str(plan, "pod")));
+	if (h) {
+		json_object_set_new(cfg, "Healthcheck",
+				    json_pack("{s:O, s:I, s:I, s:I, s:I}", "Test",
+					      json_object_get(h, "test"), "Interval",
+					      json_int(h, "interval", 0), "Timeout",
+					      json_int(h, "timeout", 0), "StartPeriod",
+					      json_int(h, "start_period", 0), "Retries",
+					      json_int(h, "retries", 0)));
+		json_t *hs = ctr->state == CTR_RUNNING ? run_health_read(s, ctr->id) : NULL;
+		if (!hs) {
+			const char *st = ctr->state == CTR_RUNNING ? "starting" : "";
+			json_t *prev = run_health_read(s, ctr->id);
+			hs = prev ? prev
+				  : json_pack("{s:s, s:i, s:[]}", "Status", st, "FailingStreak", 0,
+					      "Log");
+		}
+		json_object_set_new(state, "Health", hs);
+	}
+}
+
 int container_inspect_json(struct cli *c, const char *what, json_t **out, struct kerror *e)
 {
 	_cleanup_container_info_ struct container_info *ctr = NULL;
@@ -107,6 +171,8 @@ int container_inspect_json(struct cli *c, const char *what, json_t **out, struct
 			 "GraphDriver", gd, "Config", config, "HostConfig", hostcfg);
 	if (*out)
 		json_object_set_new(*out, "Mounts", mounts_json(plan));
+	if (*out)
+		inspect_extras(s, ctr, plan, *out);
 	return *out ? 0 : kerror_set(e, EIO, "building the inspect output");
 }
 

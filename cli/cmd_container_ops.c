@@ -47,6 +47,15 @@ int container_stop(struct cli *c, struct container_info *ctr, int timeout, struc
 	struct container_info *cur = ctr;
 	int sig = SIGTERM, r;
 
+	{
+		/* no restart policy brings it back (its monitor may also be
+		 * waiting to restart it right now) */
+		struct store *s;
+		struct kerror e2 = { 0 };
+		if (cli_store(c, &s, &e2) == 0)
+			run_mark_stopped(s, ctr->id, true);
+		kerror_release(&e2);
+	}
 	if (ctr->state != CTR_RUNNING || ctr->pid <= 0)
 		return 0;
 	{
@@ -352,4 +361,55 @@ int cmd_start(struct cli *c, int argc, char **argv, struct kerror *e)
 	if (r < 0)
 		return r;
 	return o.attach ? o.code : 0;
+}
+
+/* kiln system restart-containers (for a boot unit or cron @reboot): the
+ * containers whose policy is "always", or "unless-stopped" and that no
+ * stop ended, are started again when their monitor is gone. */
+int cmd_system_restart_containers(struct cli *c, int argc, char **argv, struct kerror *e)
+{
+	struct container_info **list = NULL;
+	struct store *s;
+	size_t n = 0;
+	int r, failed = 0;
+	(void)argv;
+	if (argc > 1)
+		return kerror_set(e, EINVAL, "\"kiln system restart-containers\" takes no arguments");
+	r = cli_store(c, &s, e);
+	if (r == 0)
+		r = store_container_list(s, &list, &n, e);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		_cleanup_container_info_ struct container_info *ctr = NULL;
+		struct run_plan p = { 0 };
+		struct kerror one = { 0 };
+		int code, fd;
+		if (container_get(c, list[i]->id, &ctr, NULL) < 0 || ctr->state == CTR_RUNNING)
+			continue;
+		if (run_plan_from_json(ctr->plan, &p, NULL) < 0)
+			continue;
+		r = cli_store(c, &s, e);
+		if (r < 0) {
+			run_plan_release(&p);
+			break;
+		}
+		bool want = !strcmp(p.restart, "always") ||
+			    (!strcmp(p.restart, "unless-stopped") && !run_stopped_by_user(s, ctr->id));
+		/* a live monitor (waiting to restart it) has it in hand */
+		if (want && run_lock(s, ctr->id, false, &fd, NULL) == 0)
+			close(fd);
+		else
+			want = false;
+		if (want) {
+			if (container_detach(c, ctr, &p, false, &code, &one) < 0) {
+				fprintf(stderr, "Error: restarting %s: %s\n", ctr->name, one.msg);
+				failed = 1;
+			} else {
+				printf("%s\n", ctr->id);
+			}
+		}
+		kerror_release(&one);
+		run_plan_release(&p);
+	}
+	container_list_free(list, n);
+	return r < 0 ? r : failed;
 }

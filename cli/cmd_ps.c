@@ -66,7 +66,7 @@ static bool ps_match(const struct ps_filter *f, const struct container_info *c, 
 	return any_match(f->name, c->name, false) && any_match(f->id, c->id, true);
 }
 
-static char *status_text(const struct container_info *c, int64_t now)
+static char *status_text(struct store *s, const struct container_info *c, int64_t now)
 {
 	char age[64];
 	switch (c->state) {
@@ -74,6 +74,14 @@ static char *status_text(const struct container_info *c, int64_t now)
 		format_age(c->started / 1000000000LL, now, age, sizeof(age));
 		if (str_has_suffix(age, " ago"))
 			age[strlen(age) - 4] = '\0';
+		if (strstr(c->plan, "\"health\"")) {
+			/* Docker's "(healthy)", "(unhealthy)", "(health: starting)" */
+			_cleanup_json_ json_t *h = run_health_read(s, c->id);
+			const char *st = h ? json_str(h, "Status") : NULL;
+			if (!st || !strcmp(st, "starting"))
+				return xasprintf("Up %s (health: starting)", age);
+			return xasprintf("Up %s (%s)", age, st);
+		}
 		return xasprintf("Up %s", age);
 	case CTR_EXITED:
 		format_age(c->finished / 1000000000LL, now, age, sizeof(age));
@@ -105,10 +113,11 @@ static char *command_text(const struct container_info *c, bool trunc)
 	return s;
 }
 
-static json_t *ps_item(const struct container_info *c, bool trunc, int64_t now, bool paused)
+static json_t *ps_item(struct store *s, const struct container_info *c, bool trunc, int64_t now,
+		       bool paused)
 {
 	char created[64];
-	_cleanup_free_ char *status = status_text(c, now);
+	_cleanup_free_ char *status = status_text(s, c, now);
 	if (paused) {
 		char *t = xasprintf("%s (Paused)", status);
 		free(status);
@@ -185,7 +194,7 @@ int cmd_ps(struct cli *c, int argc, char **argv, struct kerror *e)
 		if ((!all && !latest && !flt.status && ci->state != CTR_RUNNING) ||
 		    !ps_match(&flt, ci, paused))
 			continue;
-		json_array_append_new(items, ps_item(ci, trunc, now, paused));
+		json_array_append_new(items, ps_item(s, ci, trunc, now, paused));
 	}
 	container_list_free(list, n);
 	ps_filter_release(&flt);

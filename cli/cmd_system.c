@@ -187,6 +187,8 @@ int cmd_system(struct cli *c, int argc, char **argv, struct kerror *e)
 		{ "info", cmd_info, "Display system-wide information" },
 		{ "prune", cmd_system_prune, "Remove unused data" },
 		{ "reset", cmd_system_reset, "Reset kiln storage back to the initial state" },
+		{ "restart-containers", cmd_system_restart_containers,
+		  "Start the containers whose restart policy asks for it (after a reboot)" },
 	};
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		FILE *out = argc < 2 ? stderr : stdout;

@@ -50,6 +50,8 @@ int cmd_mount(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_unmount(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_top(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_stats(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_system_restart_containers(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_healthcheck(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_pod(struct cli *c, int argc, char **argv, struct kerror *e);
 /* top's table for the containers (names or IDs) with the descriptors
  * (NULL: Podman's default set); with_name adds a NAME column (pod top). */

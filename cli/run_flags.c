@@ -597,6 +597,9 @@ int run_cli_parse(int argc, char **argv, bool is_run, struct run_cli *o, struct 
 		return kerror_set(e, ENOTSUP, "unsupported runtime \"%s\": kiln runs containers "
 					      "with its own runtime only (--runtime kiln)",
 				  o->runtime);
+	if (o->rm && f->restart && strcmp(f->restart, "no") != 0)
+		return kerror_set(e, EINVAL, "the --rm option conflicts with --restart, when the "
+					     "restartPolicy is not \"no\"");
 	o->image_at = optind;
 	for (int i = optind + 1; i < argc; i++)
 		strv_push(&f->cmd, xstrdup(argv[i]));

@@ -89,8 +89,48 @@ static int status_code(int status)
 	return 125;
 }
 
+/* The health checks the monitor runs, each in a child of its own (an
+ * exec joins the container's namespaces, and the relay must go on). */
+struct health_sched {
+	struct store *s;
+	const struct container_info *c;
+	const struct run_plan *p;
+	int64_t next;  /* ns; 0: no checks */
+	pid_t running; /* a check in progress, 0 */
+};
+
+static void health_tick(struct health_sched *h)
+{
+	int64_t now = now_ns();
+	if (!h->next || h->running || now < h->next)
+		return;
+	h->next = now + h->p->health.interval;
+	h->running = fork();
+	if (h->running < 0)
+		h->running = 0;
+	if (h->running == 0) {
+		struct kerror e = { 0 };
+		bool ok = false;
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		run_health_check(h->s, h->c, h->p, &ok, &e);
+		_exit(ok ? 0 : 1);
+	}
+}
+
+static int poll_timeout(const struct health_sched *h, bool exited)
+{
+	if (exited)
+		return 0;
+	if (!h || !h->next || h->running)
+		return -1;
+	int64_t ms = (h->next - now_ns()) / 1000000;
+	return ms < 0 ? 0 : ms > 60000 ? 60000 : (int)ms + 1;
+}
+
 /* Waits for the container's exit, relaying and forwarding meanwhile. */
-static int supervise(pid_t pid, int sfd, struct relay *r)
+static int supervise(pid_t pid, int sfd, struct relay *r, struct health_sched *h)
 {
 	bool exited = false;
 	int code = 125, status;
@@ -109,7 +149,7 @@ static int supervise(pid_t pid, int sfd, struct relay *r)
 			iin = n, pf[n++] = (struct pollfd){ r->in, POLLIN, 0 };
 		/* After the exit, drain what is left without waiting on
 		 * descriptors some orphan might keep open. */
-		if (poll(pf, (nfds_t)n, exited ? 0 : -1) < 0) {
+		if (poll(pf, (nfds_t)n, poll_timeout(h, exited)) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -122,6 +162,9 @@ static int supervise(pid_t pid, int sfd, struct relay *r)
 						exited = true;
 						code = status_code(status);
 					}
+					if (h && h->running &&
+					    waitpid(h->running, NULL, WNOHANG) == h->running)
+						h->running = 0;
 				} else if (si.ssi_signo == SIGWINCH) {
 					if (r->pty >= 0)
 						copy_winsize(0, r->pty);
@@ -130,6 +173,8 @@ static int supervise(pid_t pid, int sfd, struct relay *r)
 				}
 			}
 		}
+		if (h && !exited)
+			health_tick(h);
 		bool idle = true;
 		if (ipty >= 0 && pf[ipty].revents) {
 			if (!pump(r, r->pty, false)) {
@@ -172,7 +217,86 @@ static int supervise(pid_t pid, int sfd, struct relay *r)
 	}
 	if (!exited && waitpid(pid, &status, 0) == pid)
 		code = status_code(status);
+	if (h && h->running) {
+		kill(-h->running, SIGKILL);
+		kill(h->running, SIGKILL);
+		waitpid(h->running, NULL, 0);
+		h->running = 0;
+	}
 	return code;
+}
+
+/* Docker's restart rules; only a detached monitor restarts. */
+static bool restart_wanted(struct store *s, const struct container_info *c,
+			   const struct run_plan *p, const struct run_monitor_opts *o, int code,
+			   int restarts)
+{
+	const char *pol = p->restart ? p->restart : "no";
+	if (!o->detach || o->remove || !strcmp(pol, "no") || run_stopped_by_user(s, c->id))
+		return false;
+	if (!strcmp(pol, "on-failure"))
+		return code != 0 && (p->restart_max == 0 || restarts < p->restart_max);
+	return true; /* always, unless-stopped */
+}
+
+static void write_restart_count(struct store *s, const char *id, int n)
+{
+	_cleanup_free_ char *rd = store_container_rundir(s, id);
+	_cleanup_free_ char *path = xasprintf("%s/restarts", rd);
+	char buf[32];
+	_cleanup_kerror_ struct kerror e = { 0 };
+	snprintf(buf, sizeof(buf), "%d\n", n);
+	fs_write_atomic(path, buf, strlen(buf), 0600, &e);
+}
+
+int run_restart_count(struct store *s, const char *id)
+{
+	_cleanup_free_ char *rd = store_container_rundir(s, id);
+	_cleanup_free_ char *path = xasprintf("%s/restarts", rd);
+	_cleanup_free_ char *data = NULL;
+	size_t len;
+	if (fs_read_file(path, 64, &data, &len, NULL) < 0)
+		return 0;
+	return atoi(data);
+}
+
+static char *stopped_path(struct store *s, const char *id)
+{
+	_cleanup_free_ char *dir = store_container_dir(s, id);
+	return xasprintf("%s/stopped", dir);
+}
+
+void run_mark_stopped(struct store *s, const char *id, bool stopped)
+{
+	_cleanup_free_ char *path = stopped_path(s, id);
+	if (!stopped) {
+		unlink(path);
+		return;
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+}
+
+bool run_stopped_by_user(struct store *s, const char *id)
+{
+	_cleanup_free_ char *path = stopped_path(s, id);
+	return access(path, F_OK) == 0;
+}
+
+/* The back-off before a restart (Docker's: 100 ms doubling up to a
+ * minute); false when a stop came meanwhile. */
+static bool backoff_sleep(struct store *s, const char *id, int64_t ns)
+{
+	int64_t until = now_ns() + ns;
+	_cleanup_free_ char *dir = store_container_dir(s, id);
+	while (now_ns() < until) {
+		struct timespec ts = { 0, 50 * 1000000L };
+		if (run_stopped_by_user(s, id) || access(dir, F_OK) < 0)
+			return false; /* stopped, or removed */
+		nanosleep(&ts, NULL);
+	}
+	return !run_stopped_by_user(s, id);
 }
 
 static void finish(struct store *s, struct container_info *c, bool remove, int code)
@@ -207,6 +331,7 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 	struct termios saved;
 	bool raw = false;
 	sigset_t set, old;
+	int64_t backoff = 100LL * 1000000;
 	int r;
 
 	*exit_code = 125;
@@ -237,6 +362,7 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 		r = kerror_sys(e, errno, "creating a signalfd");
 		goto fail;
 	}
+	bool to_log = false;
 	if (o->detach && !strcmp(p->log_driver ? p->log_driver : "", "none")) {
 		/* --log-driver none: the output goes nowhere. */
 		io.out = io.err = -1;
@@ -253,7 +379,14 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 		if (fstat(logfd, &st) == 0)
 			lw.size = st.st_size;
 		rl.log = &lw;
-		if (!p->tty) {
+		to_log = !p->tty;
+	} else if (p->interactive) {
+		io.in = 0;
+	}
+	run_mark_stopped(s, c->id, false);
+	write_restart_count(s, c->id, 0);
+	for (int restarts = 0;; restarts++) {
+		if (to_log) {
 			if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 				r = kerror_sys(e, errno, "creating the log pipes");
 				goto fail;
@@ -261,63 +394,94 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 			io.out = outp[1];
 			io.err = errp[1];
 		}
-	} else if (p->interactive) {
-		io.in = 0;
-	}
-	r = run_spawn(s, c->id, p, &io, &proc, exit_code, e);
-	if (outp[1] >= 0)
-		close(outp[1]);
-	if (errp[1] >= 0)
-		close(errp[1]);
-	rl.out_r = outp[0];
-	rl.err_r = errp[0];
-	if (r < 0)
-		goto fail;
-	c->state = CTR_RUNNING;
-	c->pid = proc.pid;
-	c->started = now_ns();
-	c->exit_code = 0;
-	c->finished = 0;
-	if (store_container_update(s, c, e) < 0) {
-		kill(proc.pid, SIGKILL);
-		waitpid(proc.pid, NULL, 0);
-		cgroup_remove(&proc.cg);
-		net_user_stop(s, c->id);
-		r = -EIO;
-		goto fail;
-	}
-	report_ready(o->ready_fd, 0, NULL);
-	if (o->ready_fd >= 0)
-		close(o->ready_fd);
-	if (proc.pty_master >= 0) {
-		rl.pty = proc.pty_master;
-		set_nonblock(rl.pty);
-		if (!o->detach) {
-			if (isatty(0)) {
-				copy_winsize(0, rl.pty);
-				if (tcgetattr(0, &saved) == 0) {
-					struct termios t = saved;
-					cfmakeraw(&t);
-					raw = tcsetattr(0, TCSANOW, &t) == 0;
-				}
-			}
-			if (p->interactive)
-				rl.in = 0;
+		r = run_spawn(s, c->id, p, &io, &proc, exit_code, e);
+		if (outp[1] >= 0)
+			close(outp[1]);
+		if (errp[1] >= 0)
+			close(errp[1]);
+		outp[1] = errp[1] = -1;
+		rl.out_r = outp[0];
+		rl.err_r = errp[0];
+		if (r < 0 && restarts > 0) {
+			/* a restart that cannot start: recorded, and no more */
+			log_warn("restarting container %.12s: %s", c->id, e->msg);
+			kerror_release(e);
+			if (rl.out_r >= 0)
+				close(rl.out_r);
+			if (rl.err_r >= 0)
+				close(rl.err_r);
+			break;
 		}
+		if (r < 0)
+			goto fail;
+		c->state = CTR_RUNNING;
+		c->pid = proc.pid;
+		c->started = now_ns();
+		c->exit_code = 0;
+		c->finished = 0;
+		if (store_container_update(s, c, e) < 0) {
+			kill(proc.pid, SIGKILL);
+			waitpid(proc.pid, NULL, 0);
+			cgroup_remove(&proc.cg);
+			net_user_stop(s, c->id);
+			r = -EIO;
+			if (restarts > 0)
+				break;
+			goto fail;
+		}
+		if (restarts == 0) {
+			report_ready(o->ready_fd, 0, NULL);
+			if (o->ready_fd >= 0)
+				close(o->ready_fd);
+		}
+		if (proc.pty_master >= 0) {
+			rl.pty = proc.pty_master;
+			set_nonblock(rl.pty);
+			if (!o->detach && restarts == 0) {
+				if (isatty(0)) {
+					copy_winsize(0, rl.pty);
+					if (tcgetattr(0, &saved) == 0) {
+						struct termios t = saved;
+						cfmakeraw(&t);
+						raw = tcsetattr(0, TCSANOW, &t) == 0;
+					}
+				}
+				if (p->interactive)
+					rl.in = 0;
+			}
+		}
+		if (rl.out_r >= 0)
+			set_nonblock(rl.out_r);
+		if (rl.err_r >= 0)
+			set_nonblock(rl.err_r);
+		struct health_sched hs = { s, c, p, 0, 0 };
+		if (p->health.test) {
+			run_health_reset(s, c->id);
+			hs.next = now_ns() + p->health.interval;
+		}
+		*exit_code = supervise(proc.pid, sfd, &rl, p->health.test ? &hs : NULL);
+		cgroup_remove(&proc.cg);
+		if (proc.net_fd >= 0)
+			close(proc.net_fd);
+		net_user_stop(s, c->id);
+		int64_t ran = now_ns() - c->started;
+		if (!restart_wanted(s, c, p, o, *exit_code, restarts))
+			break;
+		/* recorded as exited while it waits, as Docker shows it */
+		if (rl.log)
+			log_writer_flush(rl.log);
+		finish(s, c, false, *exit_code);
+		if (ran > 10LL * 1000000000)
+			backoff = 100LL * 1000000;
+		if (!backoff_sleep(s, c->id, backoff))
+			break;
+		backoff = backoff * 2 > 60LL * 1000000000 ? 60LL * 1000000000 : backoff * 2;
+		write_restart_count(s, c->id, restarts + 1);
 	}
-	if (rl.out_r >= 0)
-		set_nonblock(rl.out_r);
-	if (rl.err_r >= 0)
-		set_nonblock(rl.err_r);
-	*exit_code = supervise(proc.pid, sfd, &rl);
 	if (raw)
 		tcsetattr(0, TCSANOW, &saved);
 	if (rl.log)
 		log_writer_flush(rl.log);
-	cgroup_remove(&proc.cg);
-	if (proc.net_fd >= 0)
-		close(proc.net_fd);
-	net_user_stop(s, c->id);
 	finish(s, c, o->remove, *exit_code);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return 0;

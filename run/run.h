@@ -408,6 +408,26 @@ int run_subid_find(const char *text, const char *name, unsigned long id,
 /* True for a rootless kiln: not root, or root of a user namespace. */
 bool run_rootless(void);
 
+/* ---- health checks (health.c) and restarts -------------------------------- */
+
+/* Runs the plan's health check once in the running container c and
+ * records it (Docker's rules: retries, start period, the last 5 results).
+ * *healthy: the check passed.  An error when c has no check or is not
+ * running. */
+int run_health_check(struct store *s, const struct container_info *c, const struct run_plan *p,
+		     bool *healthy, struct kerror *e);
+/* State.Health as recorded ({Status, FailingStreak, Log}), NULL if none. */
+json_t *run_health_read(struct store *s, const char *id);
+/* A fresh "starting" state (at each start). */
+void run_health_reset(struct store *s, const char *id);
+/* kiln stop marks the container as stopped by the user (kept in its
+ * directory, so across reboots): no restart policy brings it back until
+ * its next start, which clears the mark. */
+void run_mark_stopped(struct store *s, const char *id, bool stopped);
+bool run_stopped_by_user(struct store *s, const char *id);
+/* How many times the monitor restarted the container (since its start). */
+int run_restart_count(struct store *s, const char *id);
+
 /* ---- processes and resource use (procs.c) --------------------------------- */
 
 struct run_procinfo {
