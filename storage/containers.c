@@ -111,9 +111,11 @@ int store_container_create(struct store *s, const struct container_info *c, stru
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	/* Only while the image is there: rmi checks for containers in its
-	 * own transaction, so one of the two always sees the other. */
+	 * own transaction, so one of the two always sees the other.  An
+	 * empty image ID is a container without an image (--rootfs, a pod's
+	 * infra). */
 	int r = db_prepare(s, "INSERT INTO containers (" CTR_COLUMNS
-			      ") SELECT ?, ?, ?3, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS "
+			      ") SELECT ?, ?, ?3, ?, ?, ?, ?, ?, ?, ?, ? WHERE ?3 = '' OR EXISTS "
 			      "(SELECT 1 FROM images WHERE id = ?3)",
 			   &st, e);
 	if (r < 0)
