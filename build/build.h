@@ -415,4 +415,17 @@ struct build_opts {
 int build_run(struct store *s, const struct build_opts *o, char id[DIGEST_HEX_LEN + 1],
 	      int *exit_code, struct kerror *e);
 
+/* `kiln builder prune` (build/prune.c): cache rows whose layer is gone
+ * (all: every row), COPY digest memos and RUN cache-mount directories no
+ * running build holds, those unused for max_age seconds (0 or all: any). */
+struct build_prune_stats {
+	uint64_t bytes;       /* reclaimed on disk */
+	size_t memos, mounts; /* files and directories removed */
+};
+int build_prune(struct store *s, bool all, int64_t max_age, struct build_prune_stats *out,
+		struct kerror *e);
+/* Best effort, at most once a day (a stamp file): memos and cache mounts
+ * unused for 30 days go, so they do not grow forever.  Called by build_run. */
+void build_gc_auto(struct store *s);
+
 #endif

@@ -845,5 +845,7 @@ int build_run(struct store *s, const struct build_opts *o, char id[DIGEST_HEX_LE
 	int r = build_all(&b, id, e);
 	*exit_code = r < 0 ? b.exit_code : 0;
 	build_release(&b);
+	if (r == 0)
+		build_gc_auto(s);
 	return r;
 }

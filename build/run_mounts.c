@@ -146,11 +146,15 @@ static int cache_mount(struct build *b, struct run_mounts *m, const struct plan_
 	r = fs_mkdir_p(base, 0700, e);
 	if (r < 0)
 		return r;
-	if (pm->sharing != SHARING_SHARED) {
+	/* Every use holds the lock (shared for sharing=shared) and refreshes
+	 * its mtime: builder prune skips what is held and ages by it. */
+	{
 		int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 		if (fd < 0)
 			return kerror_sys(e, errno, "opening \"%s\"", lock);
-		if (flock(fd, LOCK_EX | (pm->sharing == SHARING_PRIVATE ? LOCK_NB : 0)) < 0) {
+		futimens(fd, NULL);
+		if (flock(fd, pm->sharing == SHARING_SHARED ? LOCK_SH
+			  : LOCK_EX | (pm->sharing == SHARING_PRIVATE ? LOCK_NB : 0)) < 0) {
 			close(fd);
 			if (pm->sharing != SHARING_PRIVATE || errno != EWOULDBLOCK)
 				return kerror_sys(e, errno, "locking the cache mount \"%s\"", id);

@@ -86,6 +86,8 @@ int cmd_save(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_load(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_history(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_image_prune(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_builder(struct cli *c, int argc, char **argv, struct kerror *e);
+
 int cmd_image_tree(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_system(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_system_check(struct cli *c, int argc, char **argv, struct kerror *e);

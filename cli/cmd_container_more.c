@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "build/build.h"
 #include "cli/container.h"
 #include "storage/volumes.h"
 
@@ -303,7 +304,7 @@ int cmd_system_prune(struct cli *c, int argc, char **argv, struct kerror *e)
 	if (r == 0)
 		r = cli_store(c, &s, e);
 	if (r == 0)
-		r = store_build_cache_prune(s, false, e);
+		r = build_prune(s, false, 0, &(struct build_prune_stats){ 0 }, e);
 	if (r < 0)
 		return r;
 	/* images last: the containers that held them are gone; image prune

@@ -1,7 +1,9 @@
-/* kiln image prune: dangling (or, with -a, unused) images, then garbage. */
+/* kiln image prune: dangling (or, with -a, unused) images, then garbage;
+ * kiln builder prune: the build cache. */
 #include <errno.h>
 #include <string.h>
 
+#include "build/build.h"
 #include "cli/cli.h"
 
 static uint64_t store_bytes(struct store *s)
@@ -108,4 +110,65 @@ int cmd_image_prune(struct cli *c, int argc, char **argv, struct kerror *e)
 		printf("\n");
 	printf("Total reclaimed space: %s\n", sz);
 	return 0;
+}
+
+/* kiln builder prune [-a] [-f]: Docker's command for the build cache (rows
+ * of removed layers, or all rows with -a; COPY digest memos; RUN cache
+ * mounts no build holds).  Images stay: `image prune` removes those. */
+static int builder_prune(struct cli *c, int argc, char **argv, struct kerror *e)
+{
+	static const struct option opts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct build_prune_stats st;
+	bool all = false, force = false;
+	struct store *s;
+	char sz[32];
+	int opt, r;
+
+	while ((opt = cli_getopt(argc, argv, "afh", opts, e)) != -1) {
+		switch (opt) {
+		case 'a': all = true; break;
+		case 'f': force = true; break;
+		case 'h':
+			return cli_usage("kiln builder prune [OPTIONS]",
+					 "  -a, --all     Remove all build cache, not just the "
+					 "unused part\n"
+					 "  -f, --force   Do not prompt for confirmation\n");
+		default: return -EINVAL;
+		}
+	}
+	if (argc > optind)
+		return kerror_set(e, EINVAL, "\"kiln builder prune\" accepts no arguments");
+	if (!force && !cli_confirm(all ? "WARNING! This will remove all build cache."
+				       : "WARNING! This will remove all dangling build cache."))
+		return 0;
+	r = cli_store(c, &s, e);
+	if (r == 0)
+		r = build_prune(s, all, 0, &st, e);
+	if (r < 0)
+		return r;
+	format_size(st.bytes, sz, sizeof(sz));
+	printf("Total reclaimed space: %s\n", sz);
+	return 0;
+}
+
+int cmd_builder(struct cli *c, int argc, char **argv, struct kerror *e)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		FILE *out = argc < 2 ? stderr : stdout;
+		fprintf(out, "Usage: kiln builder COMMAND\n\nManage the build cache\n\nCommands:\n"
+			     "  build      Build an image from a Containerfile\n"
+			     "  prune      Remove build cache\n");
+		return argc < 2 ? kerror_set(e, EINVAL, "missing command 'kiln builder COMMAND'") : 0;
+	}
+	optind = 0;
+	if (!strcmp(argv[1], "prune"))
+		return builder_prune(c, argc - 1, argv + 1, e);
+	if (!strcmp(argv[1], "build"))
+		return cmd_build(c, argc - 1, argv + 1, e);
+	return kerror_set(e, EINVAL, "unrecognized command `kiln builder %s`", argv[1]);
 }

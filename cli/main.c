@@ -12,6 +12,7 @@
 
 static const struct command commands[] = {
 	{ "build", cmd_build, "Build an image from a Containerfile" },
+	{ "builder", cmd_builder, "Manage the build cache" },
 	{ "bud", cmd_build, "Build an image from a Containerfile (buildah's name)" },
 	{ "commit", cmd_commit, "Create a new image from a container's changes" },
 	{ "container", cmd_container, "Manage containers" },
