@@ -350,7 +350,7 @@ struct copy_ctx {
 	const struct copy_list *l;
 	uid_t uid;
 	gid_t gid;
-	int chmod; /* -1: keep the source's mode */
+	const struct chmod_spec *chmod; /* NULL: keep the source's mode */
 	char *buf;
 	bool no_cfr; /* copy_file_range failed once (other file system): skip it */
 	uid_t euid;  /* who we are: a file we create is owned so already */
@@ -478,7 +478,7 @@ static int copy_data(int in, int out, off_t size, char *buf, bool *no_cfr, const
 
 static uint32_t mode_of(const struct copy_ctx *c, const struct stat *st)
 {
-	return c->chmod >= 0 ? (uint32_t)c->chmod : (uint32_t)(st->st_mode & 07777);
+	return c->chmod ? chmod_apply(c->chmod, st->st_mode) : (uint32_t)(st->st_mode & 07777);
 }
 
 static int copy_node(struct copy_ctx *c, int sfd, const char *rel, int ddir, const char *dname,
@@ -680,13 +680,14 @@ static int to_upper(const char *merged, const char *upper, int *dfd)
 
 int copy_apply(const struct plan_step *st, const struct copy_list *l,
 	       const struct copy_source *src, const char *merged, const char *upper,
-	       const char *workdir, struct kerror *e)
+	       const char *etc_root, const char *workdir, struct kerror *e)
 {
 	_cleanup_close_ int rootfd = open(merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int srcfd = open(src->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_free_ char *dest = join_dest(workdir, st->dest);
 	_cleanup_free_ char *buf = xmalloc(CHUNK);
-	struct copy_ctx c = { .src = src, .l = l, .chmod = -1, .buf = buf,
+	struct chmod_spec cm;
+	struct copy_ctx c = { .src = src, .l = l, .buf = buf,
 			      .euid = geteuid(), .egid = getegid() };
 	bool dir_mode = str_has_suffix(st->dest, "/") || l->n + st->ninlines > 1 || l->wildcard;
 	int r;
@@ -696,17 +697,14 @@ int copy_apply(const struct plan_step *st, const struct copy_list *l,
 	c.umask = umask(022);
 	umask(c.umask);
 	if (st->chown) {
-		r = copy_resolve_chown(merged, st->chown, &c.uid, &c.gid, e);
+		r = copy_resolve_chown(etc_root, st->chown, &c.uid, &c.gid, e);
 		if (r < 0)
 			return r;
 	}
 	if (st->chmod) {
-		char *end;
-		long m = strtol(st->chmod, &end, 8);
-		if (!st->chmod[0] || *end || m < 0 || m > 07777)
-			return kerror_set(e, ENOTSUP, "--chmod=%s: only octal modes are supported "
-						      "yet", st->chmod);
-		c.chmod = (int)m;
+		if (chmod_parse(st->chmod, &cm, e) < 0)
+			return kerror_wrap(e, "--chmod");
+		c.chmod = &cm;
 	}
 	if (!dir_mode) {
 		/* One source onto an existing directory goes inside it. */
@@ -799,7 +797,8 @@ int copy_apply(const struct plan_step *st, const struct copy_list *l,
 			return r;
 		fd = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0 || fs_write_all(fd, in->data, strlen(in->data)) < 0 ||
-		    fchown(fd, c.uid, c.gid) < 0 || fchmod(fd, c.chmod >= 0 ? (mode_t)c.chmod : 0644) < 0)
+		    fchown(fd, c.uid, c.gid) < 0 ||
+		    fchmod(fd, c.chmod ? chmod_apply(c.chmod, S_IFREG | 0644) : 0644) < 0)
 			return kerror_sys(e, errno, "writing \"%s\"", path);
 	}
 	return 0;

@@ -63,6 +63,25 @@ void digest_memo_put(struct digest_memo *m, const struct stat *before,
 int digest_memo_save(struct digest_memo *m, struct kerror *e);
 void digest_memo_free(struct digest_memo *m);
 
+/* ---- chmod.c ------------------------------------------------------------- */
+
+#define CHMOD_MAX_CLAUSES 32
+struct chmod_clause {
+	uint32_t who;  /* the bits the who letters cover (u 04700, g 02070, o 01007) */
+	char op;       /* '+', '-', '=' */
+	uint32_t perm; /* r/w/x/s/t bits */
+	bool cond_x;   /* X */
+};
+struct chmod_spec {
+	int octal; /* the octal mode, -1 for symbolic clauses */
+	struct chmod_clause c[CHMOD_MAX_CLAUSES];
+	size_t n;
+};
+/* "0755" or "u+x,g-w,o=r,a+X"; an error names the value. */
+int chmod_parse(const char *s, struct chmod_spec *out, struct kerror *e);
+/* The new permission bits (07777) for a file whose st_mode is mode. */
+uint32_t chmod_apply(const struct chmod_spec *cs, uint32_t mode);
+
 /* ---- copy.c -------------------------------------------------------------- */
 
 /* Where COPY/ADD sources come from. */
@@ -88,11 +107,13 @@ int copy_list_make(const struct plan_step *st, const struct copy_source *src,
  * come from src->memo). */
 int copy_list_hash(const struct copy_list *l, const struct copy_source *src,
 		   struct digester *d, struct kerror *e);
-/* Performs the COPY/ADD into the mounted rootfs merged; upper (NULL: none)
- * is the snapshot's upper dir, written directly for new directories. */
+/* Performs the COPY/ADD into the root merged (the mounted snapshot, or for
+ * --link the bare layer dir); upper (NULL: none) is the snapshot's upper
+ * dir, written directly for new directories; etc_root: where --chown names
+ * are looked up (the image's /etc/passwd and /etc/group). */
 int copy_apply(const struct plan_step *st, const struct copy_list *l,
 	       const struct copy_source *src, const char *merged, const char *upper,
-	       const char *workdir, struct kerror *e);
+	       const char *etc_root, const char *workdir, struct kerror *e);
 /* WORKDIR: creates path (absolute) inside merged if missing; *created. */
 int copy_mkdir_workdir(const char *merged, const char *path, bool *created, struct kerror *e);
 /* Resolves "user[:group]" against merged's /etc/passwd and /etc/group. */

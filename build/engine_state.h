@@ -51,6 +51,12 @@ struct build {
 int build_from_root(struct build *b, const char *from, int from_stage, struct digester *d,
 		    const char **root, struct kerror *e);
 
+/* add_url.c: ADD's http(s) sources downloaded into *dir (under tmp/), their
+ * file names in *names; *dir NULL when the step has no URL source (and no
+ * --checksum, which only URLs may have). */
+int add_url_fetch(struct build *b, const struct plan_step *st, char **dir, char ***names,
+		  struct kerror *e);
+
 /* run_mounts.c: RUN --mount set up on the step's merged root. */
 struct run_mounts {
 	char *merged;

@@ -496,7 +496,14 @@ static int layer_step(struct build *b, struct bstate *s, const struct plan_step 
 		r = copy_mkdir_workdir(snap.merged, wd && *wd ? wd : "/", &created, e);
 	} else {
 		_cleanup_free_ char *upper = xasprintf("%s/diff", snap.dir);
-		r = copy_apply(st, cl, src, snap.merged, upper, wd, e);
+		/* --link: the files go into the bare layer, independent of the
+		 * layers below (no symlink of theirs followed, parents made
+		 * afresh), as BuildKit's linked copies; names still resolve in
+		 * the image's /etc. */
+		if (st->link)
+			r = copy_apply(st, cl, src, upper, NULL, snap.merged, wd, e);
+		else
+			r = copy_apply(st, cl, src, snap.merged, upper, snap.merged, wd, e);
 	}
 	if (r == 0)
 		r = snapshot_unmount(&snap, e);
@@ -545,6 +552,10 @@ static int run_step(struct build *b, size_t si, struct bstate *s, const struct p
 	struct copy_source src = { 0 };
 	struct copy_list cl = { 0 };
 	struct build_cache_entry hit = { 0 };
+	const struct plan_step *cst = st; /* what COPY/ADD copies */
+	struct plan_step url_step;
+	_cleanup_free_ char *url_dir = NULL;
+	_cleanup_strv_ char **url_names = NULL;
 	char key[DIGEST_HEX_LEN + 1];
 	bool layer = false, is_hit = false;
 	int64_t created;
@@ -553,9 +564,21 @@ static int run_step(struct build *b, size_t si, struct bstate *s, const struct p
 	(void)si;
 	if (st->kind == CF_COPY || st->kind == CF_ADD) {
 		layer = true;
-		r = copy_source_of(b, st, &src, d, e);
+		if (st->kind == CF_ADD)
+			r = add_url_fetch(b, st, &url_dir, &url_names, e);
+		if (r == 0 && url_dir) {
+			/* the downloads stand in for the URLs, never extracted */
+			url_step = *st;
+			url_step.argv = url_names;
+			url_step.argc = strv_len(url_names);
+			url_step.unpack = 0;
+			cst = &url_step;
+			src = (struct copy_source){ .root = url_dir, .hash_content = true };
+		} else if (r == 0) {
+			r = copy_source_of(b, st, &src, d, e);
+		}
 		if (r == 0)
-			r = copy_list_make(st, &src, &cl, e);
+			r = copy_list_make(cst, &src, &cl, e);
 		if (r == 0)
 			r = copy_list_hash(&cl, &src, d, e);
 	} else if (st->kind == CF_RUN) {
@@ -618,7 +641,7 @@ static int run_step(struct build *b, size_t si, struct bstate *s, const struct p
 			memcpy(l->diff_id, hit.diff_id, sizeof(l->diff_id));
 			l->size = hit.size;
 		} else {
-			r = layer_step(b, s, st, &cl, &src, l, e);
+			r = layer_step(b, s, cst, &cl, &src, l, e);
 			if (r < 0)
 				goto out;
 			s->made_layers = true;

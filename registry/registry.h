@@ -273,4 +273,16 @@ int registries_pull_sources(const struct registries_conf *c, const char *ref,
 			    struct pull_source **out, size_t *n, struct kerror *e);
 void pull_sources_free(struct pull_source *s, size_t n);
 
+/* ---- plain URL download (build's ADD <url>; registry/url_get.c) --------- */
+
+struct url_get_info {
+	uint64_t size;
+	char digest[DIGEST_STR_LEN + 1]; /* sha256 of the body */
+	int64_t mtime;                   /* Last-Modified, seconds; -1 unknown */
+};
+/* GETs url (http or https, redirects followed) into fd; more than max
+ * bytes is an error (-EFBIG), so is a status other than 2xx. */
+int registry_url_get(const char *url, int fd, uint64_t max, struct url_get_info *out,
+		     struct kerror *e);
+
 #endif

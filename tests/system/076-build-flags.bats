@@ -127,3 +127,97 @@ CF
 	[ "${lines[0]}" = built-by-kiln ]
 	[ "${lines[1]}" = hello ]
 }
+
+@test "COPY --chmod: symbolic clauses applied to each file's own mode" {
+	mkdir -p "$CTX/d/sub"
+	echo a > "$CTX/d/a"; chmod 0644 "$CTX/d/a"
+	echo b > "$CTX/d/sub/b"; chmod 0755 "$CTX/d/sub/b"
+	chmod 0750 "$CTX/d/sub"
+	cat > "$CTX/Containerfile" <<'CF'
+FROM busybox
+COPY --chmod=u+x,g-r,o=r d /s
+COPY --chmod=a+X,go-w d /x
+COPY --chmod=0604 d/a /oct
+CF
+	run kiln build -t cm "$CTX"
+	[ "$status" -eq 0 ]
+	run kiln run --rm cm stat -c '%n %a' /s/a /s/sub /s/sub/b /x/a /x/sub /x/sub/b /oct
+	[ "${lines[0]}" = "/s/a 704" ]
+	[ "${lines[1]}" = "/s/sub 714" ]
+	[ "${lines[2]}" = "/s/sub/b 714" ]
+	[ "${lines[3]}" = "/x/a 644" ]
+	[ "${lines[4]}" = "/x/sub 751" ]
+	[ "${lines[5]}" = "/x/sub/b 755" ]
+	[ "${lines[6]}" = "/oct 604" ]
+	printf 'FROM busybox\nCOPY --chmod=u+q d /s\n' > "$CTX/Containerfile"
+	run kiln build "$CTX"
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"invalid chmod u+q"* ]]
+}
+
+@test "COPY --link: the layer is built apart from the layers below" {
+	echo f > "$CTX/f"
+	cat > "$CTX/Containerfile" <<'CF'
+FROM busybox
+RUN mkdir /real && ln -s /real /via && chmod 0700 /real && adduser -D -u 1234 bob 2>/dev/null || echo 'bob:x:1234:1234::/:/bin/sh' >> /etc/passwd
+COPY --link --chown=bob f /via/f
+COPY f /plain/f
+CF
+	run kiln build -t lk "$CTX"
+	[ "$status" -eq 0 ]
+	# without --link the copy would follow /via into /real
+	run kiln run --rm lk sh -c 'ls -ld /via | cut -c1; ls /real | wc -l; stat -c "%u %a" /via/f'
+	[ "${lines[0]}" = d ]
+	[ "${lines[1]}" = 0 ]
+	[ "${lines[2]}" = "1234 644" ]
+	# the layer holds only the copy and its fresh parent
+	n=$(kiln inspect --format '{{len .RootFS.Layers}}' lk)
+	[ "$n" -ge 3 ]
+}
+
+@test "ADD <url>: downloaded (0600, not extracted), content in the cache key; --checksum" {
+	www=$BATS_TEST_TMPDIR/www
+	mkdir -p "$www"
+	echo v1 > "$www/file.txt"
+	tar -C "$www" -czf "$www/a.tar.gz" file.txt
+	python3 -m http.server 0 --bind 127.0.0.1 --directory "$www" > "$BATS_TEST_TMPDIR/http.log" 2>&1 &
+	pid=$!
+	port=
+	for _ in $(seq 100); do
+		port=$(ss -ltnp 2>/dev/null | grep "pid=$pid," | grep -o '127.0.0.1:[0-9]*' | cut -d: -f2 | head -1)
+		[ -n "$port" ] && break
+		sleep 0.05
+	done
+	[ -n "$port" ]
+	sum=$(sha256sum "$www/file.txt" | cut -d' ' -f1)
+	cat > "$CTX/Containerfile" <<CF
+FROM busybox
+ADD http://127.0.0.1:$port/file.txt /dl/
+ADD http://127.0.0.1:$port/a.tar.gz /dl/
+ADD --checksum=sha256:$sum http://127.0.0.1:$port/file.txt /named
+CF
+	run kiln build -t url "$CTX"
+	[ "$status" -eq 0 ]
+	run kiln run --rm url sh -c 'cat /dl/file.txt /named; stat -c "%a" /dl/file.txt; ls /dl'
+	[ "${lines[0]}" = v1 ]
+	[ "${lines[1]}" = v1 ]
+	[ "${lines[2]}" = 600 ]
+	[ "${lines[3]}" = a.tar.gz ]
+	[ "${lines[4]}" = file.txt ]
+	run kiln build -t url "$CTX"
+	step2=$(echo "$output" | awk '/STEP 2\/4/{p=1;next} /STEP 3\/4/{p=0} p')
+	[[ "$step2" == *"Using cache"* ]]
+	# a changed file at the same URL misses; the checksum now fails
+	echo v2 > "$www/file.txt"
+	run kiln build -t url "$CTX"
+	kill $pid
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"checksum mismatch for http://127.0.0.1:$port/file.txt"* ]]
+	step2=$(echo "$output" | awk '/STEP 2\/4/{p=1;next} /STEP 3\/4/{p=0} p')
+	[[ "$step2" != *"Using cache"* ]]
+	printf 'FROM busybox\nADD --checksum=sha256:%s f /f\n' "$sum" > "$CTX/Containerfile"
+	echo x > "$CTX/f"
+	run kiln build "$CTX"
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"checksum can't be specified for non-HTTP(S) sources"* ]]
+}
