@@ -115,10 +115,14 @@ bench: kiln
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(OUT)/fuzz/%)
 FUZZ_OBJS := $(LIB_SRCS:%.c=$(OUT)/fuzzobj/%.o)
-FUZZ_SECONDS ?= 300
-# make check's smoke run: the parser 20 s (issue 6), the other targets 10 s.
-FUZZ_SMOKE_SECONDS ?= 10
-FUZZ_SMOKE_PARSER_SECONDS ?= 20
+# Only pattern rules name them: without this make deletes them after each run.
+.SECONDARY: $(FUZZ_OBJS)
+# make fuzz: every target at least FUZZ_TIME seconds; make check's smoke
+# run: every target FUZZ_SMOKE_SECONDS.  Two targets run at once
+# (FUZZ_JOBS), one per core.
+FUZZ_TIME ?= 600
+FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_JOBS ?= 2
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
 
 $(OUT)/fuzzobj/%.o: %.c
@@ -130,21 +134,11 @@ $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
 	clang -g -O1 -fsanitize=fuzzer,address,undefined $(filter-out -MMD -MP,$(KCFLAGS)) \
 		-o $@ $< $(FUZZ_OBJS) $(PKG_LIBS) -lpthread
 
-define run_fuzz
-	@for f in $(FUZZ_BINS); do n=$${f##*/fuzz_}; mkdir -p $(OUT)/fuzz/new-$$n tests/fuzz/corpus/$$n; \
-		t=$(1); [ "$$n" = parser ] && [ -n "$(2)" ] && t=$(2); \
-		echo "fuzz $$n: $$t s"; \
-		$$f -max_total_time=$$t -timeout=5 -rss_limit_mb=2048 -print_final_stats=0 \
-			-artifact_prefix=$(OUT)/fuzz/crash-$$n- $(OUT)/fuzz/new-$$n tests/fuzz/corpus/$$n \
-			> $(OUT)/fuzz/$$n.log 2>&1 || { tail -40 $(OUT)/fuzz/$$n.log; exit 1; }; \
-		grep -h 'Done' $(OUT)/fuzz/$$n.log | tail -1; done
-endef
-
 fuzz: $(FUZZ_BINS)
-	$(call run_fuzz,$(FUZZ_SECONDS))
+	@FUZZ_JOBS=$(FUZZ_JOBS) tests/fuzz/run.sh $(FUZZ_TIME) $(OUT)/fuzz $(FUZZ_BINS)
 
 fuzz-smoke: $(FUZZ_BINS)
-	$(call run_fuzz,$(FUZZ_SMOKE_SECONDS),$(FUZZ_SMOKE_PARSER_SECONDS))
+	@FUZZ_JOBS=$(FUZZ_JOBS) tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(OUT)/fuzz $(FUZZ_BINS)
 
 clean:
 	rm -rf $(OUT) kiln

@@ -438,6 +438,14 @@ static int make_hardlink(struct applier *ap, int pfd, const char *base, const ch
 	}
 	if (r < 0 && errno == ENOENT)
 		return kerror_set(e, ENOENT, "hardlink target \"%.256s\" is missing", target);
+	if (r < 0 && errno == EPERM) { /* linkat's answer for a directory */
+		struct stat st;
+		if (fstatat(*tdir ? tfd : ap->rootfd, tbase, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISDIR(st.st_mode))
+			return kerror_set(e, EINVAL, "hardlink target \"%.256s\" is a directory",
+					  target);
+		errno = EPERM;
+	}
 	if (r < 0)
 		return kerror_sys(e, errno, "linking to \"%.256s\"", target);
 	pathset_add(&ap->created, path);
@@ -460,7 +468,7 @@ static int apply_clean(struct applier *ap, struct archive *a, struct archive_ent
 	if (!*path) {
 		if (type == AE_IFDIR && !hl)
 			return 0; /* "./": the root itself is left as it is */
-		return kerror_set(e, EINVAL, "empty name");
+		return kerror_set(e, EINVAL, "the layer's root can only be a directory");
 	}
 	parent = split(path, &base);
 	if (str_has_prefix(base, ".wh."))

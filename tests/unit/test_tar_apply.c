@@ -301,6 +301,24 @@ static void test_escape_dotdot(void **state)
 	expect_refused(f, t, DEL, "path leaves the layer");
 }
 
+/* Entries that name the root as something else, or hardlink a directory,
+ * are refused with a reason a user can act on. */
+static void test_refused_root_and_dir_links(void **state)
+{
+	struct fx *f = *state;
+	struct tb *t = tb_new();
+	tb_sym(t, ".", f->sentinel);
+	tb_file(t, "pwned", "x");
+	expect_refused(f, t, OV, "entry \".\": the layer's root can only be a directory");
+	t = tb_new();
+	tb_file(t, ".", "x");
+	expect_refused(f, t, DEL, "the layer's root can only be a directory");
+	t = tb_new();
+	tb_dir(t, "dir");
+	tb_hard(t, "h", "dir");
+	expect_refused(f, t, OV, "entry \"h\": hardlink target \"dir\" is a directory");
+}
+
 static void test_escape_absolute(void **state)
 {
 	struct fx *f = *state;
@@ -871,6 +889,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_escape_dotdot),
 		T(test_escape_absolute),
+		T(test_refused_root_and_dir_links),
 		T(test_escape_symlink_root),
 		T(test_escape_symlink_dotdot),
 		T(test_escape_symlink_chain),
