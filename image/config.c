@@ -6,6 +6,63 @@
 
 #include "image/model.h"
 
+static bool is_strv(const json_t *v)
+{
+	const json_t *it;
+	size_t i;
+
+	if (!json_is_array(v))
+		return false;
+	json_array_foreach(v, i, it)
+		if (!json_is_string(it))
+			return false;
+	return true;
+}
+
+/* An object whose values all are objects (values_string false) or strings. */
+static bool is_map(const json_t *v, bool values_string)
+{
+	const char *k;
+	const json_t *it;
+
+	if (!json_is_object(v))
+		return false;
+	json_object_foreach((json_t *)v, k, it)
+		if (values_string ? !json_is_string(it) : !json_is_object(it))
+			return false;
+	return true;
+}
+
+/* The execution parameters ("config") kiln and its peers read: a field of
+ * the wrong type is refused, as Docker's decoder does, instead of being
+ * half-understood later by run or build.  null means unset. */
+static int exec_check(const json_t *cfg, struct kerror *e)
+{
+	static const char *const strvs[] = { "Env", "Cmd", "Entrypoint", "OnBuild", "Shell" };
+	static const char *const strs[] = { "User", "WorkingDir", "StopSignal" };
+	const json_t *v;
+
+	if (!cfg || json_is_null(cfg))
+		return 0;
+	if (!json_is_object(cfg))
+		return kerror_set(e, EINVAL, "\"config\" is not an object");
+	for (size_t i = 0; i < sizeof(strvs) / sizeof(*strvs); i++)
+		if ((v = json_object_get(cfg, strvs[i])) && !json_is_null(v) && !is_strv(v))
+			return kerror_set(e, EINVAL, "config.%s is not a list of strings", strvs[i]);
+	for (size_t i = 0; i < sizeof(strs) / sizeof(*strs); i++)
+		if ((v = json_object_get(cfg, strs[i])) && !json_is_null(v) && !json_is_string(v))
+			return kerror_set(e, EINVAL, "config.%s is not a string", strs[i]);
+	if ((v = json_object_get(cfg, "Labels")) && !json_is_null(v) && !is_map(v, true))
+		return kerror_set(e, EINVAL, "config.Labels is not an object of strings");
+	if ((v = json_object_get(cfg, "ExposedPorts")) && !json_is_null(v) && !is_map(v, false))
+		return kerror_set(e, EINVAL, "config.ExposedPorts is not an object of objects");
+	if ((v = json_object_get(cfg, "Volumes")) && !json_is_null(v) && !is_map(v, false))
+		return kerror_set(e, EINVAL, "config.Volumes is not an object of objects");
+	if ((v = json_object_get(cfg, "Healthcheck")) && !json_is_null(v) && !json_is_object(v))
+		return kerror_set(e, EINVAL, "config.Healthcheck is not an object");
+	return 0;
+}
+
 static int config_check(const json_t *root, struct kerror *e)
 {
 	const json_t *rootfs = json_object_get(root, "rootfs"), *ids, *it;
@@ -29,7 +86,7 @@ static int config_check(const json_t *root, struct kerror *e)
 	json_array_foreach(ids, i, it)
 		if (!digest_valid(json_string_value(it)))
 			return kerror_set(e, EINVAL, "rootfs.diff_ids[%zu] is not a valid digest", i);
-	return 0;
+	return exec_check(json_object_get(root, "config"), e);
 }
 
 int config_parse(const char *data, size_t len, struct image_config **out, struct kerror *e)

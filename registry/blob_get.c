@@ -61,6 +61,10 @@ int client_get_manifest(struct reg_client *c, const char *repo, const char *scop
 	struct http_resp resp;
 	int rc;
 
+	/* A digest kiln cannot verify would make the content unchecked. */
+	if (strchr(reference, ':') && !str_has_prefix(reference, "sha256:"))
+		return kerror_set(e, ENOTSUP, "manifest %.100s: unsupported digest algorithm "
+					      "(only sha256 can be verified)", reference);
 	rq.method = "GET";
 	rq.url = path;
 	rq.scope = scope;

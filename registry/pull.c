@@ -149,7 +149,14 @@ static int pull_from(struct puller *p, const struct image_ref *src, const char *
 		r = get_manifest(p, child, &mdata, &mlen, &ctype, digest, e);
 		if (r < 0)
 			return r;
+		if ((int64_t)mlen != d->size)
+			return kerror_set(e, EBADMSG, "manifest %s: %zu bytes, the manifest list "
+						      "says %lld", child, mlen, (long long)d->size);
 		kind = manifest_detect(mdata, mlen, ctype);
+		if (kind == MANIFEST_OCI_INDEX || kind == MANIFEST_DOCKER_LIST)
+			return kerror_set(e, ENOTSUP, "manifest list %s names another manifest "
+						      "list (%s): nested lists are not supported",
+					  index_digest, child);
 	}
 	if (kind == MANIFEST_DOCKER_V2S1)
 		return kerror_set(e, ENOTSUP, "manifest %s is Docker schema 1, which is unsupported "

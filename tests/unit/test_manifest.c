@@ -221,7 +221,12 @@ static void test_config_docker(void **state)
 	assert_int_equal(config_created(c2), 0);
 	assert_null(config_exec(c2));
 	config_serialize(c2);
-	assert_string_equal(c2->raw, min);
+	assert_string_equal(c2->raw, min);	/* null execution fields mean unset (Go's encoder writes them). */
+	static const char nulls[] = "{\"architecture\":\"arm64\",\"os\":\"linux\",\"rootfs\":"
+		"{\"type\":\"layers\"},\"config\":{\"Env\":null,\"Cmd\":null,\"Labels\":null,"
+		"\"Volumes\":null,\"User\":null,\"ExposedPorts\":{\"80/tcp\":{}}}}";
+	config_free(steal_pointer(&c2));
+	assert_int_equal(config_parse(nulls, strlen(nulls), &c2, &e), 0);
 }
 
 struct reject_case {
@@ -282,6 +287,16 @@ static const struct reject_case rejects[] = {
 	{ 2, "{\"architecture\":\"amd64\",\"os\":7,\"rootfs\":{\"type\":\"layers\"}}", "\"os\" is missing" },
 	{ 2, "{\"os\":\"linux\",\"os\":\"linux\"}", "duplicate" },
 	{ 2, "{", "parsing image config" },
+#define CFG_BASE "\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\"}"
+	{ 2, "{" CFG_BASE ",\"config\":[]}", "\"config\" is not an object" },
+	{ 2, "{" CFG_BASE ",\"config\":{\"Env\":\"A=1\"}}", "config.Env is not a list of strings" },
+	{ 2, "{" CFG_BASE ",\"config\":{\"Cmd\":[\"sh\",1]}}", "config.Cmd is not a list" },
+	{ 2, "{" CFG_BASE ",\"config\":{\"Entrypoint\":{}}}", "config.Entrypoint is not" },
+	{ 2, "{" CFG_BASE ",\"config\":{\"User\":0}}", "config.User is not a string" },
+	{ 2, "{" CFG_BASE ",\"config\":{\"Labels\":{\"a\":1}}}", "config.Labels is not" },
+	{ 2, "{" CFG_BASE ",\"config\":{\"ExposedPorts\":{\"80/tcp\":1}}}", "config.ExposedPorts" },
+	{ 2, "{" CFG_BASE ",\"config\":{\"Volumes\":[\"/data\"]}}", "config.Volumes" },
+	{ 2, "{" CFG_BASE ",\"config\":{\"Healthcheck\":\"x\"}}", "config.Healthcheck" },
 };
 
 static void test_rejections(void **state)
