@@ -26,6 +26,45 @@ static int open_in(int rootfd, const char *rel, int flags)
 	return fd;
 }
 
+/* Does a ".." in p climb above the directory p is relative to? */
+static bool climbs_out(const char *p)
+{
+	long depth = 0;
+
+	for (p += strspn(p, "/"); *p; p += strspn(p, "/")) {
+		size_t n = strcspn(p, "/");
+		if (n == 2 && !strncmp(p, "..", 2)) {
+			if (--depth < 0)
+				return true;
+		} else if (!(n == 1 && p[0] == '.')) {
+			depth++;
+		}
+		p += n;
+	}
+	return false;
+}
+
+/* A source that is missing inside the context: when the name (through "..",
+ * a leading "/" or a symlink) points outside it, say so, since that is why
+ * it was not found (sources resolve with the context as their root). */
+static int source_missing(int rootfd, const char *arg, int err, struct kerror *e)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
+				.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+	int fd;
+
+	if (err != ENOENT)
+		return kerror_sys(e, err, "source \"%s\"", arg);
+	fd = climbs_out(arg) ? -1 : (int)syscall(SYS_openat2, rootfd, arg[0] ? arg : ".", &how,
+						  sizeof(how));
+	if (fd >= 0)
+		close(fd);
+	if (climbs_out(arg) || (fd < 0 && errno == EXDEV))
+		return kerror_set(e, ENOENT, "source \"%s\": not found in the build context (it "
+					     "points outside, and sources resolve inside it)", arg);
+	return kerror_set(e, ENOENT, "source \"%s\": not found in the build context", arg);
+}
+
 /* Lexical clean relative to a root: "/a/../../b/./c/" → "b/c"; "" = root. */
 static char *clean_rel(const char *p)
 {
@@ -170,7 +209,7 @@ int copy_list_make(const struct plan_step *st, const struct copy_source *src,
 				int err = fd < 0 ? errno : ENOENT;
 				copy_list_release(out);
 				strv_free(v);
-				return kerror_sys(e, err, "source \"%s\"", st->argv[i]);
+				return source_missing(rootfd, st->argv[i], err, e);
 			}
 		}
 		strv_push(&v, steal_pointer(&rel));

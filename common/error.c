@@ -10,8 +10,32 @@ static int code_of(struct kerror *e)
 	return e && e->code > 0 ? e->code : EINVAL;
 }
 
+/* Messages quote untrusted names (tar entries, Containerfile words, registry
+ * replies) and end up on a terminal: control bytes other than newline and
+ * tab become \xNN, so input cannot send escape sequences.  Takes msg. */
+static char *visible(char *msg)
+{
+	struct buf b = { 0 };
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)msg; *p; p++)
+		if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
+			break;
+	if (!*p)
+		return msg;
+	for (p = (const unsigned char *)msg; *p; p++) {
+		if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
+			buf_printf(&b, "\\x%02x", *p);
+		else
+			buf_append(&b, p, 1);
+	}
+	free(msg);
+	return buf_steal(&b);
+}
+
 static void set_msg(struct kerror *e, int code, char *msg)
 {
+	msg = visible(msg);
 	if (!e) {
 		free(msg);
 		return;
@@ -60,6 +84,7 @@ int kerror_wrap(struct kerror *e, const char *fmt, ...)
 	if (vasprintf(&ctx, fmt, ap) < 0)
 		abort();
 	va_end(ap);
+	ctx = visible(ctx);
 	msg = e->msg ? xasprintf("%s: %s", ctx, e->msg) : xstrdup(ctx);
 	free(ctx);
 	free(e->msg);

@@ -19,6 +19,13 @@ static void test_error_wrap(void **state)
 	assert_string_equal(e.msg, "pulling \"busybox\": blob x missing");
 	assert_int_equal(kerror_sys(&e, EACCES, "opening \"%s\"", "f"), -EACCES);
 	assert_string_equal(e.msg, "opening \"f\": Permission denied");
+	/* Control bytes from untrusted names cannot reach the terminal. */
+	kerror_set(&e, EINVAL, "unknown instruction: %s", "\x1b]0;pwned\x07\x7f");
+	assert_string_equal(e.msg, "unknown instruction: \\x1b]0;pwned\\x07\\x7f");
+	kerror_wrap(&e, "entry \"%s\"", "a\rb");
+	assert_string_equal(e.msg, "entry \"a\\x0db\": unknown instruction: \\x1b]0;pwned\\x07\\x7f");
+	kerror_set(&e, EINVAL, "usage\n\tline");
+	assert_string_equal(e.msg, "usage\n\tline");
 	kerror_release(&e);
 	assert_null(e.msg);
 	assert_int_equal(kerror_set(&e, 0, "x"), -EINVAL);
