@@ -15,7 +15,9 @@ int client_load_creds(struct reg_client *c, const char *authfile, const char *re
 	if (c->have_creds)
 		return 0;
 	r = authfile_lookup(authfile, repo, &c->creds, e);
-	if (r == -ENOENT && !(authfile && *authfile)) {
+	/* No credentials for repo (with no error: a given file that is
+	 * missing is one) means going on anonymously, as podman does. */
+	if (r == -ENOENT && (!(authfile && *authfile) || !e->msg)) {
 		kerror_release(e);
 		return 0;
 	}

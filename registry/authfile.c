@@ -68,11 +68,22 @@ static int decode_auth(const char *b64, struct auth_creds *out)
 	return 0;
 }
 
-static int entry_creds(const json_t *ent, struct auth_creds *out)
+/* The credentials of one "auths" entry: -ENOENT when it has none (only a
+ * credential helper, say), -EINVAL with a reason when it is malformed. */
+static int entry_creds(const json_t *ent, const char *what, const char *name,
+		       struct auth_creds *out, struct kerror *e)
 {
-	const char *a = json_str(ent, "auth"), *tok = json_str(ent, "identitytoken");
-	if (!a || !*a || decode_auth(a, out) < 0)
+	const json_t *a = json_object_get(ent, "auth");
+	const char *tok = json_str(ent, "identitytoken");
+
+	if (!json_is_object(ent))
+		return kerror_set(e, EINVAL, "reading \"%s\": auths[\"%.200s\"] is not an object",
+				  what, name);
+	if (!a || (json_is_string(a) && !*json_string_value(a)))
 		return -ENOENT;
+	if (!json_is_string(a) || decode_auth(json_string_value(a), out) < 0)
+		return kerror_set(e, EINVAL, "reading \"%s\": auths[\"%.200s\"].auth is not "
+					     "base64 of \"user:password\"", what, name);
 	if (tok && *tok)
 		out->identity_token = xstrdup(tok);
 	return 0;
@@ -111,13 +122,15 @@ int authfile_lookup_data(const char *data, size_t len, const char *what, const c
 	if (r < 0)
 		return kerror_wrap(e, "reading \"%s\"", what);
 	auths = json_object_get(j, "auths");
-	if (!json_is_object(auths))
+	if (!auths)
 		return -ENOENT;
+	if (!json_is_object(auths))
+		return kerror_set(e, EINVAL, "reading \"%s\": \"auths\" is not an object", what);
 	/* Most specific first: host/ns/repo, host/ns, host. */
 	for (;;) {
 		ent = json_object_get(auths, k);
-		if (ent && entry_creds(ent, out) == 0)
-			return 0;
+		if (ent && (r = entry_creds(ent, what, k, out, e)) != -ENOENT)
+			return r;
 		char *slash = strrchr(k, '/');
 		if (!slash)
 			break;
@@ -126,8 +139,8 @@ int authfile_lookup_data(const char *data, size_t len, const char *what, const c
 	host = normalize_legacy(k);
 	json_object_foreach(auths, name, ent) {
 		_cleanup_free_ char *n = normalize_legacy(name);
-		if (!strcmp(n, host) && entry_creds(ent, out) == 0)
-			return 0;
+		if (!strcmp(n, host) && (r = entry_creds(ent, what, name, out, e)) != -ENOENT)
+			return r;
 	}
 	return -ENOENT;
 }

@@ -29,9 +29,15 @@ void registries_conf_release(struct registries_conf *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static char *trim_location(const char *loc, const char *what, struct kerror *e)
+/* A registry location as registries.conf(5) allows it: host[:port][/path],
+ * where a prefix may start with "*." (a wildcard on the host).  Anything
+ * else (a scheme, "..", spaces, empty components) cannot name a registry and
+ * would be pasted into references later. */
+static char *trim_location(const char *loc, bool prefix, const char *what, struct kerror *e)
 {
+	const char *p = loc;
 	size_t n;
+
 	if (str_has_prefix(loc, "http://") || str_has_prefix(loc, "https://")) {
 		kerror_set(e, EINVAL, "%s: registry location \"%s\" must not contain a scheme",
 			   what, loc);
@@ -40,12 +46,42 @@ static char *trim_location(const char *loc, const char *what, struct kerror *e)
 	n = strlen(loc);
 	while (n && loc[n - 1] == '/')
 		n--;
+	if (n == 0)
+		return prefix ? (kerror_set(e, EINVAL, "%s: an empty [[registry]] prefix", what),
+				 NULL)
+			      : xstrdup("");
+	if (prefix && str_has_prefix(p, "*."))
+		p += 2;
+	/* Each '/'-separated component: non-empty, not "." or "..", and made
+	 * of the characters of a host, port, path or IPv6 literal. */
+	for (size_t i = (size_t)(p - loc), start = i; i <= n; i++) {
+		if (i < n && loc[i] != '/') {
+			if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "0123456789._-:[]@", loc[i]))
+				goto bad;
+			continue;
+		}
+		size_t k = i - start;
+		if (k == 0 || (k == 1 && loc[start] == '.') ||
+		    (k == 2 && !strncmp(loc + start, "..", 2)))
+			goto bad;
+		start = i + 1;
+	}
 	return xstrndup(loc, n);
+bad:
+	kerror_set(e, EINVAL, "%s: \"%.200s\" is not a valid registry location", what, loc);
+	return NULL;
 }
 
-static bool get_bool(const json_t *o, const char *k)
+/* A boolean key of table o: false when absent, an error when not a boolean. */
+static int get_bool(const json_t *o, const char *k, bool *out, const char *what,
+		    struct kerror *e)
 {
-	return json_is_true(json_object_get(o, k));
+	const json_t *v = json_object_get(o, k);
+	if (v && !json_is_boolean(v))
+		return kerror_set(e, EINVAL, "%s: %s must be true or false", what, k);
+	*out = json_is_true(v);
+	return 0;
 }
 
 static int parse_entry(const json_t *t, const char *what, struct reg_entry *out, struct kerror *e)
@@ -56,17 +92,23 @@ static int parse_entry(const json_t *t, const char *what, struct reg_entry *out,
 	json_t *m;
 
 	memset(out, 0, sizeof(*out));
+	if (!json_is_object(t))
+		return kerror_set(e, EINVAL, "%s: [[registry]] must be an array of tables", what);
+	if ((json_object_get(t, "prefix") && !prefix) || (json_object_get(t, "location") && !loc))
+		return kerror_set(e, EINVAL, "%s: a [[registry]] prefix and location must be "
+					     "strings", what);
 	if (!prefix && !loc)
 		return kerror_set(e, EINVAL, "%s: a [[registry]] needs a prefix or a location", what);
-	out->location = trim_location(loc ? loc : "", what, e);
+	out->location = loc ? trim_location(loc, false, what, e) : xstrdup("");
 	if (!out->location)
 		return -EINVAL;
-	out->prefix = prefix ? trim_location(prefix, what, e) : xstrdup(out->location);
+	out->prefix = prefix ? trim_location(prefix, true, what, e) : xstrdup(out->location);
 	if (!out->prefix)
 		return -EINVAL;
-	out->insecure = get_bool(t, "insecure");
-	out->blocked = get_bool(t, "blocked");
-	out->mirror_by_digest_only = get_bool(t, "mirror-by-digest-only");
+	if (get_bool(t, "insecure", &out->insecure, what, e) < 0 ||
+	    get_bool(t, "blocked", &out->blocked, what, e) < 0 ||
+	    get_bool(t, "mirror-by-digest-only", &out->mirror_by_digest_only, what, e) < 0)
+		return -EINVAL;
 	if (mirrors && !json_is_array(mirrors))
 		return kerror_set(e, EINVAL, "%s: registry.mirror must be an array of tables", what);
 	out->mirrors = xcalloc(json_array_size(mirrors) + 1, sizeof(*out->mirrors));
@@ -75,11 +117,12 @@ static int parse_entry(const json_t *t, const char *what, struct reg_entry *out,
 		const char *ml = json_str(m, "location"), *pf = json_str(m, "pull-from-mirror");
 		if (!ml)
 			return kerror_set(e, EINVAL, "%s: a mirror needs a location", what);
-		rm->location = trim_location(ml, what, e);
+		rm->location = trim_location(ml, false, what, e);
 		if (!rm->location)
 			return -EINVAL;
 		out->n_mirrors++;
-		rm->insecure = get_bool(m, "insecure");
+		if (get_bool(m, "insecure", &rm->insecure, what, e) < 0)
+			return -EINVAL;
 		if (!pf || !strcmp(pf, "all"))
 			rm->pull_from = 0;
 		else if (!strcmp(pf, "digest-only"))
@@ -118,12 +161,18 @@ int registries_conf_parse(const char *data, size_t len, const char *what,
 		strv_free(c->search);
 		c->search = s;
 	}
-	if ((k = json_str(j, "short-name-mode"))) {
+	if ((v = json_object_get(j, "short-name-mode"))) {
+		k = json_string_value(v);
+		if (!k || (strcmp(k, "enforcing") && strcmp(k, "permissive") && strcmp(k, "disabled")))
+			return kerror_set(e, EINVAL, "%s: short-name-mode must be \"enforcing\", "
+						     "\"permissive\" or \"disabled\"", what);
 		free(c->short_name_mode);
 		c->short_name_mode = xstrdup(k);
 	}
 	aliases = json_object_get(j, "aliases");
-	if (json_is_object(aliases)) {
+	if (aliases && !json_is_object(aliases))
+		return kerror_set(e, EINVAL, "%s: [aliases] must be a table", what);
+	if (aliases) {
 		if (!c->aliases)
 			c->aliases = json_object();
 		json_object_foreach(aliases, k, v) {

@@ -94,6 +94,31 @@ static void test_conf(void **state)
 	assert_int_equal(registries_conf_parse("x = [", 5, "bad", &c, &e), -EINVAL);
 	kerror_release(&e);
 	registries_conf_release(&c);
+
+	/* Wrong types and values are refused with a reason, never ignored. */
+	static const char *const bad[][2] = {
+		{ "aliases = \"busybox\"", "[aliases] must be a table" },
+		{ "short-name-mode = \"yolo\"", "short-name-mode must be" },
+		{ "short-name-mode = 1", "short-name-mode must be" },
+		{ "[[registry]]\nlocation = 7", "prefix and location must be strings" },
+		{ "[[registry]]\nprefix = \"docker.io\"\nlocation = \"../../etc\"",
+		  "\"../../etc\" is not a valid registry location" },
+		{ "[[registry]]\nlocation = \"a b.io\"", "is not a valid registry location" },
+		{ "[[registry]]\nlocation = \"a.io//x\"", "is not a valid registry location" },
+		{ "[[registry]]\nlocation = \"a.io\"\ninsecure = \"yes\"", "insecure must be true or false" },
+		{ "registry = [1]", "[[registry]] must be an array of tables" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		if (registries_conf_parse(bad[i][0], strlen(bad[i][0]), "t", &c, &e) != -EINVAL ||
+		    !strstr(e.msg, bad[i][1]))
+			fail_msg("case %zu: %s", i, e.msg ? e.msg : "accepted");
+		kerror_release(&e);
+		registries_conf_release(&c);
+	}
+	static const char good[] = "[[registry]]\nprefix = \"*.example.com\"\n"
+				   "location = \"[::1]:5000/ns/repo_x-y\"\n";
+	assert_int_equal(registries_conf_parse(good, strlen(good), "t", &c, &e), 0);
+	registries_conf_release(&c);
 }
 
 static void test_authfile(void **state)
@@ -117,7 +142,22 @@ static void test_authfile(void **state)
 	assert_string_equal(cr.pass, "pa:ss");
 	auth_creds_release(&cr);
 	assert_int_equal(authfile_lookup_data(j, strlen(j), "t", "empty.io", &cr, &e), -ENOENT);
-	assert_int_equal(authfile_lookup_data(j, strlen(j), "t", "bad.io", &cr, &e), -ENOENT);
+	/* A malformed entry is an error naming it (podman refuses it too). */
+	assert_int_equal(authfile_lookup_data(j, strlen(j), "t", "bad.io", &cr, &e), -EINVAL);
+	assert_string_equal(e.msg, "reading \"t\": auths[\"bad.io\"].auth is not base64 of "
+			    "\"user:password\"");
+	static const char *const bad[][2] = {
+		{ "{\"auths\":[]}", "\"auths\" is not an object" },
+		{ "{\"auths\":{\"x.io\":\"u:p\"}}", "auths[\"x.io\"] is not an object" },
+		{ "{\"auths\":{\"x.io\":{\"auth\":42}}}", "auths[\"x.io\"].auth is not base64" },
+		{ "{\"auths\":{\"x.io\":{\"auth\":\"bm9jb2xvbg==\"}}}", "is not base64 of" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		kerror_release(&e);
+		assert_int_equal(authfile_lookup_data(bad[i][0], strlen(bad[i][0]), "t", "x.io/a",
+						      &cr, &e), -EINVAL);
+		assert_non_null(strstr(e.msg, bad[i][1]));
+	}
 	assert_true(authfile_lookup_data("{", 1, "t", "x", &cr, &e) < 0);
 	kerror_release(&e);
 }
