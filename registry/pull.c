@@ -168,6 +168,14 @@ static int pull_from(struct puller *p, const struct image_ref *src, const char *
 	r = manifest_parse(mdata, mlen, &m, e);
 	if (r < 0)
 		return kerror_wrap(e, "reading manifest %s", digest);
+	/* Every blob must be verifiable, even one a stored layer lets us skip:
+	 * the manifest is kept and pushed again as it is. */
+	for (size_t i = 0; i <= m->n_layers; i++) {
+		const char *b = i < m->n_layers ? m->layers[i].digest : m->config.digest;
+		if (!digest_is_sha256(b))
+			return kerror_set(e, ENOTSUP, "manifest %s: blob %s: unsupported digest "
+						      "algorithm (only sha256 can be verified)", digest, b);
+	}
 	say(p->o, "Getting image source signatures");
 	/* The policy decides before anything is fetched or stored. */
 	r = pull_policy_check(p->pol, p->o, p->c, p->repo, p->scope, p->logical, mdata, mlen,
