@@ -470,6 +470,8 @@ static int layer_step(struct build *b, struct bstate *s, const struct plan_step 
 			.network_host = !b->o->network_none &&
 					!(st->network && !strcmp(st->network, "none")),
 			.out_fd = b->o->quiet ? -1 : -1, .err_fd = -1,
+			.confine = !(st->security && !strcmp(st->security, "insecure")),
+			.seccomp_cache_dir = store_runroot(b->s),
 		};
 		struct run_mounts rm = { 0 };
 		int code = 0;

@@ -125,7 +125,7 @@ static void setup_dev(const char *rootfs, int errfd)
 
 /* pid 1 of the step's PID namespace. */
 static _Noreturn void step_main(const struct run_build_exec *x, const struct run_user *u,
-				int errfd)
+				const struct run_bpf *bpf, int errfd)
 {
 	_cleanup_free_ char *proc = xasprintf("%s/proc", x->rootfs);
 	_cleanup_free_ char *sys = xasprintf("%s/sys", x->rootfs);
@@ -160,8 +160,22 @@ static _Noreturn void step_main(const struct run_build_exec *x, const struct run
 		if (chdir(cwd) < 0)
 			child_fail(errfd, 125, "entering the working directory", errno);
 	}
+	if (x->confine) {
+		/* as spawn.c: bounding set, filter (while CAP_SYS_ADMIN is still
+		 * held: no no_new_privs needed, as podman), then the user */
+		struct kerror e = { 0 };
+		if (run_caps_bound(run_caps_default(), &e) < 0)
+			child_fail(errfd, 125, "dropping capabilities", e.code);
+		if (bpf && run_seccomp_install(bpf, &e) < 0)
+			child_fail(errfd, 125, "installing the seccomp filter", e.code);
+	}
 	if (run_setgroups(u->n_gids, u->gids) < 0 || setgid(u->gid) < 0 || setuid(u->uid) < 0)
 		child_fail(errfd, 125, "switching to the user", errno);
+	if (x->confine && u->uid == 0) {
+		struct kerror e = { 0 };
+		if (run_caps_apply(run_caps_default(), &e) < 0)
+			child_fail(errfd, 125, "setting capabilities", e.code);
+	}
 	{
 		int null = open("/dev/null", O_RDONLY);
 		if (null >= 0) {
@@ -183,6 +197,7 @@ int run_build_exec(const struct run_build_exec *x, int *exit_code, struct kerror
 	_cleanup_close_ int rootfd = open(x->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_free_ char *passwd = NULL, *group = NULL;
 	struct run_user u = { 0 };
+	struct run_bpf bpf = { 0 };
 	struct made made[8];
 	size_t nmade = 0;
 	int pipefd[2] = { -1, -1 };
@@ -209,6 +224,11 @@ int run_build_exec(const struct run_build_exec *x, int *exit_code, struct kerror
 		make_point(rootfd, "etc/resolv.conf", false, made, &nmade);
 		make_point(rootfd, "etc/hosts", false, made, &nmade);
 	}
+	if (x->confine) {
+		r = run_seccomp_filter(x->seccomp_cache_dir, &bpf, e);
+		if (r < 0)
+			goto out;
+	}
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		r = kerror_sys(e, errno, "creating a pipe");
 		goto out;
@@ -232,7 +252,7 @@ int run_build_exec(const struct run_build_exec *x, int *exit_code, struct kerror
 		if (inner < 0)
 			child_fail(pipefd[1], 125, "forking", errno);
 		if (inner == 0)
-			step_main(x, &u, pipefd[1]);
+			step_main(x, &u, x->confine ? &bpf : NULL, pipefd[1]);
 		close(pipefd[1]);
 		while (waitpid(inner, &status, 0) < 0)
 			if (errno != EINTR)
@@ -262,5 +282,6 @@ out:
 	while (nmade-- > 0)
 		unlinkat(rootfd, made[nmade].rel, made[nmade].dir ? AT_REMOVEDIR : 0);
 	run_user_release(&u);
+	run_bpf_release(&bpf);
 	return r;
 }

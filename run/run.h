@@ -490,6 +490,12 @@ struct run_build_exec {
 	const char *user;
 	bool network_host;
 	int out_fd, err_fd; /* -1: inherit */
+	/* Podman's confinement of a RUN step: the default capability set
+	 * (run_caps_default) and the default seccomp filter, compiled or read
+	 * from its cache in seccomp_cache_dir.  false: all of root's powers
+	 * (RUN --security=insecure). */
+	bool confine;
+	const char *seccomp_cache_dir;
 };
 int run_build_exec(const struct run_build_exec *x, int *exit_code, struct kerror *e);
 

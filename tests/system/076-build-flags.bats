@@ -221,3 +221,26 @@ CF
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"checksum can't be specified for non-HTTP(S) sources"* ]]
 }
+
+@test "RUN steps get podman's default capabilities and seccomp filter; --security=insecure lifts them" {
+	cat > "$CTX/Containerfile" <<'CF'
+FROM busybox
+RUN grep -E '^(CapBnd|CapEff|Seccomp):' /proc/self/status > /confined
+RUN --security=insecure grep -E '^(CapBnd|Seccomp):' /proc/self/status > /insecure
+USER 1000
+RUN grep -E '^(CapEff|Seccomp):' /proc/self/status > /tmp/user
+CF
+	run kiln build -t caps "$CTX"
+	[ "$status" -eq 0 ]
+	# podman 4's default set: CHOWN DAC_OVERRIDE FOWNER FSETID KILL
+	# NET_BIND_SERVICE SETFCAP SETGID SETPCAP SETUID SYS_CHROOT
+	want=00000000800405fb
+	run kiln run --rm caps cat /confined /insecure /tmp/user
+	[ "${lines[0]}" = "CapEff:	$want" ]
+	[ "${lines[1]}" = "CapBnd:	$want" ]
+	[ "${lines[2]}" = "Seccomp:	2" ]
+	[ "${lines[3]}" != "CapBnd:	$want" ]
+	[ "${lines[4]}" = "Seccomp:	0" ]
+	[ "${lines[5]}" = "CapEff:	0000000000000000" ]
+	[ "${lines[6]}" = "Seccomp:	2" ]
+}
