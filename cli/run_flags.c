@@ -179,7 +179,8 @@ enum {
 	OPT_INIT, OPT_MEMORY_SWAP, OPT_LOG_DRIVER, OPT_LOG_OPT, OPT_ROOTFS, OPT_RESTART,
 	OPT_HEALTH_CMD, OPT_HEALTH_INTERVAL, OPT_HEALTH_TIMEOUT, OPT_HEALTH_RETRIES,
 	OPT_HEALTH_START, OPT_NO_HEALTHCHECK, OPT_DEVICE, OPT_CIDFILE, OPT_SIG_PROXY, OPT_PULL,
-	OPT_RUNTIME, OPT_POD, OPT_IMAGE_VOLUME,
+	OPT_RUNTIME, OPT_POD, OPT_IMAGE_VOLUME, OPT_USERNS, OPT_UIDMAP, OPT_GIDMAP,
+	OPT_SUBUIDNAME, OPT_SUBGIDNAME,
 };
 
 static const char usage_opts[] =
@@ -239,6 +240,12 @@ static const char usage_opts[] =
 	"      --tmpfs stringArray       Mount a temporary filesystem (tmpfs)\n"
 	"      --ulimit strings          Ulimit options (name=soft[:hard])\n"
 	"  -u, --user string             Username or UID (format: <name|uid>[:<group|gid>])\n"
+	"      --userns string           User namespace (host, keep-id[:uid=,gid=], "
+	"auto[:size=], nomap)\n"
+	"      --uidmap stringArray      UID map for the user namespace (CTR:HOST:LEN)\n"
+	"      --gidmap stringArray      GID map for the user namespace (CTR:HOST:LEN)\n"
+	"      --subuidname string       Name of the range in /etc/subuid to map\n"
+	"      --subgidname string       Name of the range in /etc/subgid to map\n"
 	"  -v, --volume stringArray      Bind mount a volume (SRC|NAME:DST[:ro,z], or DST)\n"
 	"  -w, --workdir string          Working directory inside the container\n"
 	SIGN_PULL_HELP
@@ -375,6 +382,11 @@ int run_cli_parse(int argc, char **argv, bool is_run, struct run_cli *o, struct 
 		{ "pull", required_argument, NULL, OPT_PULL },
 		{ "runtime", required_argument, NULL, OPT_RUNTIME },
 		{ "pod", required_argument, NULL, OPT_POD },
+		{ "userns", required_argument, NULL, OPT_USERNS },
+		{ "uidmap", required_argument, NULL, OPT_UIDMAP },
+		{ "gidmap", required_argument, NULL, OPT_GIDMAP },
+		{ "subuidname", required_argument, NULL, OPT_SUBUIDNAME },
+		{ "subgidname", required_argument, NULL, OPT_SUBGIDNAME },
 		{ "help", no_argument, NULL, 'H' },
 		REGISTRY_LONGOPTS,
 		SIGN_PULL_LONGOPTS,
@@ -582,6 +594,11 @@ int run_cli_parse(int argc, char **argv, bool is_run, struct run_cli *o, struct 
 			o->runtime = xstrdup(optarg);
 			break;
 		case OPT_POD: free(o->pod); o->pod = xstrdup(optarg); break;
+		case OPT_USERNS: free(f->userns); f->userns = xstrdup(optarg); break;
+		case OPT_UIDMAP: strv_push(&f->uidmap, xstrdup(optarg)); break;
+		case OPT_GIDMAP: strv_push(&f->gidmap, xstrdup(optarg)); break;
+		case OPT_SUBUIDNAME: free(f->subuidname); f->subuidname = xstrdup(optarg); break;
+		case OPT_SUBGIDNAME: free(f->subgidname); f->subgidname = xstrdup(optarg); break;
 		case 'H':
 			cli_usage(is_run ? "kiln run [options] IMAGE [COMMAND [ARG...]]"
 					 : "kiln create [options] IMAGE [COMMAND [ARG...]]",

@@ -130,6 +130,18 @@ static char **lower_dirs(struct store *s, char *const *layers)
 	return out;
 }
 
+/* A container whose root is a full copy (vfs driver, --userns/--uidmap)
+ * has no upper dir of changes: diff and commit are refused, not empty. */
+static int copied_root(const char *cdir, struct kerror *e)
+{
+	_cleanup_free_ char *copy = xasprintf("%s/rootfs", cdir);
+	if (access(copy, F_OK) == 0)
+		return kerror_set(e, ENOTSUP, "the container's root is a full copy (vfs storage "
+					      "driver or a user namespace of its own): its changes "
+					      "cannot be listed or committed yet");
+	return 0;
+}
+
 int run_changes(struct store *s, const char *id, char *const *layers, struct run_change **out,
 		size_t *n, struct kerror *e)
 {
@@ -138,7 +150,10 @@ int run_changes(struct store *s, const char *id, char *const *layers, struct run
 	_cleanup_free_ char *upper = xasprintf("%s/upper", cdir);
 	struct walk w = { .lowers = lowers };
 	size_t added;
-	int r = walk_dir(&w, upper, "", 0, &added, e);
+	int r;
+	if ((r = copied_root(cdir, e)) < 0)
+		return r;
+	r = walk_dir(&w, upper, "", 0, &added, e);
 	if (r < 0) {
 		run_changes_free(w.list, w.n);
 		return r;
@@ -252,6 +267,8 @@ int run_upper_copy(struct store *s, const char *id, const char *dest, struct ker
 	_cleanup_free_ char *upper = xasprintf("%s/upper", cdir);
 	struct stat st;
 	int r;
+	if ((r = copied_root(cdir, e)) < 0)
+		return r;
 	if (stat(upper, &st) < 0)
 		return kerror_sys(e, errno, "reading \"%s\"", upper);
 	if (mkdir(dest, 0755) < 0)

@@ -279,7 +279,8 @@ int run_exec(struct store *s, const struct container_info *c, const struct run_e
 	/* From here on this process sees the container's world; the store's
 	 * open descriptors still work, its paths do not. */
 	if (setns(pidfd, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
-				 CLONE_NEWCGROUP | (p.network_host ? 0 : CLONE_NEWNET)) < 0) {
+				 CLONE_NEWCGROUP | (p.network_host ? 0 : CLONE_NEWNET) |
+				 (p.uid_map ? CLONE_NEWUSER : 0)) < 0) {
 		r = kerror_sys(e, errno, "joining the namespaces of container %.12s", c->id);
 		goto out;
 	}

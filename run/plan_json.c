@@ -75,6 +75,11 @@ json_t *run_plan_to_json(const struct run_plan *p)
 	set_str(j, "restart", p->restart);
 	set_int(j, "restart_max", p->restart_max);
 	set_str(j, "pod", p->pod);
+	set_str(j, "userns", p->userns);
+	set_strv(j, "uid_map", p->uid_map);
+	set_strv(j, "gid_map", p->gid_map);
+	if (p->rootfs_copy)
+		json_object_set_new(j, "rootfs_copy", json_true());
 	if (p->health.test) {
 		json_object_set_new(j, "health",
 				    json_pack("{s:o, s:I, s:I, s:I, s:i}", "test",
@@ -160,6 +165,10 @@ int run_plan_from_json(const char *text, struct run_plan *out, struct kerror *e)
 		p.restart = xstrdup("no");
 	p.restart_max = (int)json_int(j, "restart_max", 0);
 	p.pod = get_str(j, "pod");
+	p.userns = get_str(j, "userns");
+	p.uid_map = get_strv(j, "uid_map");
+	p.gid_map = get_strv(j, "gid_map");
+	p.rootfs_copy = get_bool(j, "rootfs_copy");
 	{
 		json_t *h = json_object_get(j, "health");
 		p.health.test = get_strv(h, "test");

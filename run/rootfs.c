@@ -81,6 +81,12 @@ int rootfs_mount_overlay(const char *root, const char *id, const struct run_plan
 	_cleanup_free_ char *merged = xasprintf("%s/merged", cdir);
 	_cleanup_free_ char *opts = NULL;
 
+	if (p->rootfs_copy) {
+		_cleanup_free_ char *copy = xasprintf("%s/rootfs", cdir);
+		if (mount(copy, merged, NULL, MS_BIND | MS_REC, NULL) < 0)
+			return kerror_sys(e, errno, "bind-mounting the rootfs \"%s\"", copy);
+		return 0;
+	}
 	if (p->rootfs) {
 		/* --rootfs: the directory itself is the root (writes land in
 		 * it), as Podman does without ":O". */
@@ -344,6 +350,13 @@ int rootfs_enter(const char *root, const char *id, const struct run_plan *p,
 		r = clone_dev_trees(dev_trees, e);
 	if (r == 0)
 		r = pivot(root, id, e);
+	/* In a user namespace of its own, the child kept our ids until here,
+	 * which own the store's paths it had to reach (as their owner: our
+	 * ids need not be mapped in it); inside, it becomes the namespace's
+	 * root before it creates anything. */
+	if (r == 0 && p->uid_map &&
+	    (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0 || run_setgroups(0, NULL) < 0))
+		r = kerror_sys(e, errno, "becoming root of the container's user namespace");
 	if (r == 0)
 		r = make_dev(dev_trees, p->shm_size, e);
 	if (r < 0)

@@ -39,6 +39,9 @@ struct run_flags {
 	 * namespace of its own); NULL = run_network_default() */
 	char *network;
 	char **publish;      /* -p specs as typed */
+	/* --userns host|keep-id[:uid=,gid=]|auto[:size=]|nomap, --uidmap,
+	 * --gidmap (CTR:HOST:LEN), --subuidname, --subgidname */
+	char *userns, **uidmap, **gidmap, *subuidname, *subgidname;
 	char **cap_add, **cap_drop; /* "CAP_X", "X" or "ALL" */
 	int64_t memory;      /* bytes, 0 = unset */
 	int64_t pids_limit;  /* 0 = unset, -1 = unlimited */
@@ -92,6 +95,10 @@ struct run_plan {
 	char *pod;                   /* pod id, NULL */
 	char *network;               /* as in run_flags, resolved */
 	char **ports;                /* canonical "IP:HOST:CTR/PROTO" (run_port_parse) */
+	char *userns;                /* --userns as given ("" = none/host) */
+	char **uid_map, **gid_map;   /* "INNER OUTER COUNT": a user namespace of its own */
+	bool rootfs_copy;            /* the root is containers/<id>/rootfs, a full copy
+				      * (vfs driver, or ids shifted for uid_map) */
 };
 void run_plan_release(struct run_plan *p);
 
@@ -216,6 +223,12 @@ struct run_port {
 };
 /* Splits a canonical string; -EINVAL if malformed. */
 int run_port_split(const char *canonical, struct run_port *out);
+
+/* User namespaces of containers (idmap.c): fills p->userns, p->uid_map,
+ * p->gid_map (and p->uid/gid for keep-id without -u) from the flags. */
+int run_userns_plan(const struct run_flags *f, struct run_plan *p, struct kerror *e);
+/* Map lines to id_shift entries (new array); -EINVAL if malformed. */
+int run_id_shifts(char *const *map, struct id_shift **out, size_t *n);
 
 /* ---- cgroups ------------------------------------------------------------ */
 

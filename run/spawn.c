@@ -225,6 +225,7 @@ static _Noreturn void child_main(struct child_ctx *c)
 		if (read(c->sync_fd, &b, 1) != 1)
 			_exit(125);
 		close(c->sync_fd);
+
 		if (c->new_cgns && unshare(CLONE_NEWCGROUP) < 0) {
 			kerror_sys(&e, errno, "creating the cgroup namespace");
 			child_fail(c, 125, &e);
@@ -279,6 +280,27 @@ static _Noreturn void child_main(struct child_ctx *c)
 	exec_plan(c, &e);
 }
 
+/* The maps of the child's own user namespace (written from outside it). */
+static int write_maps(pid_t pid, const struct run_plan *p, struct kerror *e)
+{
+	static const char *const files[] = { "uid_map", "gid_map" };
+	char *const *maps[] = { p->uid_map, p->gid_map };
+	for (size_t i = 0; i < 2; i++) {
+		_cleanup_free_ char *path = xasprintf("/proc/%d/%s", (int)pid, files[i]);
+		_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+		struct buf b = { 0 };
+		for (size_t j = 0; maps[i] && maps[i][j]; j++)
+			buf_printf(&b, "%s\n", maps[i][j]);
+		ssize_t n = fd < 0 ? -1 : write(fd, b.data, b.len);
+		int err = errno;
+		bool ok = n == (ssize_t)b.len;
+		buf_release(&b);
+		if (!ok)
+			return kerror_sys(e, err, "writing the container's %s", files[i]);
+	}
+	return 0;
+}
+
 int run_spawn(struct store *s, const char *id, const struct run_plan *p,
 	      const struct run_stdio *io, struct run_proc *out, int *exit_code,
 	      struct kerror *e)
@@ -293,6 +315,8 @@ int run_spawn(struct store *s, const char *id, const struct run_plan *p,
 	struct child_msg m;
 	unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
 	bool user_net = run_network_user_mode(p->network);
+	bool userns = p->uid_map != NULL;
+	bool sync = user_net || userns;
 	ssize_t n;
 	pid_t pid;
 	int r;
@@ -315,7 +339,10 @@ int run_spawn(struct store *s, const char *id, const struct run_plan *p,
 	if (out->cg.n == 0)
 		flags |= CLONE_NEWCGROUP;
 	c.new_cgns = out->cg.n > 0;
-	if (pipe2(errp, O_CLOEXEC) < 0 || ((out->cg.n || user_net) && pipe2(syncp, O_CLOEXEC) < 0) ||
+	if (userns)
+		flags |= CLONE_NEWUSER;
+	sync = sync || out->cg.n;
+	if (pipe2(errp, O_CLOEXEC) < 0 || (sync && pipe2(syncp, O_CLOEXEC) < 0) ||
 	    (p->tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock) < 0)) {
 		r = kerror_sys(e, errno, "creating the container's pipes");
 		goto fail_cg;
@@ -352,8 +379,10 @@ int run_spawn(struct store *s, const char *id, const struct run_plan *p,
 	if (c.sock_fd >= 0)
 		close(c.sock_fd);
 	out->pid = pid;
-	if (out->cg.n || user_net) {
-		r = out->cg.n ? cgroup_add_pid(&out->cg, pid, e) : 0;
+	if (sync) {
+		r = userns ? write_maps(pid, p, e) : 0;
+		if (r == 0 && out->cg.n)
+			r = cgroup_add_pid(&out->cg, pid, e);
 		if (r == 0 && user_net) {
 			_cleanup_free_ char *rundir = store_container_rundir(s, id);
 			r = net_user_start(p, pid, rundir, &out->net_fd, e);

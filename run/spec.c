@@ -40,6 +40,11 @@ void run_flags_release(struct run_flags *f)
 	free(f->pod);
 	free(f->network);
 	strv_free(f->publish);
+	free(f->userns);
+	strv_free(f->uidmap);
+	strv_free(f->gidmap);
+	free(f->subuidname);
+	free(f->subgidname);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -65,6 +70,9 @@ void run_plan_release(struct run_plan *p)
 	free(p->pod);
 	free(p->network);
 	strv_free(p->ports);
+	free(p->userns);
+	strv_free(p->uid_map);
+	strv_free(p->gid_map);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -386,6 +394,13 @@ int run_plan_build(struct store *s, const struct image_info *img, const json_t *
 	p.log_driver = xstrdup(f->log_driver ? f->log_driver : "k8s-file");
 	p.log_max_size = f->log_max_size;
 	p.rootfs = f->rootfs ? xstrdup(f->rootfs) : NULL;
+	if ((r = run_userns_plan(f, &p, e)) < 0) {
+		run_plan_release(&p);
+		return r;
+	}
+	/* A container in a user namespace of its own gets its image as a
+	 * chowned copy; so does every container under the vfs driver. */
+	p.rootfs_copy = !p.rootfs && (p.uid_map || !strcmp(store_driver(s), "vfs"));
 	r = run_restart_parse(f->restart, &p.restart, &p.restart_max, e);
 	if (r < 0) {
 		run_plan_release(&p);

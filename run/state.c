@@ -36,6 +36,20 @@ static bool image_etc_dir(const char *root, char *const *layers, struct stat *st
 	return false;
 }
 
+/* The container's root of its own (vfs, or a user namespace of its own):
+ * the image copied with its ids shifted. */
+static int rootfs_copy(struct store *s, const char *dir, const struct run_plan *p,
+		       struct kerror *e)
+{
+	_cleanup_free_ char *dest = xasprintf("%s/rootfs", dir);
+	_cleanup_free_ struct id_shift *us = NULL, *gs = NULL;
+	size_t nu = 0, ng = 0;
+
+	if (run_id_shifts(p->uid_map, &us, &nu) < 0 || run_id_shifts(p->gid_map, &gs, &ng) < 0)
+		return kerror_set(e, EINVAL, "invalid id map in the container's plan");
+	return store_layers_flatten(s, p->layers, dest, nu ? us : NULL, nu, ng ? gs : NULL, ng, e);
+}
+
 int run_prepare_dirs(struct store *s, const char *id, const char *name,
 		     const struct run_plan *p, struct kerror *e)
 {
@@ -54,7 +68,8 @@ int run_prepare_dirs(struct store *s, const char *id, const char *name,
 	 * journalled metadata operations).  Otherwise (and with --read-only,
 	 * where they must stay writable) they are bind-mounted from
 	 * userdata/ as Podman does. */
-	bool direct = !p->read_only && !p->rootfs && image_etc_dir(store_root(s), p->layers, &etc);
+	bool direct = !p->read_only && !p->rootfs && !p->rootfs_copy &&
+		      image_etc_dir(store_root(s), p->layers, &etc);
 	int r = 0;
 
 	if (mkdir(top, 0700) < 0 && errno != EEXIST)
@@ -97,6 +112,8 @@ int run_prepare_dirs(struct store *s, const char *id, const char *name,
 		_cleanup_free_ char *f = xasprintf("%s/%s", gendir, gen[i]);
 		r = write_small(f, data[i], e);
 	}
+	if (r == 0 && p->rootfs_copy)
+		r = rootfs_copy(s, dir, p, e);
 	return r;
 }
 

@@ -302,10 +302,11 @@ int run_userns_join(const char *state_dir, struct kerror *e)
 	_cleanup_free_ char *pidfile = xasprintf("%s/pause.pid", state_dir);
 	_cleanup_free_ char *lockfile = xasprintf("%s/pause.lock", state_dir);
 	_cleanup_close_ int lfd = -1;
-	char num[24];
+	char num[24], gnum[24];
 	int r;
 
 	snprintf(num, sizeof(num), "%u", (unsigned)getuid());
+	snprintf(gnum, sizeof(gnum), "%u", (unsigned)getgid());
 
 	if ((r = try_join(pidfile, e)) != 0)
 		goto joined;
@@ -328,5 +329,6 @@ joined:
 	/* Commands and programs started from here (kiln unshare, the
 	 * monitor, nested kiln) know they are rootless and whose. */
 	setenv("KILN_ROOTLESS_UID", num, 1);
+	setenv("KILN_ROOTLESS_GID", gnum, 1);
 	return 0;
 }

@@ -25,8 +25,18 @@ static int mount_view(struct store *s, const struct container_info *c, bool writ
 	_cleanup_free_ char *cdir = store_container_dir(s, c->id);
 	_cleanup_free_ char *merged = xasprintf("%s/merged", cdir);
 	_cleanup_free_ char *empty = xasprintf("%s/empty", cdir);
+	_cleanup_free_ char *copy = xasprintf("%s/rootfs", cdir);
 	struct buf o = { 0 };
-	int r = run_plan_from_json(c->plan, &p, e);
+	int r;
+	if (access(copy, F_OK) == 0) {
+		/* A full copy (vfs, --userns): it is the container's root. */
+		if (unshare(CLONE_NEWNS) < 0)
+			return kerror_sys(e, errno, "creating a mount namespace");
+		if (chroot(copy) < 0 || chdir("/") < 0)
+			return kerror_sys(e, errno, "entering the container's filesystem");
+		return 0;
+	}
+	r = run_plan_from_json(c->plan, &p, e);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; p.layers && p.layers[i]; i++)

@@ -89,6 +89,8 @@ int storage_conf_load(const char *path, struct storage_conf *out, struct kerror 
 {
 	_cleanup_free_ char *user = NULL;
 	const char *env = getenv("KILN_STORAGE_CONF");
+	/* Rootless also inside kiln's user namespace, where we are uid 0. */
+	bool rootless = geteuid() != 0 || fs_in_user_namespace();
 	bool found;
 	int r;
 
@@ -96,7 +98,7 @@ int storage_conf_load(const char *path, struct storage_conf *out, struct kerror 
 		return load_file(path, out, &found, e);
 	if (env && *env)
 		return load_file(env, out, &found, e);
-	if (geteuid() != 0) {
+	if (rootless) {
 		const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
 		if (xdg && xdg[0] == '/')
 			user = xasprintf("%s/kiln/storage.conf", xdg);
@@ -107,7 +109,7 @@ int storage_conf_load(const char *path, struct storage_conf *out, struct kerror 
 	}
 	if ((r = load_file("/etc/kiln/storage.conf", out, &found, e)) < 0)
 		return r;
-	if (geteuid() != 0) {
+	if (rootless) {
 		/* A rootless user falling back to the system file takes only its
 		 * driver: the system graphroot/runroot belong to root (as
 		 * containers/storage does for rootless users). */

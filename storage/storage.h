@@ -89,7 +89,8 @@ int tar_apply_fd(int fd, int rootfd, const struct tar_apply_opts *o,
 struct store_opts {
 	const char *root;    /* graph root (required) */
 	const char *runroot; /* state root (may be NULL) */
-	const char *driver;  /* "overlay" (NULL = overlay) */
+	const char *driver;  /* "overlay" (NULL = overlay) or "vfs": layers are stored
+			      * the same; a container's root is a full copy, no overlay */
 	bool read_only;      /* no tmp clean-up, no schema creation */
 	int lock_timeout_ms; /* 0 = default (60 s) */
 };
@@ -250,6 +251,18 @@ struct layer_usage {
 int store_layers_usage(struct store *s, struct layer_usage **out, size_t *n, struct kerror *e);
 /* Bytes on disk of a blob (0 if absent). */
 uint64_t store_blob_usage(struct store *s, const char *digest);
+
+/* A full copy of the image's root file system in dest (created): layers
+ * (ids, base first) applied in order, whiteouts and opaque directories
+ * applied, overlay's markers dropped; owners shifted through uids/gids
+ * (NULL: kept; ids outside them become 65534).  Devices that cannot be
+ * created (no privilege) are skipped. */
+struct id_shift {
+	unsigned inner, outer, count; /* inner (container) ids → outer ids */
+};
+int store_layers_flatten(struct store *s, char *const *layers, const char *dest,
+			 const struct id_shift *uids, size_t n_uids, const struct id_shift *gids,
+			 size_t n_gids, struct kerror *e);
 
 /* Path of a layer's diff directory. */
 char *store_layer_diff_path(const struct store *s, const char *layer_id);

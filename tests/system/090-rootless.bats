@@ -284,3 +284,81 @@ EOF
 	KR_USER=$RL_USER2 run kr run --rm bb id -u
 	[ "$status" -eq 0 ] && [ "$output" = 0 ]
 }
+
+@test "rootless: --userns keep-id, nomap, auto and --uidmap" {
+	local uid=$(id -u "$RL_USER") gid=$(id -g "$RL_USER")
+	run kr run --rm --network none --userns keep-id bb sh -c 'id -u; id -g; stat -c %u /bin/busybox'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "$uid" ] && [ "${lines[1]}" = "$gid" ]
+	# The image's root files stay root's inside (a chowned copy).
+	[ "${lines[2]}" = 0 ]
+	# A file the user writes through a volume is the user's on the host.
+	local vol=$(rl_home)/kvol
+	mkdir -p "$vol" && chown "$RL_USER:" "$vol"
+	kr run --rm --network none --userns keep-id -v "$vol:/v" bb touch /v/mine
+	[ "$(stat -c %u "$vol/mine")" = "$uid" ]
+	run kr run --rm --network none --userns nomap bb cat /proc/self/uid_map
+	[ "$status" -eq 0 ]
+	echo "$output" | grep -Eq "^ *0 +1 +65536$"
+	run kr run --rm --network none --userns auto:size=2000 bb sh -c 'cat /proc/self/uid_map; touch /w && echo w'
+	[ "$status" -eq 0 ]
+	echo "$output" | grep -Eq "^ *0 +1 +2000$"
+	[[ "$output" == *w ]]
+	run kr run --rm --network none --uidmap 0:100:5000 bb cat /proc/self/uid_map /proc/self/gid_map
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | grep -Ec "^ *0 +100 +5000$")" = 2 ]
+	# exec joins the container's own user namespace.
+	kr run -d --name kx --network none --userns keep-id bb sleep 100 >/dev/null
+	run kr exec kx id -u
+	[ "$output" = "$uid" ]
+	run kr diff kx
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"full copy"* ]]
+	run kr run --rm --userns bogus bb true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"invalid --userns"* ]]
+}
+
+@test "rootless: the vfs storage driver (no overlay mount)" {
+	local r=$(rl_home)/vfs
+	kr --root "$r" --storage-driver vfs import -q "$RL_DIR/busybox.tar" bb >/dev/null
+	run kr --root "$r" --storage-driver vfs run --name v1 --network none bb sh -c \
+		'grep -c " overlay " /proc/mounts; echo x > /made; chown 7:7 /made'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 0 ]
+	local id=$(kr --root "$r" --storage-driver vfs inspect --format '{{.Id}}' v1)
+	[ "$(stat -c %u "$r/containers/$id/rootfs/made")" = "$((RL_SUB + 6))" ]
+	run kr --root "$r" --storage-driver vfs start -a v1
+	[ "$status" -eq 0 ]
+	kr --root "$r" --storage-driver vfs rm v1
+	[ ! -e "$r/containers/$id" ]
+	# storage.conf's driver = "vfs" does the same.
+	mkdir -p "$(rl_home)/.config/kiln"
+	printf '[storage]\ndriver = "vfs"\ngraphroot = "%s"\n' "$r" > "$(rl_home)/.config/kiln/storage.conf"
+	chown -R "$RL_USER:" "$(rl_home)/.config"
+	run kr run --rm --network none bb sh -c 'grep -c " overlay " /proc/mounts'
+	rm -rf "$(rl_home)/.config"
+	[ "$output" = 0 ]
+}
+
+@test "root: --uidmap and --subuidname run the container in a user namespace of its own" {
+	local r=$BATS_TEST_TMPDIR/rootstore
+	"$KILN_BIN" --root "$r/root" --runroot "$r/run" import -q "$(busybox_tar)" bb >/dev/null
+	run "$KILN_BIN" --root "$r/root" --runroot "$r/run" run --name um --uidmap 0:200000:65536 bb \
+		sh -c 'cat /proc/self/uid_map; id -u; stat -c %u /bin/busybox; touch /mine; touch /u5; chown 5:6 /u5'
+	[ "$status" -eq 0 ]
+	echo "${lines[0]}" | grep -Eq "^ *0 +200000 +65536$"
+	[ "${lines[1]}" = 0 ] && [ "${lines[2]}" = 0 ]
+	local id=$("$KILN_BIN" --root "$r/root" --runroot "$r/run" inspect --format '{{.Id}}' um)
+	[ "$(stat -c %u "$r/root/containers/$id/rootfs/mine")" = 200000 ]
+	[ "$(stat -c %u:%g "$r/root/containers/$id/rootfs/u5")" = 200005:200006 ]
+	run "$KILN_BIN" --root "$r/root" --runroot "$r/run" run --rm --network none --subuidname "$RL_USER" bb \
+		cat /proc/self/uid_map
+	[ "$status" -eq 0 ]
+	echo "$output" | grep -Eq "^ *0 +$RL_SUB +65536$"
+	run "$KILN_BIN" --root "$r/root" --runroot "$r/run" run --rm --userns keep-id bb true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"only supported in rootless mode"* ]]
+	"$KILN_BIN" --root "$r/root" --runroot "$r/run" rm um
+	rm -rf "$r"
+}
