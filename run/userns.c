@@ -183,6 +183,9 @@ static _Noreturn void pause_main(int ready_w, int go_r)
 	for (int fd = 0; fd < 3 && null >= 0; fd++)
 		dup2(null, fd);
 	close_range(3, ~0U, 0);
+	/* A process of its own name rather than a copy of the command that
+	 * happened to create it (ps, pgrep -f): sleep keeps the namespace. */
+	execl("/bin/sleep", PAUSE_NAME, "infinity", (char *)NULL);
 	sigfillset(&all);
 	sigdelset(&all, SIGKILL);
 	sigdelset(&all, SIGTERM);
@@ -210,9 +213,16 @@ static int try_join(const char *pidfile, struct kerror *e)
 	pid = strtol(text, &end, 10);
 	if (pid <= 1 || (*end && *end != '\n'))
 		return 0;
-	commp = xasprintf("/proc/%ld/comm", pid);
-	if (fs_read_file(commp, 64, &comm, &len, &ie) < 0 ||
-	    strncmp(comm, PAUSE_NAME, strlen(PAUSE_NAME)) != 0) {
+	/* Its argv[0] (the exec'd sleep) or its name (without /bin/sleep). */
+	commp = xasprintf("/proc/%ld/cmdline", pid);
+	if (fs_read_file(commp, 256, &comm, &len, &ie) < 0 || strcmp(comm, PAUSE_NAME) != 0) {
+		kerror_release(&ie);
+		free(steal_pointer(&comm));
+		free(commp);
+		commp = xasprintf("/proc/%ld/comm", pid);
+	}
+	if (!comm && (fs_read_file(commp, 64, &comm, &len, &ie) < 0 ||
+		      strncmp(comm, PAUSE_NAME, strlen(PAUSE_NAME)) != 0)) {
 		kerror_release(&ie);
 		return 0;
 	}
