@@ -14,7 +14,7 @@ DEPS_PKGS := build-essential pkg-config clang \
 	podman skopeo runc docker-registry apache2-utils openssl buildah
 
 PKGS := jansson libcrypto libarchive sqlite3 libzstd libseccomp libcurl zlib
-PKGS += gpgme yaml-0.1 libsodium
+PKGS += gpgme yaml-0.1 libsodium libmnl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

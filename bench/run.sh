@@ -4,6 +4,8 @@
 # `unshare -mpfuin --mount-proc chroot ROOTFS true`.
 # Target (issue 5): at least 15x faster than podman; the ratio to the
 # unshare floor is reported (long-term goal: 2x).  Missing peers are skipped.
+# Both sides run without a network (kiln --network none, podman --network
+# none): bench/net.sh compares the default (bridge) networks.
 . "$(dirname "$0")/lib.sh"
 need python3 busybox unshare
 bench_workdir
@@ -12,9 +14,9 @@ tar -C "$work/rootfs" -cf "$work/bb.tar" .
 K="$KILN --root $work/kroot --runroot $work/krun"
 $K import "$work/bb.tar" bench/bb >/dev/null
 
-k=$(median_seconds $K run --rm bench/bb true)
-echo "kiln run --rm: $(python3 -c "print(f'{$k*1000:.1f} ms')")"
-$K run -d --name bench-exec bench/bb sleep 100000 >/dev/null
+k=$(median_seconds $K run --rm --network none bench/bb true)
+echo "kiln run --rm --network none: $(python3 -c "print(f'{$k*1000:.1f} ms')")"
+$K run -d --name bench-exec --network none bench/bb sleep 100000 >/dev/null
 ke=$(median_seconds $K exec bench-exec true)
 echo "kiln exec: $(python3 -c "print(f'{$ke*1000:.1f} ms')")"
 trap '$K rm -f bench-exec >/dev/null 2>&1; rm -rf "$work"' EXIT

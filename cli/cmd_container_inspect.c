@@ -10,6 +10,8 @@
 static const char *network_mode(json_t *plan)
 {
 	const char *n = json_str(plan, "network");
+	if (n && !strcmp(n, "bridge"))
+		return run_network_mode(plan); /* "bridge" or the first network's name */
 	if (!n)
 		return json_is_true(json_object_get(plan, "network_host")) ? "host" : "none";
 	return strcmp(n, "private") ? n : "none";
@@ -169,10 +171,12 @@ int container_inspect_json(struct cli *c, const char *what, json_t **out, struct
 			 json_array_get(argv, 0), "Args", args, "State", state, "Image", image_id,
 			 "ImageName", img, "Name", ctr->name, "LogPath", logp, "RestartCount", 0,
 			 "GraphDriver", gd, "Config", config, "HostConfig", hostcfg);
-	if (*out)
+	if (*out) {
 		json_object_set_new(*out, "Mounts", mounts_json(plan));
-	if (*out)
+		json_object_set_new(*out, "NetworkSettings", run_net_settings(s, ctr->id, plan));
+		json_object_set_new(hostcfg, "PortBindings", run_ports_json(plan));
 		inspect_extras(s, ctr, plan, *out);
+	}
 	return *out ? 0 : kerror_set(e, EIO, "building the inspect output");
 }
 

@@ -127,11 +127,13 @@ static json_t *ps_item(struct store *s, const struct container_info *c, bool tru
 	_cleanup_free_ char *quoted = xasprintf("\"%s\"", cmd);
 	_cleanup_free_ char *img = image_familiar(c->image_name);
 	format_age(c->created / 1000000000LL, now, created, sizeof(created));
-	return json_pack("{s:s%, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "ID", c->id,
+	_cleanup_json_ json_t *plan = json_loads(c->plan, 0, NULL);
+	_cleanup_free_ char *ports = run_ports_text(plan);
+	return json_pack("{s:s%, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "ID", c->id,
 			 (size_t)(trunc ? 12 : DIGEST_HEX_LEN), "Image", img, "ImageID", c->image_id,
 			 "Command", quoted, "CreatedAt", created, "RunningFor", created, "Status",
 			 status, "State", paused ? "paused" : ctr_state_name(c->state), "Pid", (json_int_t)c->pid,
-			 "Names", c->name);
+			 "Names", c->name, "Ports", ports, "Networks", run_network_mode(plan));
 }
 
 int cmd_ps(struct cli *c, int argc, char **argv, struct kerror *e)
@@ -211,10 +213,10 @@ int cmd_ps(struct cli *c, int argc, char **argv, struct kerror *e)
 	buf_printf(&b, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES\n");
 	for (size_t i = 0; i < json_array_size(items); i++) {
 		json_t *it = json_array_get(items, i);
-		buf_printf(&b, "%s\t%s\t%s\t%s\t%s\t\t%s\n", json_str(it, "ID"),
+		buf_printf(&b, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", json_str(it, "ID"),
 			   json_str(it, "Image"), json_str(it, "Command"),
 			   json_str(it, "CreatedAt"), json_str(it, "Status"),
-			   json_str(it, "Names"));
+			   json_str(it, "Ports"), json_str(it, "Names"));
 	}
 	table_print(stdout, b.data);
 	buf_release(&b);

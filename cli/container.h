@@ -39,6 +39,8 @@ int cmd_container(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_exec(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_container_inspect(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_volume(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_network(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_port(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_commit(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_cp(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_export(struct cli *c, int argc, char **argv, struct kerror *e);

@@ -63,6 +63,8 @@ static const struct command commands[] = {
 	{ "untag", cmd_untag, "Remove a name from a local image" },
 	{ "version", cmd_version, "Display the kiln version information", CMD_NO_USERNS },
 	{ "volume", cmd_volume, "Manage volumes" },
+	{ "network", cmd_network, "Manage networks" },
+	{ "port", cmd_port, "List port mappings or a specific mapping for the container" },
 };
 
 static int cmp_command(const void *a, const void *b)

@@ -9,27 +9,6 @@
 #include "cli/container.h"
 #include "cli/registry_flags.h"
 
-/* --network host|none|pasta|slirp4netns[:OPTIONS]|private|bridge|default. */
-static int network_flag(struct run_flags *f, const char *v, struct kerror *e)
-{
-	static const char *const modes[] = { "host", "none", "pasta", "slirp4netns", "private" };
-	free(steal_pointer(&f->network));
-	f->network_host = false;
-	if (!strcmp(v, "bridge") || !strcmp(v, "default"))
-		return 0; /* the default network */
-	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
-		size_t n = strlen(modes[i]);
-		/* pasta:OPTS and slirp4netns:OPTS: the options are not used. */
-		if (!strncmp(v, modes[i], n) && (!v[n] || (v[n] == ':' && i >= 2 && i <= 3))) {
-			f->network = xstrdup(modes[i]);
-			f->network_host = i == 0;
-			return 0;
-		}
-	}
-	return kerror_set(e, EINVAL, "network \"%s\" is not supported (host, none, pasta, "
-				     "slirp4netns, private)", v);
-}
-
 int cli_parse_bytes(const char *flag, const char *v, int64_t *out, struct kerror *e)
 {
 	char *end;
@@ -180,8 +159,47 @@ enum {
 	OPT_HEALTH_CMD, OPT_HEALTH_INTERVAL, OPT_HEALTH_TIMEOUT, OPT_HEALTH_RETRIES,
 	OPT_HEALTH_START, OPT_NO_HEALTHCHECK, OPT_DEVICE, OPT_CIDFILE, OPT_SIG_PROXY, OPT_PULL,
 	OPT_RUNTIME, OPT_POD, OPT_IMAGE_VOLUME, OPT_USERNS, OPT_UIDMAP, OPT_GIDMAP,
-	OPT_SUBUIDNAME, OPT_SUBGIDNAME,
+	OPT_SUBUIDNAME, OPT_SUBGIDNAME, OPT_NETWORK_ALIAS, OPT_EXPOSE,
 };
+
+/* --network host|none|pasta|slirp4netns[:OPTIONS] (a mode), bridge,
+ * private, default (the default: the bridge network "kiln" for root), or
+ * NAME[,NAME…] (bridge networks, repeatable, joined in order). */
+static int network_flag(struct run_flags *f, const char *v, struct kerror *e)
+{
+	static const char *const modes[] = { "host", "none", "pasta", "slirp4netns" };
+	_cleanup_free_ char *copy = NULL;
+	char *save = NULL;
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+		size_t n = strlen(modes[i]);
+		/* pasta:OPTS and slirp4netns:OPTS: the options are not used. */
+		if (!strncmp(v, modes[i], n) && (!v[n] || (v[n] == ':' && i >= 2))) {
+			free(f->network);
+			f->network = xstrdup(modes[i]);
+			f->network_host = i == 0;
+			strv_free(steal_pointer(&f->networks));
+			return 0;
+		}
+	}
+	if (!strcmp(v, "bridge") || !strcmp(v, "private") || !strcmp(v, "default")) {
+		free(steal_pointer(&f->network)); /* the default network */
+		f->network_host = false;
+		strv_free(steal_pointer(&f->networks));
+		return 0;
+	}
+	if (str_has_prefix(v, "container:") || str_has_prefix(v, "ns:"))
+		return kerror_set(e, ENOTSUP, "network mode \"%s\" is not supported", v);
+	copy = xstrdup(v);
+	for (char *n = strtok_r(copy, ",", &save); n; n = strtok_r(NULL, ",", &save))
+		strv_push(&f->networks, xstrdup(!strcmp(n, "bridge") || !strcmp(n, "default")
+							 ? RUN_NET_DEFAULT : n));
+	if (!f->networks)
+		return kerror_set(e, EINVAL, "invalid --network \"%s\"", v);
+	free(f->network);
+	f->network = xstrdup("bridge");
+	f->network_host = false;
+	return 0;
+}
 
 static const char usage_opts[] =
 	"      --add-host host:ip        Add a custom host-to-IP mapping\n"
@@ -214,10 +232,13 @@ static const char usage_opts[] =
 	"      --memory-swap string      Swap limit equal to memory plus swap: -1 for unlimited\n"
 	"      --mount stringArray       Attach a filesystem mount (type=bind|volume|tmpfs)\n"
 	"      --name string             Assign a name to the container\n"
-	"      --network string          Connect a container to a network (host, none, pasta, "
-	"slirp4netns, private)\n"
+	"      --expose strings          Expose a port or a range of ports\n"
+	"      --network string          Connect a container to a network (bridge, none, host, "
+	"pasta, slirp4netns, NAME)\n"
+	"      --network-alias strings   Add network-scoped alias for the container\n"
 	"  -p, --publish strings         Publish a container's port, or a range of ports, to "
 	"the host\n"
+	"  -P, --publish-all             Publish all exposed ports to random ports on the host\n"
 	"      --no-healthcheck          Disable any container-specified HEALTHCHECK\n"
 	"      --pids-limit int          Tune container pids limit (set -1 for unlimited)\n"
 	"      --pod string              Run container in an existing pod (new:NAME creates it)\n"
@@ -347,6 +368,10 @@ int run_cli_parse(int argc, char **argv, bool is_run, struct run_cli *o, struct 
 		{ "network", required_argument, NULL, OPT_NETWORK },
 		{ "publish", required_argument, NULL, 'p' },
 		{ "net", required_argument, NULL, OPT_NETWORK },
+		{ "network-alias", required_argument, NULL, OPT_NETWORK_ALIAS },
+		{ "net-alias", required_argument, NULL, OPT_NETWORK_ALIAS },
+		{ "publish-all", no_argument, NULL, 'P' },
+		{ "expose", required_argument, NULL, OPT_EXPOSE },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "pids-limit", required_argument, NULL, OPT_PIDS_LIMIT },
 		{ "cpus", required_argument, NULL, OPT_CPUS },
@@ -400,7 +425,7 @@ int run_cli_parse(int argc, char **argv, bool is_run, struct run_cli *o, struct 
 	f->stop_timeout = -1;
 	o->sig_proxy = true;
 	o->po = (struct pull_opts){ .reg = REGISTRY_OPTS_INIT };
-	while ((opt = cli_getopt(argc, argv, "+ditw:u:e:h:m:c:v:p:", opts, e)) != -1) {
+	while ((opt = cli_getopt(argc, argv, "+ditw:u:e:h:m:c:v:p:P", opts, e)) != -1) {
 		r = registry_flag(opt, optarg, &o->po.reg, e);
 		if (r < 0)
 			return r;
@@ -437,7 +462,16 @@ int run_cli_parse(int argc, char **argv, bool is_run, struct run_cli *o, struct 
 			if ((r = network_flag(f, optarg, e)) < 0)
 				return r;
 			break;
+		case OPT_NETWORK_ALIAS:
+			strv_push(&f->net_aliases, xstrdup(optarg));
+			break;
 		case 'p': strv_push(&f->publish, xstrdup(optarg)); break;
+		case 'P': f->publish_all = true; break;
+		case OPT_EXPOSE:
+			if ((r = run_port_from_expose(optarg, &m, e)) < 0)
+				return r;
+			strv_push(&f->expose, m);
+			break;
 		case 'm':
 			if ((r = cli_parse_bytes("--memory", optarg, &f->memory, e)) < 0)
 				return r;

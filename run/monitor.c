@@ -424,6 +424,8 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 			waitpid(proc.pid, NULL, 0);
 			cgroup_remove(&proc.cg);
 			net_user_stop(s, c->id);
+			if (p->networks)
+				run_net_teardown(s, c->id);
 			r = -EIO;
 			if (restarts > 0)
 				break;
@@ -464,6 +466,8 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 		if (proc.net_fd >= 0)
 			close(proc.net_fd);
 		net_user_stop(s, c->id);
+		if (p->networks)
+			run_net_teardown(s, c->id);
 		int64_t ran = now_ns() - c->started;
 		if (!restart_wanted(s, c, p, o, *exit_code, restarts))
 			break;
@@ -487,6 +491,8 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 	return 0;
 
 fail:
+	if (p->networks)
+		run_net_teardown(s, c->id);
 	if (rl.out_r >= 0)
 		close(rl.out_r);
 	if (rl.err_r >= 0)

@@ -282,10 +282,10 @@ bool run_network_user_mode(const char *network)
 
 const char *run_network_default(void)
 {
-	/* Rootless: pasta, else slirp4netns (Podman 5's order); root: a
-	 * network namespace of its own. */
+	/* Rootless: pasta, else slirp4netns (Podman 5's order); root: the
+	 * bridge network "kiln" (net.c). */
 	if (!run_rootless())
-		return "private";
+		return "bridge";
 	static const char *const dirs[] = { "/usr/bin", "/usr/local/bin", "/bin", "/usr/sbin" };
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
 		_cleanup_free_ char *pp = xasprintf("%s/pasta", dirs[i]);

@@ -93,6 +93,12 @@ json_t *run_plan_to_json(const struct run_plan *p)
 		json_object_set_new(j, "network", json_string(p->network));
 	if (p->ports)
 		json_object_set_new(j, "ports", json_from_strv(p->ports));
+	if (j && p->networks)
+		json_object_set_new(j, "networks", json_from_strv(p->networks));
+	if (j && p->net_aliases)
+		json_object_set_new(j, "net_aliases", json_from_strv(p->net_aliases));
+	if (j && p->expose)
+		json_object_set_new(j, "expose", json_from_strv(p->expose));
 	return j;
 }
 
@@ -114,6 +120,12 @@ int run_plan_from_json(const char *text, struct run_plan *out, struct kerror *e)
 	p.layers = json_strv(json_object_get(j, "layers"));
 	if (json_is_array(json_object_get(j, "mounts")))
 		p.mounts = json_strv(json_object_get(j, "mounts"));
+	if (json_is_array(json_object_get(j, "networks")))
+		p.networks = json_strv(json_object_get(j, "networks"));
+	if (json_is_array(json_object_get(j, "net_aliases")))
+		p.net_aliases = json_strv(json_object_get(j, "net_aliases"));
+	if (json_is_array(json_object_get(j, "expose")))
+		p.expose = json_strv(json_object_get(j, "expose"));
 	p.cwd = xstrdup(json_str(j, "cwd") ? json_str(j, "cwd") : "/");
 	p.hostname = xstrdup(json_str(j, "hostname") ? json_str(j, "hostname") : "");
 	p.user = xstrdup(json_str(j, "user") ? json_str(j, "user") : "");

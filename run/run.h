@@ -35,8 +35,8 @@ struct run_flags {
 	char *workdir, *user, *hostname;
 	bool tty, interactive, read_only, privileged, no_new_privs, seccomp_unconfined;
 	bool network_host;
-	/* --network: "host", "none", "pasta", "slirp4netns", "private" (a
-	 * namespace of its own); NULL = run_network_default() */
+	/* --network: "host", "none", "pasta", "slirp4netns", "bridge" (the
+	 * networks below); NULL = run_network_default() */
 	char *network;
 	char **publish;      /* -p specs as typed */
 	/* --userns host|keep-id[:uid=,gid=]|auto[:size=]|nomap, --uidmap,
@@ -67,6 +67,12 @@ struct run_flags {
 	int health_retries;  /* 0 = unset */
 	bool no_healthcheck;
 	char *pod;           /* the pod's id (cli/ resolved it) */
+	/* Bridge networks (net_plan.c): --network NAME[,NAME] (network is
+	 * then "bridge"); NULL: the default one, "kiln". */
+	char **networks;
+	char **net_aliases;  /* --network-alias */
+	bool publish_all;    /* -P */
+	char **expose;       /* --expose, "80/tcp" */
 };
 void run_flags_release(struct run_flags *f);
 
@@ -99,6 +105,9 @@ struct run_plan {
 	char **uid_map, **gid_map;   /* "INNER OUTER COUNT": a user namespace of its own */
 	bool rootfs_copy;            /* the root is containers/<id>/rootfs, a full copy
 				      * (vfs driver, or ids shifted for uid_map) */
+	char **networks;             /* network "bridge": the networks joined */
+	char **net_aliases;          /* extra names on user-defined networks */
+	char **expose;               /* --expose additions, "80/tcp" */
 };
 void run_plan_release(struct run_plan *p);
 
@@ -223,6 +232,67 @@ struct run_port {
 };
 /* Splits a canonical string; -EINVAL if malformed. */
 int run_port_split(const char *canonical, struct run_port *out);
+/* ---- bridge networking (net.c, net_networks.c, net_plan.c, net_info.c) -----
+ * Root's default (network mode "bridge") is the bridge network "kiln" (bridge kiln0, subnet
+ * 10.91.0.0/24 or [network] default_subnet of $KILN_CONTAINERS_CONF /
+ * /etc/kiln/containers.conf); user-defined networks get their own bridge
+ * (kiln1, kiln2, …) and /24.  Addresses are rows of the store
+ * (store_net_attach), NAT and published ports elements of the nftables
+ * table "ip kiln" (nft.c). */
+#define RUN_NET_DEFAULT "kiln"
+#define RUN_NET_DEFAULT_BRIDGE "kiln0"
+/* Serialises the creation of bridges and of the nft table host-wide. */
+#define RUN_NET_LOCK "/run/kiln-network.lock"
+
+/* Joins the networks of the plan for the network namespace of pid (the
+ * container's init, or a pod's infra process): a veth pair per network
+ * (eth0, eth1, … inside), its address, the default route via the first
+ * network's gateway, the published ports, the container's /etc/hosts and
+ * its peers'.  id names the attachments (a container ID).  On failure
+ * everything done is undone. */
+int run_net_setup(struct store *s, const char *id, const struct run_plan *p, pid_t pid,
+		  struct kerror *e);
+/* Undoes run_net_setup for id: ports, veths, addresses, peers' hosts
+ * entries.  Idempotent; cheap when id has nothing set up. */
+void run_net_teardown(struct store *s, const char *id);
+/* network connect/disconnect of a running container: p->networks already
+ * holds network (connect) at the index its interface is named after. */
+int run_net_connect(struct store *s, const char *id, const struct run_plan *p, pid_t pid,
+		    const char *network, struct kerror *e);
+void run_net_disconnect(struct store *s, const char *id, const char *network);
+/* The default bridge network's row ("kiln"), created on first use. */
+int run_net_default_network(struct store *s, struct network_info **out, struct kerror *e);
+/* kiln network create: req has name, and optionally subnet, gateway,
+ * internal, labels; the rest (free subnet, bridge name, id) is filled in
+ * and the bridge created. */
+int run_network_create(struct store *s, struct network_info *req, struct kerror *e);
+/* kiln network rm: -EBUSY when containers use it unless force (which
+ * tears their attachments down). */
+int run_network_remove(struct store *s, const struct network_info *n, bool force,
+		       struct kerror *e);
+/* Takes the host-wide network lock (blocking). */
+int run_net_lock(int *fd, struct kerror *e);
+
+/* IPv4 addresses (netlink.c). */
+/* "a.b.c.d/n" → network address and prefix; false when malformed. */
+bool net_parse_cidr(const char *s, uint32_t *addr, int *prefix);
+bool net_parse_ip(const char *s, uint32_t *addr);
+/* Dotted quad into buf (16 bytes). */
+const char *net_ip_str(uint32_t ip, char buf[16]);
+
+/* --expose port[-port][/proto] → "80/tcp" (net_plan.c). */
+int run_port_from_expose(const char *spec, char **out, struct kerror *e);
+/* Docker's "0.0.0.0:8080->80/tcp" (net_info.c). */
+char *run_port_format(const struct run_port *p);
+
+/* Shown by the container commands (net_info.c), from the plan's JSON:
+ * "0.0.0.0:8080->80/tcp, …" (ps); {"80/tcp": [{"HostIp", "HostPort"}]}
+ * with --expose'd ports as null (inspect, kiln port); inspect's
+ * NetworkSettings with the addresses held now; HostConfig.NetworkMode. */
+char *run_ports_text(const json_t *plan);
+json_t *run_ports_json(const json_t *plan);
+json_t *run_net_settings(struct store *s, const char *id, const json_t *plan);
+const char *run_network_mode(const json_t *plan);
 
 /* User namespaces of containers (idmap.c): fills p->userns, p->uid_map,
  * p->gid_map (and p->uid/gid for keep-id without -u) from the flags. */

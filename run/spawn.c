@@ -316,7 +316,10 @@ int run_spawn(struct store *s, const char *id, const struct run_plan *p,
 	unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
 	bool user_net = run_network_user_mode(p->network);
 	bool userns = p->uid_map != NULL;
-	bool sync = user_net || userns;
+	bool bridge = p->networks && p->networks[0];
+	/* The child waits on the sync pipe while we write its id maps, place
+	 * it in its cgroups and connect its network namespace. */
+	bool sync = user_net || userns || bridge;
 	ssize_t n;
 	pid_t pid;
 	int r;
@@ -387,6 +390,8 @@ int run_spawn(struct store *s, const char *id, const struct run_plan *p,
 			_cleanup_free_ char *rundir = store_container_rundir(s, id);
 			r = net_user_start(p, pid, rundir, &out->net_fd, e);
 		}
+		if (r == 0 && bridge)
+			r = run_net_setup(s, id, p, pid, e);
 		if (r < 0) {
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
@@ -394,9 +399,9 @@ int run_spawn(struct store *s, const char *id, const struct run_plan *p,
 			out->pid = 0;
 			return r;
 		}
-		if (write(sync_w, "g", 1) != 1) {
-			/* the child died: its error comes through the pipe */
-		}
+	}
+	if (sync_w >= 0 && write(sync_w, "g", 1) != 1) {
+		/* the child died: its error comes through the pipe */
 	}
 	if (p->tty) {
 		out->pty_master = recv_fd(sock_p);

@@ -10,7 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "run/run.h"
+#include "run/net_private.h"
 
 #define ETC_FILE_MAX (1024 * 1024)
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -45,6 +45,9 @@ void run_flags_release(struct run_flags *f)
 	strv_free(f->gidmap);
 	free(f->subuidname);
 	free(f->subgidname);
+	strv_free(f->networks);
+	strv_free(f->net_aliases);
+	strv_free(f->expose);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -73,6 +76,9 @@ void run_plan_release(struct run_plan *p)
 	free(p->userns);
 	strv_free(p->uid_map);
 	strv_free(p->gid_map);
+	strv_free(p->networks);
+	strv_free(p->net_aliases);
+	strv_free(p->expose);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -354,10 +360,15 @@ int run_plan_build(struct store *s, const struct image_info *img, const json_t *
 			run_plan_release(&p);
 			return r;
 		}
-	if (p.ports && !run_network_user_mode(p.network)) {
+	r = run_net_plan(s, cfg, f, &p, e);
+	if (r < 0) {
+		run_plan_release(&p);
+		return r;
+	}
+	if (p.ports && !run_network_user_mode(p.network) && strcmp(p.network, "bridge")) {
 		run_plan_release(&p);
 		return kerror_set(e, EINVAL, "publishing ports needs a network: --network %s has "
-					     "none here (use pasta or slirp4netns)", p.network);
+					     "none", p.network);
 	}
 	p.no_new_privs = f->no_new_privs;
 	p.seccomp = !f->seccomp_unconfined && !f->privileged;

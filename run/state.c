@@ -184,6 +184,8 @@ int run_state_refresh(struct store *s, struct container_info *c, struct kerror *
 	 * monitor), unless the exit file says otherwise. */
 	c->exit_code = exit_file_read(s, c->id);
 	net_user_stop(s, c->id);
+	/* What its monitor would have removed: addresses, veths, ports. */
+	run_net_teardown(s, c->id);
 	c->state = CTR_EXITED;
 	c->pid = 0;
 	clock_gettime(CLOCK_REALTIME, &ts);

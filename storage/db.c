@@ -91,6 +91,30 @@ static const char *const migrations[] = {
 	"  op TEXT NOT NULL,"
 	"  layer TEXT NOT NULL,"
 	"  PRIMARY KEY (op, layer));",
+	/* 8 → 9: networks (kiln network) and the addresses containers hold on
+	 * them while running (ip: IPv4 as an integer in host order; ifname:
+	 * the host end of the veth; aliases, ports: JSON arrays) */
+	"CREATE TABLE networks ("
+	"  name TEXT PRIMARY KEY,"
+	"  id TEXT NOT NULL UNIQUE,"
+	"  driver TEXT NOT NULL,"
+	"  bridge TEXT NOT NULL,"
+	"  subnet TEXT NOT NULL,"
+	"  gateway TEXT NOT NULL,"
+	"  internal INTEGER NOT NULL DEFAULT 0,"
+	"  dns INTEGER NOT NULL DEFAULT 1,"
+	"  labels TEXT NOT NULL,"
+	"  created INTEGER NOT NULL);"
+	"CREATE TABLE net_attach ("
+	"  container_id TEXT NOT NULL,"
+	"  network TEXT NOT NULL,"
+	"  ip INTEGER NOT NULL,"
+	"  ifname TEXT NOT NULL,"
+	"  ctr_ifname TEXT NOT NULL,"
+	"  aliases TEXT NOT NULL,"
+	"  ports TEXT NOT NULL,"
+	"  PRIMARY KEY (network, ip));"
+	"CREATE INDEX net_attach_ctr ON net_attach(container_id);",
 };
 
 int store_schema_version(void)

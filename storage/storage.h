@@ -411,6 +411,59 @@ int store_image_container(struct store *s, const char *image_id, char **ctr_id,
 char *store_container_dir(const struct store *s, const char *id);
 char *store_container_rundir(const struct store *s, const char *id);
 const char *store_runroot(const struct store *s);
+/* Replaces the container's plan (network connect/disconnect). */
+int store_container_set_plan(struct store *s, const char *id, const char *plan,
+			     struct kerror *e);
+
+/* ---- networks (networks.c) -----------------------------------------------
+ * A network is a Linux bridge with an IPv4 subnet; its row says how to
+ * (re)create it.  An attachment is a container's address on a network,
+ * held while its network is set up. */
+struct network_info {
+	char *name, *id;       /* id: 64 hex */
+	char *driver;          /* "bridge" */
+	char *bridge;          /* interface name, e.g. "kiln0" */
+	char *subnet, *gateway; /* "10.91.0.0/24", "10.91.0.1" */
+	bool internal, dns;
+	json_t *labels;        /* object */
+	int64_t created;       /* ns since the epoch */
+};
+void network_info_free(struct network_info *n);
+void cleanup_network_infop(struct network_info **n);
+#define _cleanup_network_info_ __attribute__((cleanup(cleanup_network_infop)))
+void network_list_free(struct network_info **l, size_t n);
+/* -EEXIST ("network name X already used") when the name is taken. */
+int store_network_create(struct store *s, const struct network_info *n, struct kerror *e);
+/* By name or unique ID prefix (3+ characters); -ENOENT. */
+int store_network_get(struct store *s, const char *what, struct network_info **out,
+		      struct kerror *e);
+int store_network_list(struct store *s, struct network_info ***out, size_t *n,
+		       struct kerror *e);
+int store_network_remove(struct store *s, const char *name, struct kerror *e);
+
+struct net_attach {
+	char ctr_id[DIGEST_HEX_LEN + 1];
+	char *network;
+	uint32_t ip;           /* host byte order */
+	char *ifname;          /* host end of the veth */
+	char *ctr_ifname;      /* "eth0" */
+	json_t *aliases;       /* array of names */
+	json_t *ports;         /* array of the port mappings installed */
+};
+void net_attach_release(struct net_attach *a);
+void net_attach_list_free(struct net_attach *l, size_t n);
+/* Records the attachment with the lowest address of [first, last] no other
+ * attachment of the network holds (one transaction); a->ip gets it. */
+int store_net_attach(struct store *s, struct net_attach *a, uint32_t first, uint32_t last,
+		     struct kerror *e);
+int store_net_attach_set_ports(struct store *s, const char *ctr_id, const char *network,
+			       const json_t *ports, struct kerror *e);
+/* Filtered by container and/or network (NULL: any), oldest first. */
+int store_net_attach_list(struct store *s, const char *ctr_id, const char *network,
+			  struct net_attach **out, size_t *n, struct kerror *e);
+/* Removes the container's attachments (network NULL: all of them). */
+int store_net_detach(struct store *s, const char *ctr_id, const char *network,
+		     struct kerror *e);
 
 
 /* ---- tar writing -----------------------------------------------------------

@@ -519,6 +519,67 @@ static void test_ports(void **state)
 	strv_free(v);
 }
 
+/* What ps, inspect and kiln port show of a plan's mappings; --expose. */
+static void test_net_ports(void **state)
+{
+	_cleanup_kerror_ struct kerror e = { 0 };
+	struct run_port p;
+	char *x = NULL;
+	(void)state;
+	assert_int_equal(run_port_split("[::1]:53:5353/udp", &p), 0);
+	_cleanup_free_ char *t6 = run_port_format(&p);
+	assert_string_equal(t6, "[::1]:53->5353/udp");
+	assert_int_equal(run_port_split(":8080:80/tcp", &p), 0);
+	_cleanup_free_ char *t4 = run_port_format(&p);
+	assert_string_equal(t4, "0.0.0.0:8080->80/tcp");
+
+	assert_int_equal(run_port_from_expose("80", &x, &e), 0);
+	assert_string_equal(x, "80/tcp");
+	free(x);
+	assert_int_equal(run_port_from_expose("8000-8001/udp", &x, &e), 0);
+	assert_string_equal(x, "8000-8001/udp");
+	free(x);
+	static const char *const bad[] = { "http", "", "0", "80/sctp", "90-80", "1-5000",
+					   "-1", "80-", "99999" };
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		x = NULL;
+		assert_true(run_port_from_expose(bad[i], &x, &e) < 0);
+		assert_null(x);
+		kerror_release(&e);
+	}
+
+	_cleanup_json_ json_t *plan = json_pack("{s:[s, s, s], s:[s, s]}", "ports", ":8080:80/tcp",
+						 "garbage", "127.0.0.1:8081:80/tcp", "expose",
+						 "443/tcp", "80/tcp");
+	_cleanup_free_ char *text = run_ports_text(plan);
+	assert_string_equal(text, "0.0.0.0:8080->80/tcp, 127.0.0.1:8081->80/tcp");
+	_cleanup_json_ json_t *pj = run_ports_json(plan);
+	_cleanup_free_ char *dump = json_dump_compact(pj);
+	assert_string_equal(dump, "{\"80/tcp\":[{\"HostIp\":\"0.0.0.0\",\"HostPort\":\"8080\"},"
+				  "{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"8081\"}],"
+				  "\"443/tcp\":null}");
+}
+
+static void test_cidr(void **state)
+{
+	uint32_t a;
+	int p;
+	char buf[16];
+	(void)state;
+	assert_true(net_parse_cidr("10.91.0.0/24", &a, &p));
+	assert_int_equal(a, 0x0a5b0000);
+	assert_int_equal(p, 24);
+	assert_string_equal(net_ip_str(a + 1, buf), "10.91.0.1");
+	assert_false(net_parse_cidr("10.91.0.0", &a, &p));
+	assert_false(net_parse_cidr("10.91.0.0/33", &a, &p));
+	assert_false(net_parse_cidr("10.91.0.0/", &a, &p));
+	assert_false(net_parse_cidr("10.91.0.0/2x", &a, &p));
+	assert_false(net_parse_cidr("10.91.0/24", &a, &p));
+	assert_false(net_parse_cidr("01234567890123456789012345678901234/8", &a, &p));
+	assert_false(net_parse_cidr(NULL, &a, &p));
+	assert_false(net_parse_ip("256.1.1.1", &a));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -528,6 +589,7 @@ int main(void)
 		cmocka_unit_test(test_log_parse),     cmocka_unit_test(test_seccomp_cache),
 		cmocka_unit_test(test_etc_files),     cmocka_unit_test(test_flag_parsers),
 		cmocka_unit_test(test_subid_find),    cmocka_unit_test(test_ports),
+		cmocka_unit_test(test_net_ports),     cmocka_unit_test(test_cidr),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1389,6 +1389,75 @@ static void test_crash_leftovers_swept(void **state)
 	assert_false(sexists(f, "layers/feedface"));
 	assert_int_equal(count_entries(f, "tmp"), 0);
 	assert_clean(f);
+/* ---- networks and addresses ------------------------------------------------ */
+
+static void attach(struct fx *f, const char *ctr, const char *net, uint32_t first,
+		   uint32_t last, int want)
+{
+	_cleanup_kerror_ struct kerror e = { 0 };
+	struct net_attach a = { 0 };
+	memset(a.ctr_id, 'a', DIGEST_HEX_LEN);
+	memcpy(a.ctr_id, ctr, strlen(ctr));
+	a.network = xstrdup(net);
+	a.ifname = xstrdup("kvtest0");
+	a.ctr_ifname = xstrdup("eth0");
+	int r = store_net_attach(f->s, &a, first, last, &e);
+	if (want < 0) {
+		assert_int_equal(r, want);
+	} else {
+		if (r < 0)
+			fail_msg("store_net_attach: %s", e.msg);
+		assert_int_equal(a.ip, (uint32_t)want);
+	}
+	net_attach_release(&a);
+}
+
+static void test_networks_ipam(void **state)
+{
+	struct fx *f = *state;
+	_cleanup_kerror_ struct kerror e = { 0 };
+	struct network_info n = { .name = "net1", .id = "0123456789abcdef", .driver = "bridge",
+				  .bridge = "kiln1", .subnet = "10.91.1.0/24",
+				  .gateway = "10.91.1.1", .dns = true, .created = 1 };
+	struct network_info *got = NULL, **l = NULL;
+	size_t cnt = 0;
+
+	assert_int_equal(store_network_create(f->s, &n, &e), 0);
+	assert_int_equal(store_network_create(f->s, &n, &e), -EEXIST);
+	kerror_release(&e);
+	assert_int_equal(store_network_get(f->s, "net1", &got, &e), 0);
+	assert_string_equal(got->subnet, "10.91.1.0/24");
+	assert_true(got->dns);
+	network_info_free(got);
+	assert_int_equal(store_network_get(f->s, "0123", &got, &e), 0); /* id prefix */
+	network_info_free(got);
+	assert_int_equal(store_network_get(f->s, "01", &got, &e), -ENOENT); /* too short */
+	kerror_release(&e);
+
+	/* Lowest free first; a released address is reused; the range ends. */
+	attach(f, "c1", "net1", 2, 4, 2);
+	attach(f, "c2", "net1", 2, 4, 3);
+	attach(f, "c3", "net1", 2, 4, 4);
+	attach(f, "c4", "net1", 2, 4, -ENOSPC);
+	attach(f, "c4", "net2", 2, 4, 2); /* another network: its own range */
+	assert_int_equal(store_net_detach(f->s, "c2aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+					  NULL, &e), 0);
+	attach(f, "c5", "net1", 2, 4, 3);
+	struct net_attach *a = NULL;
+	assert_int_equal(store_net_attach_list(f->s, NULL, "net1", &a, &cnt, &e), 0);
+	assert_int_equal(cnt, 3);
+	net_attach_list_free(a, cnt);
+	assert_int_equal(store_net_attach_list(f->s, "c4aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+					       NULL, &a, &cnt, &e), 0);
+	assert_int_equal(cnt, 1);
+	assert_string_equal(a[0].network, "net2");
+	net_attach_list_free(a, cnt);
+
+	assert_int_equal(store_network_list(f->s, &l, &cnt, &e), 0);
+	assert_int_equal(cnt, 1);
+	network_list_free(l, cnt);
+	assert_int_equal(store_network_remove(f->s, "net1", &e), 0);
+	assert_int_equal(store_network_get(f->s, "net1", &got, &e), -ENOENT);
 }
 
 int main(void)
@@ -1432,6 +1501,7 @@ int main(void)
 		T(test_check_dangling_container),
 		T(test_check_missing_config),
 		T(test_crash_leftovers_swept),
+		T(test_networks_ipam),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
