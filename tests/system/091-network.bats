@@ -150,10 +150,10 @@ veths_of() {
 	[ "$output" = "hello from kiln" ]
 	# A peer that joins later appears in the running container's hosts.
 	kiln run -d --name late --network kt-net bb sleep 1000
-	run kiln exec srv grep late /etc/hosts
+	run kiln exec srv grep -w late /etc/hosts
 	[ "$status" -eq 0 ]
 	kiln rm -f late
-	run kiln exec srv grep late /etc/hosts
+	run kiln exec srv grep -w late /etc/hosts
 	[ "$status" -ne 0 ]
 	# The network is in use: rm refuses, inspect lists the container.
 	run kiln network inspect kt-net --format '{{len .Containers}}'
@@ -176,14 +176,14 @@ veths_of() {
 	kiln network connect kt-two c1
 	run kiln exec c1 ls /sys/class/net
 	[[ "$output" == *eth1* ]]
-	run kiln exec c2 grep -c c1 /etc/hosts
+	run kiln exec c2 grep -cw c1 /etc/hosts
 	[ "$output" = "1" ]
 	run kiln network connect kt-two c1
 	[ "$status" -eq 125 ]
 	kiln network disconnect kt-two c1
 	run kiln exec c1 ls /sys/class/net
 	[[ "$output" != *eth1* ]]
-	run kiln exec c2 grep -c c1 /etc/hosts
+	run kiln exec c2 grep -cw c1 /etc/hosts
 	[ "$output" = "0" ]
 	kiln rm -f c1 c2 >/dev/null
 	run kiln network prune -f

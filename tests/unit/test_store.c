@@ -1389,6 +1389,8 @@ static void test_crash_leftovers_swept(void **state)
 	assert_false(sexists(f, "layers/feedface"));
 	assert_int_equal(count_entries(f, "tmp"), 0);
 	assert_clean(f);
+}
+
 /* ---- networks and addresses ------------------------------------------------ */
 
 static void attach(struct fx *f, const char *ctr, const char *net, uint32_t first,
