@@ -32,7 +32,7 @@ bb() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"10.0.0.5	db"* ]]
 	[[ "$output" == *"fd00::1	cache"* ]]
-	run kiln run --rm --read-only --add-host db:10.0.0.5 bb grep db /etc/hosts
+	run kiln run --rm --read-only --add-host db:10.0.0.5 bb grep -w db /etc/hosts
 	[ "$output" = "10.0.0.5	db" ]
 	run kiln run --rm --add-host nocolon bb true
 	[ "$status" -eq 125 ]
