@@ -140,7 +140,7 @@ int cmd_info(struct cli *c, int argc, char **argv, struct kerror *e)
 			 u.machine, "CgroupVersion", cgroup_version() == 2 ? "2" : "1", "NCPU",
 			 (json_int_t)sysconf(_SC_NPROCESSORS_ONLN), "MemTotal",
 			 (json_int_t)pages * psize, "DockerRootDir", store_root(s), "ServerVersion",
-			 KILN_VERSION, "Name", u.nodename, "Rootless", geteuid() != 0, "LoggingDriver",
+			 KILN_VERSION, "Name", u.nodename, "Rootless", fs_rootless(), "LoggingDriver",
 			 "k8s-file");
 	platform_release(&host);
 	if (format) {
@@ -168,7 +168,7 @@ int cmd_info(struct cli *c, int argc, char **argv, struct kerror *e)
 		       KILN_VERSION, (long long)n, KILN_VERSION, store_driver(s), "k8s-file",
 		       json_str(info, "CgroupVersion"), u.release, osname, u.machine,
 		       (long long)json_int(info, "NCPU", 0), mem, u.nodename, store_root(s),
-		       geteuid() != 0 ? "true" : "false");
+		       fs_rootless() ? "true" : "false");
 		r = 0;
 	}
 	json_decref(info);

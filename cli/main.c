@@ -100,19 +100,6 @@ static void usage(FILE *out)
 		     "  -v, --version                 Print version information and quit\n");
 }
 
-/* The user's own uid, also inside kiln's user namespace (where it is 0). */
-static unsigned host_uid(void)
-{
-	const char *v = getenv("KILN_ROOTLESS_UID");
-	char *end;
-	if (geteuid() == 0 && v && *v) {
-		unsigned long u = strtoul(v, &end, 10);
-		if (!*end && u < 0xffffffffUL)
-			return (unsigned)u;
-	}
-	return (unsigned)getuid();
-}
-
 /* $XDG_RUNTIME_DIR when it is the user's own directory (runuser and su keep
  * root's), else /tmp/kiln-run-UID as Podman's /tmp/podman-run-UID. */
 static char *rootless_run_dir(void)
@@ -120,9 +107,9 @@ static char *rootless_run_dir(void)
 	const char *x = getenv("XDG_RUNTIME_DIR");
 	struct stat st;
 	if (x && x[0] == '/' && stat(x, &st) == 0 && S_ISDIR(st.st_mode) &&
-	    (st.st_uid == host_uid() || (geteuid() == 0 && st.st_uid == 0 && getenv("KILN_ROOTLESS_UID"))))
+	    (st.st_uid == fs_host_uid() || (geteuid() == 0 && st.st_uid == 0 && getenv("KILN_ROOTLESS_UID"))))
 		return xasprintf("%s/kiln", x);
-	return xasprintf("/tmp/kiln-run-%u", host_uid());
+	return xasprintf("/tmp/kiln-run-%u", fs_host_uid());
 }
 
 static char *default_root(bool run)

@@ -153,6 +153,12 @@ bool fs_exists(const char *path);
  * namespace): overlay then needs "userxattr" and user.overlay.* markers,
  * since trusted.* xattrs are out of reach. */
 bool fs_in_user_namespace(void);
+/* Rootless kiln: not root, or root of a user namespace (kiln's own, where
+ * a normal user's commands run). */
+bool fs_rootless(void);
+/* The user's own uid: $KILN_ROOTLESS_UID inside kiln's user namespace
+ * (where getuid() is 0), getuid() elsewhere. */
+unsigned fs_host_uid(void);
 /* ",userxattr" inside a user namespace, "" otherwise: appended to every
  * overlay mount's options. */
 const char *fs_overlay_extra_opts(void);

@@ -248,6 +248,23 @@ bool fs_in_user_namespace(void)
 	return !(inner == 0 && outer == 0 && count == 4294967295UL);
 }
 
+bool fs_rootless(void)
+{
+	return geteuid() != 0 || fs_in_user_namespace();
+}
+
+unsigned fs_host_uid(void)
+{
+	const char *v = getenv("KILN_ROOTLESS_UID");
+	char *end;
+	if (getuid() == 0 && v && *v && fs_in_user_namespace()) {
+		unsigned long u = strtoul(v, &end, 10);
+		if (!*end && u < 0xffffffffUL)
+			return (unsigned)u;
+	}
+	return (unsigned)getuid();
+}
+
 const char *fs_overlay_extra_opts(void)
 {
 	return fs_in_user_namespace() ? ",userxattr" : "";

@@ -30,7 +30,7 @@ char *authfile_write_path(const char *authfile)
 	x = getenv("XDG_RUNTIME_DIR");
 	if (x && *x)
 		return xasprintf("%s/containers/auth.json", x);
-	return xasprintf("/run/containers/%u/auth.json", getuid());
+	return xasprintf("/run/containers/%u/auth.json", fs_host_uid());
 }
 
 /* base64("user:pass") → the two halves (split at the first ':'). */

@@ -76,7 +76,7 @@ int run_setgroups(size_t n, const gid_t *gids)
 
 bool run_rootless(void)
 {
-	return geteuid() != 0 || getenv("KILN_ROOTLESS_UID") || fs_in_user_namespace();
+	return fs_rootless();
 }
 
 /* The user's first range in file; 0 when none. */

@@ -358,7 +358,7 @@ int sign_lookaside_for(const struct sign_registries_d *rd, const struct image_re
 	memset(out, 0, sizeof(*out));
 	if (!r || !w) {
 		const char *home = getenv("HOME");
-		if (geteuid() == 0 || !home || !*home)
+		if (!fs_rootless() || !home || !*home)
 			dflt = xstrdup("file:///var/lib/containers/sigstore");
 		else
 			dflt = xasprintf("file://%s/.local/share/containers/sigstore", home);

@@ -90,7 +90,7 @@ int storage_conf_load(const char *path, struct storage_conf *out, struct kerror 
 	_cleanup_free_ char *user = NULL;
 	const char *env = getenv("KILN_STORAGE_CONF");
 	/* Rootless also inside kiln's user namespace, where we are uid 0. */
-	bool rootless = geteuid() != 0 || fs_in_user_namespace();
+	bool rootless = fs_rootless();
 	bool found;
 	int r;
 

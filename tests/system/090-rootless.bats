@@ -95,6 +95,8 @@ store() { echo "$(rl_home)/.local/share/kiln"; }
 	kr images >/dev/null
 	[ "$(cat "$(rl_home)/xdg/kiln/pause.pid")" = "$p1" ]
 	[ "$(readlink /proc/$p1/ns/user)" = "$(kr unshare readlink /proc/self/ns/user)" ]
+	run kr info --format '{{.Rootless}} {{.DockerRootDir}}'
+	[ "$output" = "true $(store)" ]
 	# version and --help stay out of it.
 	run kr version
 	[ "$status" -eq 0 ]
