@@ -216,6 +216,19 @@ int run_build_exec(const struct run_build_exec *x, int *exit_code, struct kerror
 	r = run_user_resolve(x->user && x->user[0] ? x->user : "0", passwd, group, &u, e);
 	if (r < 0)
 		return r;
+	/* The primary group is among the supplementary ones too, as buildah's
+	 * and podman's runtimes set them (`id` shows "groups=…"). */
+	{
+		bool have = false;
+		for (size_t i = 0; i < u.n_gids; i++)
+			have |= u.gids[i] == u.gid;
+		if (!have) {
+			u.gids = xrealloc(u.gids, (u.n_gids + 1) * sizeof(gid_t));
+			memmove(u.gids + 1, u.gids, u.n_gids * sizeof(gid_t));
+			u.gids[0] = u.gid;
+			u.n_gids++;
+		}
+	}
 	make_point(rootfd, "proc", true, made, &nmade);
 	make_point(rootfd, "dev", true, made, &nmade);
 	make_point(rootfd, "sys", true, made, &nmade);

@@ -244,3 +244,31 @@ CF
 	[ "${lines[5]}" = "CapEff:	0000000000000000" ]
 	[ "${lines[6]}" = "Seccomp:	2" ]
 }
+
+# The rules where buildah 1.28 departs from Docker (071-build-oracle.bats
+# leaves them out): Docker's behaviour is kiln's.
+@test "Docker's rules where buildah 1.28 differs: SHELL wraps later shell-form CMD/ENTRYPOINT, escape, \${v#p} forms, RUN heredoc, WORKDIR creates" {
+	cat > "$CTX/Containerfile" <<'CF'
+# escape=`
+FROM busybox
+SHELL ["/bin/sh", "-ec"]
+CMD echo c
+ENTRYPOINT echo e
+ARG P=prefix-rest
+ENV A=${P#prefix-} B=${P%-rest} C=${P/rest/best} D=a\b
+RUN <<EOF
+echo from-heredoc > /h
+EOF
+WORKDIR /made/by/workdir
+CF
+	run kiln build -t rules "$CTX"
+	[ "$status" -eq 0 ]
+	[ "$(kiln inspect -f '{{json .Config.Cmd}}' rules)" = '["/bin/sh","-ec","echo c"]' ]
+	[ "$(kiln inspect -f '{{json .Config.Entrypoint}}' rules)" = '["/bin/sh","-ec","echo e"]' ]
+	env=$(kiln inspect -f '{{json .Config.Env}}' rules)
+	[[ "$env" == *'"A=rest"'* && "$env" == *'"B=prefix"'* && "$env" == *'"C=prefix-best"'* ]]
+	[[ "$env" == *'"D=a\\b"'* ]]
+	[ "$(kiln run --rm --entrypoint cat rules /h)" = from-heredoc ]
+	run kiln run --rm --entrypoint ls rules -d /made/by/workdir
+	[ "$status" -eq 0 ]
+}
