@@ -231,16 +231,13 @@ struct rm_opts {
 	bool force, volumes;
 };
 
-static int rm_one(struct cli *c, const char *arg, void *ctx, struct kerror *e)
+int container_remove(struct cli *c, struct container_info *ctr, bool force, bool volumes,
+		     struct kerror *e)
 {
-	_cleanup_container_info_ struct container_info *ctr = NULL;
-	struct rm_opts *o = ctx;
 	struct store *s;
-	int r = container_get(c, arg, &ctr, e);
-	if (r < 0)
-		return r;
+	int r;
 	if (ctr->state == CTR_RUNNING) {
-		if (!o->force)
+		if (!force)
 			return kerror_set(e, EBUSY,
 					  "cannot remove container %s as it is running - running "
 					  "or paused containers cannot be removed without force: "
@@ -255,8 +252,18 @@ static int rm_one(struct cli *c, const char *arg, void *ctx, struct kerror *e)
 		run_rootfs_release(s, ctr);
 		r = store_container_remove(s, ctr->id, e);
 	}
-	if (r == 0 && o->volumes)
+	if (r == 0 && volumes)
 		r = volume_remove_anonymous(c, ctr->plan, e);
+	return r;
+}
+
+static int rm_one(struct cli *c, const char *arg, void *ctx, struct kerror *e)
+{
+	_cleanup_container_info_ struct container_info *ctr = NULL;
+	struct rm_opts *o = ctx;
+	int r = container_get(c, arg, &ctr, e);
+	if (r == 0)
+		r = container_remove(c, ctr, o->force, o->volumes, e);
 	if (r == 0)
 		printf("%s\n", arg);
 	return r;
@@ -324,6 +331,16 @@ static int start_one(struct cli *c, const char *arg, void *ctx, struct kerror *e
 		r = run_plan_from_json(ctr->plan, &p, e);
 	if (r < 0)
 		return r;
+	if (p.infra_id) {
+		/* a pod member: its pod's infra first (the store reopens) */
+		r = pod_ensure_infra(c, p.infra_id, e);
+		if (r == 0)
+			r = cli_store(c, &s, e);
+		if (r < 0) {
+			run_plan_release(&p);
+			return r;
+		}
+	}
 	if (o->attach) {
 		struct run_monitor_opts mo = { .ready_fd = -1 };
 		r = run_monitor(s, ctr, &p, &mo, &o->code, e);

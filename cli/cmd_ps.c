@@ -7,7 +7,7 @@
 #include "cli/container.h"
 
 struct ps_filter {
-	char **status, **name, **id, **ancestor;
+	char **status, **name, **id, **ancestor, **pod;
 };
 
 static void ps_filter_release(struct ps_filter *f)
@@ -16,6 +16,7 @@ static void ps_filter_release(struct ps_filter *f)
 	strv_free(f->name);
 	strv_free(f->id);
 	strv_free(f->ancestor);
+	strv_free(f->pod);
 }
 
 static int ps_filter_add(struct ps_filter *f, const char *spec, struct kerror *e)
@@ -29,6 +30,8 @@ static int ps_filter_add(struct ps_filter *f, const char *spec, struct kerror *e
 		strv_push(&f->name, xstrdup(eq + 1));
 	else if (str_has_prefix(spec, "id="))
 		strv_push(&f->id, xstrdup(eq + 1));
+	else if (str_has_prefix(spec, "pod="))
+		strv_push(&f->pod, xstrdup(eq + 1));
 	else if (str_has_prefix(spec, "ancestor="))
 		strv_push(&f->ancestor, xstrdup(eq + 1));
 	else
@@ -136,16 +139,42 @@ static json_t *ps_item(struct store *s, const struct container_info *c, bool tru
 			 "Names", c->name, "Ports", ports, "Networks", run_network_mode(plan));
 }
 
+/* The container's pod, from its plan's "pod" (a cheap text search first:
+ * most containers have none). */
+static const struct pod_info *pod_of(const struct container_info *c, struct pod_info **pods,
+				     size_t n)
+{
+	if (!strstr(c->plan, "\"pod\""))
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *key = xasprintf("\"pod\":\"%s\"", pods[i]->id);
+		if (strstr(c->plan, key))
+			return pods[i];
+	}
+	return NULL;
+}
+
+static bool pod_matches(const struct pod_info *pod, char **pats)
+{
+	for (size_t i = 0; pats[i]; i++)
+		if (!strcmp(pod->name, pats[i]) || str_has_prefix(pod->id, pats[i]))
+			return true;
+	return false;
+}
+
 int cmd_ps(struct cli *c, int argc, char **argv, struct kerror *e)
 {
 	static const struct option opts[] = {
 		{ "all", no_argument, NULL, 'a' },	     { "quiet", no_argument, NULL, 'q' },
 		{ "latest", no_argument, NULL, 'l' },	     { "no-trunc", no_argument, NULL, 'T' },
 		{ "format", required_argument, NULL, 'f' }, { "filter", required_argument, NULL, 'F' },
-		{ "help", no_argument, NULL, 'h' },	     { NULL, 0, NULL, 0 },
+		{ "pod", no_argument, NULL, 'P' },	     { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct ps_filter flt = { 0 };
-	bool all = false, quiet = false, latest = false, trunc = true;
+	bool all = false, quiet = false, latest = false, trunc = true, show_pod = false;
+	struct pod_info **pods = NULL;
+	size_t n_pods = 0;
 	const char *format = NULL;
 	struct container_info **list = NULL;
 	_cleanup_json_ json_t *items = json_array();
@@ -161,6 +190,7 @@ int cmd_ps(struct cli *c, int argc, char **argv, struct kerror *e)
 		case 'l': latest = true; break;
 		case 'T': trunc = false; break;
 		case 'f': format = optarg; break;
+		case 'P': show_pod = true; break;
 		case 'F':
 			if ((r = ps_filter_add(&flt, optarg, e)) < 0) {
 				ps_filter_release(&flt);
@@ -176,6 +206,7 @@ int cmd_ps(struct cli *c, int argc, char **argv, struct kerror *e)
 					 "      --format string   Pretty-print containers using a Go "
 					 "template\n"
 					 "  -l, --latest          Show the latest container created\n"
+					 "      --pod             Print the pod of each container\n"
 					 "      --no-trunc        Do not truncate the output\n"
 					 "  -q, --quiet           Print the numeric IDs of the "
 					 "containers only\n");
@@ -185,6 +216,8 @@ int cmd_ps(struct cli *c, int argc, char **argv, struct kerror *e)
 	r = cli_store(c, &s, e);
 	if (r == 0)
 		r = store_container_list(s, &list, &n, e);
+	if (r == 0 && (show_pod || flt.pod || (format && strstr(format, "Pod"))))
+		r = store_pod_list(s, &pods, &n_pods, e);
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		struct container_info *ci = list[i];
 		r = run_state_refresh(s, ci, e);
@@ -196,9 +229,17 @@ int cmd_ps(struct cli *c, int argc, char **argv, struct kerror *e)
 		if ((!all && !latest && !flt.status && ci->state != CTR_RUNNING) ||
 		    !ps_match(&flt, ci, paused))
 			continue;
-		json_array_append_new(items, ps_item(s, ci, trunc, now, paused));
+		const struct pod_info *pod = pods ? pod_of(ci, pods, n_pods) : NULL;
+		if (flt.pod && (!pod || !pod_matches(pod, flt.pod)))
+			continue;
+		json_t *it = ps_item(s, ci, trunc, now, paused);
+		json_object_set_new(it, "Pod", json_stringn(pod ? pod->id : "",
+							     pod ? (trunc ? 12 : DIGEST_HEX_LEN) : 0));
+		json_object_set_new(it, "PodName", json_string(pod ? pod->name : ""));
+		json_array_append_new(items, it);
 	}
 	container_list_free(list, n);
+	pod_list_free(pods, n_pods);
 	ps_filter_release(&flt);
 	if (r < 0)
 		return r;
@@ -210,13 +251,17 @@ int cmd_ps(struct cli *c, int argc, char **argv, struct kerror *e)
 	if (format)
 		return template_print_list(stdout, format, items, e);
 	struct buf b = { 0 };
-	buf_printf(&b, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES\n");
+	buf_printf(&b, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES%s\n",
+		   show_pod ? "\tPOD ID\tPODNAME" : "");
 	for (size_t i = 0; i < json_array_size(items); i++) {
 		json_t *it = json_array_get(items, i);
-		buf_printf(&b, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", json_str(it, "ID"),
+		buf_printf(&b, "%s\t%s\t%s\t%s\t%s\t%s\t%s", json_str(it, "ID"),
 			   json_str(it, "Image"), json_str(it, "Command"),
 			   json_str(it, "CreatedAt"), json_str(it, "Status"),
 			   json_str(it, "Ports"), json_str(it, "Names"));
+		if (show_pod)
+			buf_printf(&b, "\t%s\t%s", json_str(it, "Pod"), json_str(it, "PodName"));
+		buf_printf(&b, "\n");
 	}
 	table_print(stdout, b.data);
 	buf_release(&b);

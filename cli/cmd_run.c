@@ -30,7 +30,7 @@ static void random_bytes(void *buf, size_t n)
 	}
 }
 
-static void new_id(char id[DIGEST_HEX_LEN + 1])
+void cli_new_id(char id[DIGEST_HEX_LEN + 1])
 {
 	unsigned char b[32];
 	random_bytes(b, sizeof(b));
@@ -38,7 +38,7 @@ static void new_id(char id[DIGEST_HEX_LEN + 1])
 		snprintf(id + 2 * i, 3, "%02x", b[i]);
 }
 
-static char *random_name(void)
+char *cli_random_name(void)
 {
 	unsigned r[2];
 	random_bytes(r, sizeof(r));
@@ -152,7 +152,10 @@ static int create_container(struct cli *c, int argc, char **argv, bool is_run,
 		exec_cfg = config_exec(cfg);
 	}
 	if (o->pod) {
+		/* may start the infra: the store is reopened after that fork */
 		r = pod_resolve_for_run(c, o, e);
+		if (r == 0)
+			r = cli_store(c, &s, e);
 		if (r < 0)
 			return r;
 	}
@@ -161,13 +164,13 @@ static int create_container(struct cli *c, int argc, char **argv, bool is_run,
 		return r;
 	ci = xcalloc(1, sizeof(*ci));
 	*ctr = ci;
-	new_id(ci->id);
+	cli_new_id(ci->id);
 	r = run_plan_build(s, img, exec_cfg, f, ci->id, plan, e);
 	if (r < 0)
 		return r;
 	pj = run_plan_to_json(plan);
 	ci->plan = json_dump_compact(pj);
-	ci->name = name ? xstrdup(name) : random_name();
+	ci->name = name ? xstrdup(name) : cli_random_name();
 	if (img) {
 		snprintf(ci->image_id, sizeof(ci->image_id), "%s", img->id);
 		ci->image_name = xstrdup(img->names && img->names[0] ? img->names[0] : img->id);
@@ -183,7 +186,7 @@ static int create_container(struct cli *c, int argc, char **argv, bool is_run,
 		if (r != -EEXIST || name || tries > 20)
 			break;
 		free(ci->name);
-		ci->name = random_name();
+		ci->name = cli_random_name();
 	}
 	if (r < 0)
 		return r;

@@ -18,6 +18,12 @@ struct run_cli {
 /* 0, 1 after --help (printed), or an error. */
 int run_cli_parse(int argc, char **argv, bool is_run, struct run_cli *o, struct kerror *e);
 void run_cli_release(struct run_cli *o);
+/* A new random 64-hex ID; a random adjective_noun name. */
+void cli_new_id(char id[DIGEST_HEX_LEN + 1]);
+char *cli_random_name(void);
+/* Starts the pod's infra container when it does not run. */
+int pod_ensure_infra(struct cli *c, const char *infra_id, struct kerror *e);
+
 /* --pod NAME|ID|new:NAME: resolves (or creates) the pod, and sets the
  * flags that put the container into it (o->f.pod, the shared namespaces). */
 int pod_resolve_for_run(struct cli *c, struct run_cli *o, struct kerror *e);
@@ -78,6 +84,11 @@ int container_inspect_json(struct cli *c, const char *what, json_t **out, struct
 /* Stops a running container: its stop signal, timeout seconds, SIGKILL;
  * returns once its monitor recorded the exit. */
 int container_stop(struct cli *c, struct container_info *ctr, int timeout, struct kerror *e);
+
+/* rm: stops it first when running and force (else EBUSY), undoes its
+ * mounts, removes it, and its anonymous volumes with volumes. */
+int container_remove(struct cli *c, struct container_info *ctr, bool force, bool volumes,
+		     struct kerror *e);
 
 /* Starts ctr under a detached monitor (closes and later reopens the
  * store: a connection must not cross the fork). */

@@ -1,6 +1,7 @@
 /* The plan as JSON: what the containers table keeps, so that `start`
  * runs the same thing `create` planned. */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,6 +81,10 @@ json_t *run_plan_to_json(const struct run_plan *p)
 	set_strv(j, "gid_map", p->gid_map);
 	if (p->rootfs_copy)
 		json_object_set_new(j, "rootfs_copy", json_true());
+	set_str(j, "infra_id", p->infra_id);
+	set_int(j, "pod_ns", p->pod_ns);
+	if (p->infra)
+		json_object_set_new(j, "infra", json_true());
 	if (p->health.test) {
 		json_object_set_new(j, "health",
 				    json_pack("{s:o, s:I, s:I, s:I, s:i}", "test",
@@ -181,6 +186,9 @@ int run_plan_from_json(const char *text, struct run_plan *out, struct kerror *e)
 	p.uid_map = get_strv(j, "uid_map");
 	p.gid_map = get_strv(j, "gid_map");
 	p.rootfs_copy = get_bool(j, "rootfs_copy");
+	p.infra_id = get_str(j, "infra_id");
+	p.pod_ns = json_int(j, "pod_ns", 0) & (CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS);
+	p.infra = get_bool(j, "infra");
 	{
 		json_t *h = json_object_get(j, "health");
 		p.health.test = get_strv(h, "test");

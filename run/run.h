@@ -73,6 +73,8 @@ struct run_flags {
 	char **net_aliases;  /* --network-alias */
 	bool publish_all;    /* -P */
 	char **expose;       /* --expose, "80/tcp" */
+	char *infra_id;      /* the pod's infra container, to join */
+	int64_t pod_ns;      /* CLONE_NEW* of the namespaces shared in the pod */
 };
 void run_flags_release(struct run_flags *f);
 
@@ -108,6 +110,12 @@ struct run_plan {
 	char **networks;             /* network "bridge": the networks joined */
 	char **net_aliases;          /* extra names on user-defined networks */
 	char **expose;               /* --expose additions, "80/tcp" */
+	/* A pod's member joins its infra's namespaces (infra_id: the infra
+	 * container, pod_ns: CLONE_NEW* flags of the shared ones); the infra
+	 * itself (infra) execs nothing: kiln's process holds them. */
+	char *infra_id;
+	int64_t pod_ns;
+	bool infra;
 };
 void run_plan_release(struct run_plan *p);
 

@@ -35,6 +35,7 @@ struct child_ctx {
 	const struct run_bpf *bpf; /* NULL: no seccomp */
 	int err_fd, sync_fd, sock_fd;
 	bool new_cgns; /* a cgroup namespace after the move into the cgroups */
+	int pod_fd;    /* a pidfd of the pod's infra, -1 */
 };
 
 static _Noreturn void child_fail(const struct child_ctx *c, int code, struct kerror *e)
@@ -212,6 +213,58 @@ static _Noreturn void exec_plan(const struct child_ctx *c, struct kerror *e)
 	child_fail(c, code, e);
 }
 
+/* A pod's infra: nothing to exec; the process stays, holding the
+ * namespaces, until a signal ends it (pid 1 gets only the signals it
+ * waits for). */
+static _Noreturn void infra_pause(const struct child_ctx *c)
+{
+	sigset_t set;
+	int sig;
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	prctl(PR_SET_NAME, "kiln-pause", 0, 0, 0);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_SETMASK, &set, NULL);
+	/* EOF on the error pipe: the start succeeded */
+	close(c->err_fd);
+	for (int fd = 0; fd < 3; fd++) {
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0 && null != fd) {
+			dup2(null, fd);
+			close(null);
+		}
+	}
+	for (;;) {
+		sig = sigwaitinfo(&set, NULL);
+		if (sig == SIGCHLD)
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+		else if (sig > 0)
+			_exit(0);
+	}
+}
+
+/* The infra container's init as a pidfd; it must be running. */
+static int pod_infra_pidfd(struct store *s, const char *infra_id, int *fd, struct kerror *e)
+{
+	_cleanup_container_info_ struct container_info *ic = NULL;
+	int r = store_container_get(s, infra_id, &ic, e);
+	if (r == 0)
+		r = run_state_refresh(s, ic, e);
+	if (r < 0)
+		return kerror_wrap(e, "the pod's infra container");
+	if (ic->state != CTR_RUNNING || ic->pid <= 0)
+		return kerror_set(e, EINVAL, "the pod's infra container %.12s is not running",
+				  infra_id);
+	*fd = (int)syscall(SYS_pidfd_open, ic->pid, 0);
+	if (*fd < 0)
+		return kerror_sys(e, errno, "opening the pod's infra (pid %d)", ic->pid);
+	return 0;
+}
+
 static _Noreturn void child_main(struct child_ctx *c)
 {
 	struct kerror e = { 0 };
@@ -231,6 +284,14 @@ static _Noreturn void child_main(struct child_ctx *c)
 			child_fail(c, 125, &e);
 		}
 	}
+	if (c->pod_fd >= 0) {
+		/* a pod member: the infra's network, IPC and UTS */
+		if (setns(c->pod_fd, (int)p->pod_ns) < 0) {
+			kerror_sys(&e, errno, "joining the pod's namespaces");
+			child_fail(c, 125, &e);
+		}
+		close(c->pod_fd);
+	}
 	setsid();
 	umask(0);
 	if (!p->tty && setup_stdio(c, &e) < 0)
@@ -240,10 +301,13 @@ static _Noreturn void child_main(struct child_ctx *c)
 	umask(022);
 	if (!p->network_host)
 		loopback_up();
-	if (sethostname(p->hostname, strlen(p->hostname)) < 0 && !p->network_host) {
+	if (!(p->pod_ns & CLONE_NEWUTS) &&
+	    sethostname(p->hostname, strlen(p->hostname)) < 0 && !p->network_host) {
 		kerror_sys(&e, errno, "setting the hostname");
 		child_fail(c, 125, &e);
 	}
+	if (p->infra)
+		infra_pause(c);
 	if (p->tty && setup_tty(c, &e) < 0)
 		child_fail(c, 125, &e);
 	if (chdir(p->cwd) < 0) {
@@ -308,15 +372,16 @@ int run_spawn(struct store *s, const char *id, const struct run_plan *p,
 	struct cg_limits lim = { p->memory, p->pids_limit, p->cpu_shares, p->cpu_quota,
 				 p->memory_swap };
 	struct child_ctx c = { .root = store_root(s), .id = id, .p = p, .io = io,
-			       .err_fd = -1, .sync_fd = -1, .sock_fd = -1 };
+			       .err_fd = -1, .sync_fd = -1, .sock_fd = -1, .pod_fd = -1 };
+	_cleanup_close_ int pod_fd = -1;
 	_cleanup_close_ int err_r = -1, sync_w = -1, sock_p = -1;
 	int errp[2], syncp[2] = { -1, -1 }, sock[2] = { -1, -1 };
 	__attribute__((cleanup(run_bpf_release))) struct run_bpf bpf = { 0 };
 	struct child_msg m;
 	unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
-	bool user_net = run_network_user_mode(p->network);
+	bool user_net = run_network_user_mode(p->network) && !(p->pod_ns & CLONE_NEWNET);
 	bool userns = p->uid_map != NULL;
-	bool bridge = p->networks && p->networks[0];
+	bool bridge = p->networks && p->networks[0] && !(p->pod_ns & CLONE_NEWNET);
 	/* The child waits on the sync pipe while we write its id maps, place
 	 * it in its cgroups and connect its network namespace. */
 	bool sync = user_net || userns || bridge;
@@ -330,6 +395,13 @@ int run_spawn(struct store *s, const char *id, const struct run_plan *p,
 	out->net_fd = -1;
 	if (!p->network_host)
 		flags |= CLONE_NEWNET;
+	if (p->infra_id) {
+		r = pod_infra_pidfd(s, p->infra_id, &pod_fd, e);
+		if (r < 0)
+			return r;
+		c.pod_fd = pod_fd;
+		flags &= ~(unsigned long)p->pod_ns;
+	}
 	if (p->seccomp) {
 		r = run_seccomp_filter(store_runroot(s), &bpf, e);
 		if (r < 0)

@@ -115,6 +115,15 @@ static const char *const migrations[] = {
 	"  ports TEXT NOT NULL,"
 	"  PRIMARY KEY (network, ip));"
 	"CREATE INDEX net_attach_ctr ON net_attach(container_id);",
+	/* 9 → 10: pods (kiln pod): the infra container holding the shared
+	 * namespaces, and the pod's settings as JSON (hostname, share,
+	 * labels, network, ports) */
+	"CREATE TABLE pods ("
+	"  id TEXT PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  created INTEGER NOT NULL,"
+	"  infra_id TEXT NOT NULL DEFAULT '',"
+	"  config TEXT NOT NULL);",
 };
 
 int store_schema_version(void)

@@ -407,6 +407,28 @@ int store_container_rename(struct store *s, const char *id, const char *name, st
 /* The ID of a container using the image (newest), or NULL if none. */
 int store_image_container(struct store *s, const char *image_id, char **ctr_id,
 			  struct kerror *e);
+/* ---- pods ----------------------------------------------------------------
+ * One row per pod: its infra container (holding the shared namespaces) and
+ * its settings (cli/'s JSON).  Its containers name it in their plans. */
+struct pod_info {
+	char id[DIGEST_HEX_LEN + 1];
+	char *name;
+	int64_t created;  /* ns since the epoch */
+	char *infra_id;   /* "" without an infra */
+	char *config;     /* JSON text */
+};
+void pod_info_free(struct pod_info *p);
+void cleanup_pod_infop(struct pod_info **p);
+#define _cleanup_pod_info_ __attribute__((cleanup(cleanup_pod_infop)))
+void pod_list_free(struct pod_info **list, size_t n);
+/* -EEXIST when the name is taken. */
+int store_pod_create(struct store *s, const struct pod_info *p, struct kerror *e);
+/* By ID, unique ID prefix or name; -ENOENT. */
+int store_pod_get(struct store *s, const char *what, struct pod_info **out, struct kerror *e);
+/* Newest first. */
+int store_pod_list(struct store *s, struct pod_info ***out, size_t *n, struct kerror *e);
+int store_pod_remove(struct store *s, const char *id, struct kerror *e);
+
 /* <root>/containers/<id> and <runroot>/containers/<id> (new strings). */
 char *store_container_dir(const struct store *s, const char *id);
 char *store_container_rundir(const struct store *s, const char *id);
