@@ -117,3 +117,23 @@ bb() {
 	[ "$status" -eq 125 ]
 	kiln pod rm -f fresh loose
 }
+
+@test "ports are published on the pod: the host reaches a member's server" {
+	bb
+	command -v nft >/dev/null || skip "nft is not installed"
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	kiln pod create --name pub -p 127.0.0.1:$port:8080 >/dev/null
+	echo published-pod > "$BATS_TEST_TMPDIR/index.html"
+	kiln run -d --pod pub -v "$BATS_TEST_TMPDIR:/www:ro" bb httpd -f -p 8080 -h /www
+	run sh -c "for i in \$(seq 20); do curl -sf http://127.0.0.1:$port/index.html && exit 0; sleep 0.2; done; exit 1"
+	[ "$status" -eq 0 ]
+	[ "$output" = "published-pod" ]
+	run kiln ps --format '{{.Names}} {{.Ports}}' --filter pod=pub
+	[[ "$output" == *"-infra 127.0.0.1:$port->8080/tcp"* ]]
+	# a member cannot publish on its own
+	run kiln run --rm --pod pub -p 9999:80 bb true
+	[ "$status" -eq 125 ]
+	kiln pod rm -f pub
+	run curl -sf --max-time 1 http://127.0.0.1:$port/index.html
+	[ "$status" -ne 0 ]
+}
