@@ -51,6 +51,12 @@ struct build {
 int build_from_root(struct build *b, const char *from, int from_stage, struct digester *d,
 		    const char **root, struct kerror *e);
 
+/* executor.c: builds stage idx (its dependencies built before). */
+int build_stage(struct build *b, size_t idx, struct kerror *e);
+/* jobs.c: --jobs N: independent stages other than the target built ahead,
+ * in parallel child processes, into the store and the cache (best effort). */
+void build_prebuild_stages(struct build *b);
+
 /* add_url.c: ADD's http(s) sources downloaded into *dir (under tmp/), their
  * file names in *names; *dir NULL when the step has no URL source (and no
  * --checksum, which only URLs may have). */

@@ -692,7 +692,7 @@ static void say_step(struct build *b, size_t idx, const char *text)
 	say(b, "STEP %zu/%zu: %s\n", b->step_no, b->step_total, text);
 }
 
-static int build_stage(struct build *b, size_t idx, struct kerror *e)
+int build_stage(struct build *b, size_t idx, struct kerror *e)
 {
 	const struct build_stage *st = &b->plan->stages[idx];
 	struct bstate *s = &b->st[idx];
@@ -808,6 +808,7 @@ static int build_all(struct build *b, char id[DIGEST_HEX_LEN + 1], struct kerror
 	for (size_t i = 0; i < b->plan->nstages; i++)
 		if (b->plan->stages[i].needed)
 			b->step_total += b->plan->stages[i].nsteps;
+	build_prebuild_stages(b);
 	r = build_enter_mount_ns(e);
 	for (size_t i = 0; r == 0 && i <= b->plan->target; i++)
 		if (b->plan->stages[i].needed)

@@ -272,3 +272,34 @@ CF
 	run kiln run --rm --entrypoint ls rules -d /made/by/workdir
 	[ "$status" -eq 0 ]
 }
+
+@test "build --jobs 2: independent stages build at the same time" {
+	cat > "$CTX/Containerfile" <<'CF'
+FROM busybox AS a
+RUN sleep 2 && date +%s > /a
+FROM busybox AS b
+RUN sleep 2 && date +%s > /b
+FROM busybox AS c
+COPY --from=a /a /a
+RUN cat /a > /c
+FROM busybox
+COPY --from=b /b /b
+COPY --from=c /c /c
+CF
+	start=$(date +%s)
+	run kiln build --jobs 2 -t jobs "$CTX"
+	end=$(date +%s)
+	[ "$status" -eq 0 ]
+	# a and b ran at once: they ended within a second of each other, and the
+	# whole build took well under the 4 s the two sleeps need in a row
+	a=$(kiln run --rm jobs cat /c); b=$(kiln run --rm jobs cat /b)
+	[ $((a > b ? a - b : b - a)) -le 1 ]
+	[ $((end - start)) -lt 4 ]
+	# the build's own pass found those stages in the cache
+	[[ "$output" == *"Using cache"* ]]
+	[[ "$output" == *"Successfully tagged localhost/jobs:latest"* ]]
+	# without the cache there is nothing to share: built in order
+	run kiln build --jobs 2 --no-cache -t jobs2 "$CTX"
+	[ "$status" -eq 0 ]
+	[ "$(kiln run --rm jobs2 sh -c 'cat /c /b' | sort -n | awk 'NR==1{f=$1} NR==2{print $1-f}')" -ge 2 ]
+}
