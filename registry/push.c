@@ -471,7 +471,7 @@ int registry_push(struct store *s, const char *image, const char *dest,
 	say(&p, "Getting image source signatures");
 	p.blobs = blobs;
 	p.n_blobs = n + 1;
-	nth = o->parallel > 0 ? o->parallel : 3;
+	nth = o->parallel > 0 ? o->parallel : 4;
 	if (nth > (int)ARRAY_SIZE(th))
 		nth = ARRAY_SIZE(th);
 	/* The config is pushed after the layers: workers take blobs in order,

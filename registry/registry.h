@@ -61,7 +61,7 @@ struct push_opts {
 	int64_t chunk_size;                 /* above this, chunked upload (0: 16 MiB) */
 	registry_progress progress;
 	void *progress_ctx;
-	int parallel; /* blobs at once (0: 3) */
+	int parallel; /* blobs at once (0: 4) */
 	bool by_digest; /* the manifest goes under its own digest, not a tag */
 	/* The signatures a pull kept are written along with the manifest
 	 * (refused when the push changes the manifest) unless this is set. */

@@ -11,7 +11,7 @@
 #include "storage/layer_blob.h"
 #include "storage/store_private.h"
 
-#define READ_CHUNK (256 * 1024)
+#define READ_CHUNK (64 * 1024)
 
 struct hashing_source {
 	struct archive *outer; /* decompressed bytes (raw format) */
