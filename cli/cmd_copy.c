@@ -58,6 +58,7 @@ int cmd_copy(struct cli *c, int argc, char **argv, struct kerror *e)
 	const char *src_creds = NULL, *dst_creds = NULL, *src_authfile = NULL;
 	const char *dst_authfile = NULL, *src_cert = NULL, *dst_cert = NULL;
 	int src_tls = -1, dst_tls = -1;
+	struct tty_progress tp;
 	bool b;
 	int opt, r;
 
@@ -117,7 +118,15 @@ int cmd_copy(struct cli *c, int argc, char **argv, struct kerror *e)
 	pu.reg.authfile = dst_authfile ? dst_authfile : pu.reg.authfile;
 	po.reg.cert_dir = src_cert ? src_cert : po.reg.cert_dir;
 	pu.reg.cert_dir = dst_cert ? dst_cert : pu.reg.cert_dir;
+	bool bars = progress_use_tty(&tp, &po.progress, &po.bytes, &po.progress_ctx);
+	if (bars) {
+		pu.progress = po.progress;
+		pu.bytes = po.bytes;
+		pu.progress_ctx = po.progress_ctx;
+	}
 	r = registry_copy(argv[optind], argv[optind + 1], &po, &pu, digest, e);
+	if (bars)
+		tty_progress_release(&tp);
 	if (r == 0 && digestfile)
 		r = fs_write_atomic(digestfile, digest, strlen(digest), 0644, e);
 	return r;

@@ -32,6 +32,7 @@ int cmd_pull(struct cli *c, int argc, char **argv, struct kerror *e)
 	_cleanup_free_ char *platform = NULL;
 	char id[DIGEST_HEX_LEN + 1];
 	bool quiet = false;
+	struct tty_progress tp;
 	struct store *s;
 	int opt, r;
 
@@ -68,6 +69,7 @@ int cmd_pull(struct cli *c, int argc, char **argv, struct kerror *e)
 	r = cli_store(c, &s, e);
 	if (r < 0)
 		return r;
+	bool bars = progress_use_tty(&tp, &o.progress, &o.bytes, &o.progress_ctx);
 	{
 		struct transport_ref t;
 		r = transport_parse(argv[optind], &t, e);
@@ -77,6 +79,8 @@ int cmd_pull(struct cli *c, int argc, char **argv, struct kerror *e)
 			r = registry_pull(s, argv[optind], &o, id, e);
 		transport_ref_release(&t);
 	}
+	if (bars)
+		tty_progress_release(&tp);
 	if (r < 0)
 		return r;
 	printf("%s\n", id);

@@ -42,6 +42,7 @@ int cmd_push(struct cli *c, int argc, char **argv, struct kerror *e)
 			       .compression = COMPRESSION_UNKNOWN };
 	const char *digestfile = NULL;
 	char digest[DIGEST_STR_LEN + 1];
+	struct tty_progress tp;
 	struct store *s;
 	char *end;
 	int opt, r;
@@ -96,6 +97,7 @@ int cmd_push(struct cli *c, int argc, char **argv, struct kerror *e)
 	r = cli_store(c, &s, e);
 	if (r < 0)
 		return r;
+	bool bars = progress_use_tty(&tp, &o.progress, &o.bytes, &o.progress_ctx);
 	{
 		const char *dest = argc - optind == 2 ? argv[optind + 1] : NULL;
 		struct transport_ref t = { 0 };
@@ -106,6 +108,8 @@ int cmd_push(struct cli *c, int argc, char **argv, struct kerror *e)
 			r = registry_push(s, argv[optind], dest, &o, digest, e);
 		transport_ref_release(&t);
 	}
+	if (bars)
+		tty_progress_release(&tp);
 	if (r < 0)
 		return r;
 	if (digestfile)

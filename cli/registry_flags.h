@@ -2,6 +2,8 @@
 #ifndef KILN_CLI_REGISTRY_FLAGS_H
 #define KILN_CLI_REGISTRY_FLAGS_H
 
+#include <pthread.h>
+
 #include "cli/cli.h"
 #include "registry/registry.h"
 
@@ -60,6 +62,30 @@ int sign_flag(int opt, const char *arg, struct pull_opts *pull, struct push_opts
 /* 1 if opt was one of the shared flags (handled), 0 if not, < 0 on error. */
 int registry_flag(int opt, const char *arg, struct registry_opts *r, struct kerror *e);
 void registry_progress_stderr(void *ctx, const char *line);
+
+/* Progress bars on a terminal (cli/progress.c). */
+struct tty_progress_entry {
+	char digest[DIGEST_STR_LEN + 1];
+	char kind[8];  /* "blob", "config" */
+	char note[64]; /* "skipped: already exists", … ("" none) */
+	int64_t done, total;
+};
+struct tty_progress {
+	pthread_mutex_t lock;
+	struct tty_progress_entry *v;
+	size_t n;
+	int drawn; /* bar lines on the screen */
+	int64_t last_ms;
+};
+void tty_progress_line(void *ctx, const char *line);
+void tty_progress_bytes(void *ctx, const char *digest, int64_t done, int64_t total);
+/* When *line is set (not quiet) and stderr is a terminal: tp is set up and
+ * *line, *bytes, *ctx point at it (true).  Else nothing changes (plain
+ * lines, or nothing with -q). */
+bool progress_use_tty(struct tty_progress *tp, registry_progress *line, registry_bytes *bytes,
+		      void **ctx);
+/* The last bars drawn finished; tp released (only after progress_use_tty). */
+void tty_progress_release(struct tty_progress *tp);
 
 /* Commands of the registry client's second round (registered in main.c). */
 int cmd_list_tags(struct cli *c, int argc, char **argv, struct kerror *e);

@@ -71,6 +71,10 @@ struct http_req {
 	off_t body_off;
 	int64_t body_fd_len;
 	size_t max_body;   /* response cap, 0: MAX_SMALL_BODY */
+	/* Upload progress: sent(ctx, body bytes sent so far) after each read
+	 * of the body; may be NULL. */
+	void (*sent)(void *ctx, int64_t n);
+	void *sent_ctx;
 };
 #define HTTP_REQ_INIT { .body_fd = -1 }
 

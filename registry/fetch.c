@@ -49,6 +49,8 @@ struct fetch_ctx {
 	struct store_tmp *t;
 	const char *repo, *scope;
 	CURLM *multi;
+	registry_bytes bytes; /* may be NULL */
+	void *bytes_ctx;
 };
 
 static ssize_t src_read(void *ctx, const void **buf, struct kerror *e)
@@ -128,6 +130,8 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *ctx)
 	memcpy(x->fill + x->fill_len, data + k, n - k);
 	x->fill_len += n - k;
 	x->received += (int64_t)(n - k);
+	if (x->fc->bytes)
+		x->fc->bytes(x->fc->bytes_ctx, x->job->desc->digest, x->received, x->job->desc->size);
 	x->skip -= (int64_t)k;
 	pthread_cond_signal(&x->cond);
 	pthread_mutex_unlock(&x->lock);
@@ -257,9 +261,11 @@ static void xfer_release(struct xfer *x)
 
 int fetch_layers(struct reg_client *c, struct store *s, struct store_tmp *t, const char *repo,
 		 const char *scope, struct fetch_job *jobs, size_t n, int parallel,
-		 void (*started)(void *ctx, struct fetch_job *j), void *ctx, struct kerror *e)
+		 void (*started)(void *ctx, struct fetch_job *j), void *ctx, registry_bytes bytes,
+		 void *bytes_ctx, struct kerror *e)
 {
-	struct fetch_ctx fc = { .c = c, .s = s, .t = t, .repo = repo, .scope = scope };
+	struct fetch_ctx fc = { .c = c, .s = s, .t = t, .repo = repo, .scope = scope,
+				.bytes = bytes, .bytes_ctx = bytes_ctx };
 	struct xfer *xs = xcalloc(n + 1, sizeof(*xs));
 	size_t next = 0, running = 0, done = 0, next_limit = n;
 	bool cancelled = false;

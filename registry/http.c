@@ -170,6 +170,8 @@ static size_t on_read(char *out, size_t size, size_t nmemb, void *ctx)
 		memcpy(out, (const char *)b->rq->body + b->pos, want);
 	}
 	b->pos += (int64_t)want;
+	if (b->rq->sent)
+		b->rq->sent(b->rq->sent_ctx, b->pos);
 	return want;
 }
 

@@ -219,7 +219,8 @@ static int pull_from(struct puller *p, const struct image_ref *src, const char *
 	if (r < 0)
 		goto out;
 	r = fetch_layers(p->c, p->s, &t, p->repo, p->scope, jobs, njobs, p->o->parallel,
-			 job_started, (void *)p->o, e);
+				  job_started, (void *)p->o, p->o->progress ? p->o->bytes : NULL,
+				  p->o->progress_ctx, e);
 	if (r < 0)
 		goto out;
 	/* Every staged layer must be the one the config names. */

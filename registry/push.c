@@ -28,6 +28,8 @@ struct push_blob {
 	char *const *urls;      /* a foreign layer's (borrowed from the stored manifest) */
 	bool is_config;
 	bool foreign;           /* foreign/non-distributable: never uploaded */
+	const struct push_opts *o; /* for byte progress */
+	int64_t base;           /* offset of the request being sent */
 	int result;
 	struct kerror err;
 };
@@ -84,6 +86,24 @@ static char *location_of(struct pusher *p, const struct http_resp *resp, struct 
 		return NULL;
 	}
 	return client_url(p->c, resp->location);
+}
+
+static void blob_sent(void *ctx, int64_t n)
+{
+	struct push_blob *b = ctx;
+	b->o->bytes(b->o->progress_ctx, b->digest, b->base + n, b->size);
+}
+
+/* A body request of blob b from offset base, with byte progress. */
+static void body_progress(struct pusher *p, struct push_blob *b, struct http_req *rq,
+			  int64_t base)
+{
+	if (!p->o->progress || !p->o->bytes)
+		return;
+	b->o = p->o;
+	b->base = base;
+	rq->sent = blob_sent;
+	rq->sent_ctx = b;
 }
 
 static int upload(struct pusher *p, struct push_blob *b, struct kerror *e)
@@ -147,6 +167,7 @@ static int upload(struct pusher *p, struct push_blob *b, struct kerror *e)
 			rq.body_fd = fd;
 			rq.body_off = off;
 			rq.body_fd_len = n;
+			body_progress(p, b, &rq, off);
 			r = simple(p, "PATCH", loc, NULL, &rq, &resp, e);
 			if (r < 0)
 				return r;
@@ -173,6 +194,7 @@ static int upload(struct pusher *p, struct push_blob *b, struct kerror *e)
 		rq.body_fd = fd;
 		rq.body_off = 0;
 		rq.body_fd_len = b->size;
+		body_progress(p, b, &rq, 0);
 		r = simple(p, "PUT", put, NULL, &rq, &resp, e);
 	}
 	if (r < 0)

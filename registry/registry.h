@@ -26,6 +26,10 @@ struct registry_opts {
 
 /* Progress lines (Podman's non-TTY shape, without newline). */
 typedef void (*registry_progress)(void *ctx, const char *line);
+/* Bytes of one blob moved so far (of total), for progress bars; called
+ * from any of the transfer threads, often: keep it cheap and locked.  The
+ * blob was announced before by a "Copying blob DIGEST" line. */
+typedef void (*registry_bytes)(void *ctx, const char *digest, int64_t done, int64_t total);
 
 /* ---- pull ---------------------------------------------------------------- */
 
@@ -33,6 +37,7 @@ struct pull_opts {
 	struct registry_opts reg;
 	const char *platform; /* "os/arch[/variant]", NULL: the host's */
 	registry_progress progress;
+	registry_bytes bytes; /* may be NULL */
 	void *progress_ctx;
 	int parallel; /* layers at once (0: 4) */
 	/* Trust policy: --signature-policy (NULL: $KILN_SIGNATURE_POLICY, then
@@ -60,6 +65,7 @@ struct push_opts {
 	int compression_level;              /* 0: the format's default */
 	int64_t chunk_size;                 /* above this, chunked upload (0: 16 MiB) */
 	registry_progress progress;
+	registry_bytes bytes; /* may be NULL */
 	void *progress_ctx;
 	int parallel; /* blobs at once (0: 4) */
 	bool by_digest; /* the manifest goes under its own digest, not a tag */

@@ -196,3 +196,37 @@ PY
 	[[ "$output" == *'"mediaType":"application/vnd.oci.image.layer.nondistributable.v1.tar+gzip"'* ]]
 	[[ "$output" == *'"urls":["https://example.com/layer.tar.gz"]'* ]]
 }
+
+@test "progress bars on a terminal (Podman's shape), plain lines otherwise, nothing with -q" {
+	command -v script >/dev/null || skip "script (util-linux) is not installed"
+	head -c 3000000 /dev/urandom > $BATS_TEST_TMPDIR/rnd
+	printf 'FROM scratch\nCOPY rnd /rnd\n' > $BATS_TEST_TMPDIR/Containerfile
+	kiln build -q -t big $BATS_TEST_TMPDIR >/dev/null
+	kiln push -q --tls-verify=false big $REG/bars/big:v1
+	tty_run() { script -qec "$*" /dev/null; }
+	run tty_run "$KILN_BIN" --root $BATS_TEST_TMPDIR/r2 --runroot $BATS_TEST_TMPDIR/r2r \
+		pull --tls-verify=false $REG/bars/big:v1
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Getting image source signatures"* ]]
+	[[ "$output" =~ Copying\ blob\ [0-9a-f]{12}\ \[[=\>-]+\]\ [0-9.]+MiB\ /\ [0-9.]+MiB ]]
+	[[ "$output" =~ Copying\ blob\ [0-9a-f]{12}\ done ]]
+	[[ "$output" == *$'\033['*A* ]]
+	[[ "$output" == *"Writing manifest to image destination"* ]]
+	src=$REG
+	start_registry $BATS_TEST_TMPDIR/reg2 # an empty one: every blob is uploaded
+	run tty_run "$KILN_BIN" --root $BATS_TEST_TMPDIR/r2 --runroot $BATS_TEST_TMPDIR/r2r \
+		push --tls-verify=false $src/bars/big:v1 $REG/bars/again:v1
+	stop_registry $BATS_TEST_TMPDIR/reg2
+	REG=$src
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ Copying\ blob\ [0-9a-f]{12}\ done ]]
+	# -q on a terminal: only the ID.
+	run tty_run "$KILN_BIN" --root $BATS_TEST_TMPDIR/r3 --runroot $BATS_TEST_TMPDIR/r3r \
+		pull -q --tls-verify=false $REG/bars/big:v1
+	[ "$status" -eq 0 ]
+	[[ "$output" != *Copying* ]]
+	# Not a terminal: plain lines, no escapes.
+	run kiln2 pull --tls-verify=false $REG/bars/big:v1
+	[[ "$output" == *"Copying blob sha256:"* ]]
+	[[ "$output" != *$'\033'* ]]
+}
