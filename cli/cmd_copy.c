@@ -8,6 +8,7 @@
 
 static const char copy_usage[] = "kiln copy [OPTIONS] SOURCE-IMAGE DESTINATION-IMAGE";
 static const char copy_options[] =
+	"  -a, --all                  copy a manifest list with all its images (registries only)\n"
 	"      --dest-authfile string  path of the authentication file for the destination registry\n"
 	"      --dest-cert-dir string  use certificates at this path for the destination registry\n"
 	"      --dest-creds user[:pass]  credentials for the destination registry\n"
@@ -32,6 +33,7 @@ int cmd_copy(struct cli *c, int argc, char **argv, struct kerror *e)
 	       OPT_DST_CERT };
 	static const struct option opts[] = {
 		{ "remove-signatures", no_argument, NULL, OPT_REMOVE_SIGS },
+		{ "all", no_argument, NULL, 'a' },
 		{ "src-creds", required_argument, NULL, OPT_SRC_CREDS },
 		{ "dest-creds", required_argument, NULL, OPT_DST_CREDS },
 		{ "src-authfile", required_argument, NULL, OPT_SRC_AUTHFILE },
@@ -59,11 +61,12 @@ int cmd_copy(struct cli *c, int argc, char **argv, struct kerror *e)
 	const char *dst_authfile = NULL, *src_cert = NULL, *dst_cert = NULL;
 	int src_tls = -1, dst_tls = -1;
 	struct tty_progress tp;
+	bool all = false;
 	bool b;
 	int opt, r;
 
 	(void)c;
-	while ((opt = cli_getopt(argc, argv, "f:qh", opts, e)) != -1) {
+	while ((opt = cli_getopt(argc, argv, "af:qh", opts, e)) != -1) {
 		r = registry_flag(opt, optarg, &po.reg, e);
 		if (r < 0)
 			return r;
@@ -102,6 +105,7 @@ int cmd_copy(struct cli *c, int argc, char **argv, struct kerror *e)
 							     "v2s2", optarg);
 			break;
 		case 'q': po.progress = NULL; pu.progress = NULL; break;
+		case 'a': all = true; break;
 		case 'h': return cli_usage(copy_usage, copy_options);
 		default: return -EINVAL;
 		}
@@ -124,7 +128,8 @@ int cmd_copy(struct cli *c, int argc, char **argv, struct kerror *e)
 		pu.bytes = po.bytes;
 		pu.progress_ctx = po.progress_ctx;
 	}
-	r = registry_copy(argv[optind], argv[optind + 1], &po, &pu, digest, e);
+	r = (all ? registry_copy_all : registry_copy)(argv[optind], argv[optind + 1], &po, &pu,
+						      digest, e);
 	if (bars)
 		tty_progress_release(&tp);
 	if (r == 0 && digestfile)

@@ -102,6 +102,7 @@ static int push_instance(struct store *s, struct remote *dst, const char *dest_r
 			 json_t *d, json_t *src, const struct push_opts *o, struct kerror *e)
 {
 	const char *image = json_str(src, "image");
+	const char *ref = json_str(src, "ref");
 	const char *digest = json_str(d, "digest");
 	struct push_opts po = *o;
 	char pushed[DIGEST_STR_LEN + 1];
@@ -117,7 +118,23 @@ static int push_instance(struct store *s, struct remote *dst, const char *dest_r
 		if (r < 0)
 			return r;
 		digest = pushed;
+	} else if (ref && digest &&
+		   remote_get_manifest(dst, digest, &data, &len, &ctype, pushed, NULL) < 0) {
+		/* An instance added from another repository (or registry):
+		 * copied in by digest, through the trust policy. */
+		_cleanup_free_ char *to = xasprintf("docker://%s@%s", dest_repo, digest);
+		struct pull_opts pl = { .reg = o->reg, .registries_d = o->registries_d,
+					.progress = o->progress, .bytes = o->bytes,
+					.progress_ctx = o->progress_ctx };
+		po.by_digest = true;
+		po.sign_by = po.sign_by_sigstore_key = NULL;
+		r = registry_copy(ref, to, &pl, &po, pushed, e);
+		if (r < 0)
+			return kerror_wrap(e, "instance %s", digest);
 	}
+	free(data);
+	free(ctype);
+	data = ctype = NULL;
 	/* What the registry now holds under that digest (also checks it). */
 	r = remote_get_manifest(dst, digest, &data, &len, &ctype, pushed, e);
 	if (r < 0)

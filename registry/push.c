@@ -400,7 +400,12 @@ int registry_push(struct store *s, const char *image, const char *dest,
 		have = li.blob_media_type ? layer_media_compression(li.blob_media_type)
 					  : COMPRESSION_UNKNOWN;
 		b->layer_id = info->layers[i];
-		if (li.blob_digest && have == want && !o->force_compression) {
+		/* A zstd layer the image was pulled with stays zstd when no
+		 * compression was asked for (an OCI push, as skopeo copy). */
+		bool keep = li.blob_digest && have == COMPRESSION_ZSTD &&
+			    o->compression == COMPRESSION_UNKNOWN && fmt == PUSH_FORMAT_OCI && stored &&
+			    i < stored->n_layers && !strcmp(stored->layers[i].digest, li.blob_digest);
+		if (li.blob_digest && (have == want || keep) && !o->force_compression) {
 			snprintf(b->digest, sizeof(b->digest), "%s", li.blob_digest);
 			b->size = li.blob_size;
 			b->path = store_blob_path(s, li.blob_digest);
@@ -408,7 +413,7 @@ int registry_push(struct store *s, const char *image, const char *dest,
 		} else {
 			b->recompress = want;
 		}
-		b->media_type = layer_type(fmt, want);
+		b->media_type = layer_type(fmt, keep ? have : want);
 		layer_info_release(&li);
 	}
 	/* Foreign layers of the image's manifest keep their blob and urls. */

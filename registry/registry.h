@@ -183,6 +183,12 @@ int transport_pull(struct store *s, const struct transport_ref *t, const struct 
  * the image's. */
 int transport_push(struct store *s, const char *image, const struct transport_ref *t,
 		   const struct push_opts *o, char digest[DIGEST_STR_LEN + 1], struct kerror *e);
+/* copy --all: a manifest list between registries with every instance
+ * (by digest) and then the list's exact bytes; other images and
+ * transports as registry_copy.  digest: the list's. */
+int registry_copy_all(const char *src, const char *dst, const struct pull_opts *po,
+		      const struct push_opts *pu, char digest[DIGEST_STR_LEN + 1],
+		      struct kerror *e);
 /* The trust policy (o->signature_policy etc.) for an image read from a
  * local transport ("docker-archive", "oci-archive", "oci", "dir") at path
  * (its scope; NULL: none, e.g. stdin): only insecureAcceptAnything passes

@@ -153,3 +153,43 @@ jq_() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 	run kiln2 pull -q --tls-verify=false --platform linux/arm64/v8 $REG/pm/list:v2
 	[ "$output" = "$ID2" ]
 }
+
+@test "copy --all copies a list with every instance, keeping its digest" {
+	two_images
+	kiln manifest create ml bb1
+	kiln manifest add --arch arm64 --variant v8 ml bb2
+	kiln manifest push -q --all --tls-verify=false ml $REG/ca/src:v1
+	kiln2 copy -q --all --src-tls-verify=false --dest-tls-verify=false \
+		docker://$REG/ca/src:v1 docker://$REG/ca/dst:v1
+	src=$(kiln inspect --remote --raw --tls-verify=false docker://$REG/ca/src:v1 | sha256sum)
+	dst=$(kiln inspect --remote --raw --tls-verify=false docker://$REG/ca/dst:v1 | sha256sum)
+	[ "$src" = "$dst" ]
+	run kiln2 images -q
+	[ -z "$output" ]
+	run kiln2 pull -q --tls-verify=false --platform linux/arm64/v8 $REG/ca/dst:v1
+	[ "$output" = "$ID2" ]
+	run kiln2 pull -q --tls-verify=false $REG/ca/dst:v1
+	[ "$output" = "$ID1" ]
+	# Without --all: the host's image only.
+	kiln2 copy -q --src-tls-verify=false --dest-tls-verify=false \
+		docker://$REG/ca/src:v1 docker://$REG/ca/one:v1
+	run kiln inspect --remote --raw --tls-verify=false docker://$REG/ca/one:v1
+	[[ "$output" != *'"manifests"'* ]]
+}
+
+@test "manifest push --all copies instances added from other repositories" {
+	two_images
+	kiln push -q --tls-verify=false bb1 $REG/o1/a:v1
+	kiln push -q --tls-verify=false bb2 $REG/o2/b:v1
+	kiln rmi bb1 bb2 >/dev/null
+	kiln manifest create ml2
+	kiln manifest add --tls-verify=false ml2 docker://$REG/o1/a:v1
+	kiln manifest add --tls-verify=false --arch arm64 ml2 docker://$REG/o2/b:v1
+	run kiln manifest push --tls-verify=false ml2 $REG/o3/list:v1
+	[ "$status" -eq 125 ]
+	kiln manifest push -q --all --tls-verify=false ml2 $REG/o3/list:v1
+	run kiln2 pull -q --tls-verify=false $REG/o3/list:v1
+	[ "$output" = "$ID1" ]
+	run kiln2 pull -q --tls-verify=false --platform linux/arm64 $REG/o3/list:v1
+	[ "$output" = "$ID2" ]
+}
