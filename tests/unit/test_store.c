@@ -602,6 +602,46 @@ static void test_commit_with_manifest(void **state)
 	store_tmp_release(&t);
 }
 
+/* Signatures kept with an image: round trip in order, a second add of the
+ * same one ignored, an unknown image or an oversized one refused, gone
+ * with the image. */
+static void test_signatures(void **state)
+{
+	struct fx *f = *state;
+	_cleanup_kerror_ struct kerror e = { 0 };
+	char id[DIGEST_HEX_LEN + 1];
+	const char *md = "sha256:0123456789012345678901234567890123456789012345678901234567890123";
+	struct store_sig in[2] = { { (char *)"\x00simple-signing\nAAA", 19 },
+				   { (char *)"second", 6 } };
+	struct store_sig *out = NULL;
+	size_t n = 0;
+
+	commit_one(f, "s", "s\n", 6, NULL, id);
+	assert_int_equal(store_signatures_get(f->s, id, md, &out, &n, &e), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_signatures_add(f->s, id, md, in, 2, &e), 0);
+	assert_int_equal(store_signatures_add(f->s, id, md, in, 1, &e), 0);
+	assert_int_equal(store_signatures_get(f->s, id, md, &out, &n, &e), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(out[0].len, 19);
+	assert_memory_equal(out[0].data, in[0].data, 19);
+	assert_string_equal(out[1].data, "second");
+	store_sigs_free(out, n);
+	/* Another manifest digest of the same image has none. */
+	assert_int_equal(store_signatures_get(f->s, id, "sha256:00", &out, &n, &e), 0);
+	assert_int_equal(n, 0);
+	/* An image that does not exist keeps nothing. */
+	assert_int_equal(store_signatures_add(f->s, "ffff", md, in, 1, &e), 0);
+	assert_int_equal(store_signatures_get(f->s, "ffff", md, &out, &n, &e), 0);
+	assert_int_equal(n, 0);
+	struct store_sig empty = { (char *)"", 0 };
+	assert_int_equal(store_signatures_add(f->s, id, md, &empty, 1, &e), -EINVAL);
+	kerror_release(&e);
+	assert_int_equal(store_image_remove(f->s, id, &e), 0);
+	assert_int_equal(store_signatures_get(f->s, id, md, &out, &n, &e), 0);
+	assert_int_equal(n, 0);
+}
+
 static void test_commit_moves_names(void **state)
 {
 	struct fx *f = *state;
@@ -1480,6 +1520,7 @@ int main(void)
 		T(test_commit_one_layer),
 		T(test_commit_two_layers),
 		T(test_commit_with_manifest),
+		T(test_signatures),
 		T(test_commit_moves_names),
 		T(test_commit_reuses_layer),
 		T(test_commit_config_mismatch),
