@@ -401,6 +401,8 @@ struct build_opts {
 	char *const *ssh;         /* --ssh "default" | "ID=PATH" */
 	char *const *annotations; /* --annotation "K=V" (kept in an OCI manifest) */
 	int jobs;                 /* --jobs: stages built at once (0, 1: one) */
+	char *const *cache_from;  /* --cache-from repositories (tags: cache keys) */
+	char *const *cache_to;    /* --cache-to repositories */
 	FILE *out;                /* step lines (stdout) */
 };
 

@@ -16,7 +16,7 @@ int64_t build_now_ns(const struct build *b)
 	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static json_t *time_json(int64_t ns)
+json_t *build_time_json(int64_t ns)
 {
 	char buf[64];
 	format_rfc3339(ns / 1000000000LL, (long)(ns % 1000000000LL), buf, sizeof(buf));
@@ -34,7 +34,7 @@ void build_history_add(struct build *b, struct bstate *s, const struct plan_step
 		h = json_array();
 		json_object_set_new(s->cfg, "history", h);
 	}
-	json_object_set_new(ent, "created", time_json(created));
+	json_object_set_new(ent, "created", build_time_json(created));
 	json_object_set_new(ent, "created_by", json_string(created_by));
 	if (empty)
 		json_object_set_new(ent, "empty_layer", json_true());
@@ -98,7 +98,7 @@ int build_commit_state(struct build *b, struct bstate *s, char *const *names,
 	json_object_set_new(rootfs, "type", json_string("layers"));
 	json_object_set_new(rootfs, "diff_ids", ids);
 	json_object_set_new(s->cfg, "rootfs", rootfs);
-	json_object_set_new(s->cfg, "created", time_json(s->created));
+	json_object_set_new(s->cfg, "created", build_time_json(s->created));
 	for (size_t i = 0; b->o->labels && b->o->labels[i] && names; i++) {
 		const char *kv = b->o->labels[i], *eq = strchr(kv, '=');
 		json_t *c = json_object_get(s->cfg, "config");

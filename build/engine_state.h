@@ -51,6 +51,16 @@ struct build {
 int build_from_root(struct build *b, const char *from, int from_stage, struct digester *d,
 		    const char **root, struct kerror *e);
 
+/* commit.c: an RFC 3339 time for a config from ns since the epoch. */
+json_t *build_time_json(int64_t ns);
+/* cache_remote.c: --cache-from: a local miss looked up as REPO:<key> in
+ * each repository (0 and *hit filled when one has this state's layers plus
+ * one; -ENOENT otherwise).  --cache-to: every layer step this build ran is
+ * pushed as REPO:<key> (failures are warnings). */
+int cache_remote_get(struct build *b, const struct bstate *s, const char *key,
+		     struct build_cache_entry *hit);
+void cache_remote_put(struct build *b);
+
 /* executor.c: builds stage idx (its dependencies built before). */
 int build_stage(struct build *b, size_t idx, struct kerror *e);
 /* jobs.c: --jobs N: independent stages other than the target built ahead,

@@ -559,7 +559,7 @@ static int run_step(struct build *b, size_t si, struct bstate *s, const struct p
 	_cleanup_free_ char *url_dir = NULL;
 	_cleanup_strv_ char **url_names = NULL;
 	char key[DIGEST_HEX_LEN + 1];
-	bool layer = false, is_hit = false;
+	bool layer = false, is_hit = false, remote_hit = false;
 	int64_t created;
 	int r = 0;
 
@@ -621,6 +621,9 @@ static int run_step(struct build *b, size_t si, struct bstate *s, const struct p
 				is_hit = false;
 		}
 	}
+	if (!is_hit && layer && cache_on(b) && b->o->cache_from &&
+	    cache_remote_get(b, s, key, &hit) == 0)
+		is_hit = remote_hit = true;
 	if (layer && st->kind == CF_WORKDIR) {
 		/* the config change comes first: the snapshot creates the new dir */
 	}
@@ -658,7 +661,7 @@ static int run_step(struct build *b, size_t si, struct bstate *s, const struct p
 		build_history_add(b, s, st, created, !layer, by);
 	}
 	s->created = created;
-	if (!is_hit && cache_on(b)) {
+	if ((!is_hit || remote_hit) && cache_on(b)) {
 		struct build_cache_entry *row;
 		b->rows = xrealloc(b->rows, (b->nrows + 1) * sizeof(*b->rows));
 		row = &b->rows[b->nrows++];
@@ -846,6 +849,7 @@ static int build_all(struct build *b, char id[DIGEST_HEX_LEN + 1], struct kerror
 		if (store_build_cache_put(b->s, b->rows, b->nrows, &ce) < 0)
 			log_warn("recording the build cache: %s", ce.msg);
 		kerror_release(&ce);
+		cache_remote_put(b);
 	}
 	if (b->o->output != BUILD_OUTPUT_NONE) {
 		r = build_output(b, &b->st[b->plan->target], e);

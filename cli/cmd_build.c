@@ -16,6 +16,8 @@ static const char build_options[] =
 	"      --annotation list        Set metadata for an image (OCI manifest annotations)\n"
 	"      --build-arg list         Set build-time variables (KEY=VALUE or KEY)\n"
 	"      --build-arg-file file    Read build-time variables from a file\n"
+	"      --cache-from repo        Look up cache entries in this registry repository\n"
+	"      --cache-to repo          Push cache entries to this registry repository\n"
 	"      --disable-compression    Do not compress layers (the default: layers are\n"
 	"                               compressed only when pushed)\n"
 	"      --dump-ast file          Print the parse tree of a Containerfile and exit\n"
@@ -115,6 +117,24 @@ static int parse_timestamp(const char *s, int64_t *out, struct kerror *e)
 	return 0;
 }
 
+/* --cache-from/--cache-to: comma-separated repositories, without tag or
+ * digest (the tags are the cache keys). */
+static int add_cache_repos(char ***v, const char *list, struct kerror *e)
+{
+	_cleanup_free_ char *copy = xstrdup(list);
+	char *save = NULL;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		_cleanup_ref_ struct image_ref *ref = NULL;
+		if (ref_parse(t, &ref, e) < 0)
+			return kerror_wrap(e, "cache repository %s", t);
+		if (ref->digest || ref->tag)
+			return kerror_set(e, EINVAL, "cache repository %s: a repository without "
+						     "tag or digest expected", t);
+		strv_push(v, xasprintf("%s/%s", ref->domain, ref->path));
+	}
+	return 0;
+}
+
 /* --platform: a comma list of platforms, each the host's (kiln builds no
  * foreign images: there is no emulation to run their RUN steps). */
 static int check_platform(const char *list, struct kerror *e)
@@ -182,10 +202,12 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 {
 	enum { O_AST = 256, O_ARG, O_ARGFILE, O_FORMAT, O_IID, O_LABEL, O_LAYERS, O_NOCACHE,
 	       O_TARGET, O_TS, O_SQUASH, O_ANNOT, O_PULL, O_NET, O_SQUASH_ALL, O_SECRET, O_PLATFORM, O_ISOLATION, O_NOCOMPRESS, O_JOBS,
-	       O_SSH };
+	       O_SSH, O_CACHE_FROM, O_CACHE_TO };
 	const char *output = NULL;
 	static const struct option opts[] = {
 		{ "dump-ast", required_argument, NULL, O_AST },
+		{ "cache-from", required_argument, NULL, O_CACHE_FROM },
+		{ "cache-to", required_argument, NULL, O_CACHE_TO },
 		{ "disable-compression", optional_argument, NULL, O_NOCOMPRESS },
 		{ "isolation", required_argument, NULL, O_ISOLATION },
 		{ "jobs", required_argument, NULL, O_JOBS },
@@ -218,6 +240,7 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 	};
 	_cleanup_strv_ char **tags = NULL, **args = NULL, **labels = NULL, **secrets = NULL;
 	_cleanup_strv_ char **volumes = NULL, **ssh = NULL, **annotations = NULL;
+	_cleanup_strv_ char **cache_from = NULL, **cache_to = NULL;
 	struct build_opts o = { .layers = true, .timestamp = -1, .out = stdout, .context = "." };
 	_cleanup_free_ char *output_dest = NULL;
 	struct pull_opts po = { .reg = REGISTRY_OPTS_INIT, .progress = registry_progress_stderr };
@@ -265,6 +288,12 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 		}
 		case O_PLATFORM:
 			if (check_platform(optarg, e) < 0)
+				return -EINVAL;
+			break;
+		case O_CACHE_FROM:
+		case O_CACHE_TO:
+			if (add_cache_repos(opt == O_CACHE_FROM ? &cache_from : &cache_to, optarg,
+					    e) < 0)
 				return -EINVAL;
 			break;
 		case O_SSH:
@@ -368,6 +397,8 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 	o.volumes = volumes;
 	o.ssh = ssh;
 	o.annotations = annotations;
+	o.cache_from = cache_from;
+	o.cache_to = cache_to;
 	r = cli_store(c, &s, e);
 	if (r < 0)
 		return r;

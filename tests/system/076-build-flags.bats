@@ -303,3 +303,36 @@ CF
 	[ "$status" -eq 0 ]
 	[ "$(kiln run --rm jobs2 sh -c 'cat /c /b' | sort -n | awk 'NR==1{f=$1} NR==2{print $1-f}')" -ge 2 ]
 }
+
+@test "build --cache-to / --cache-from: cache entries in a registry repository, tagged by key" {
+	echo one > "$CTX/f"
+	cat > "$CTX/Containerfile" <<'CF'
+FROM busybox
+RUN date +%s%N > /stamp
+COPY f /f
+ENV E=1
+CF
+	run kiln build --tls-verify=false --cache-to $REG/c/app -t first "$CTX"
+	[ "$status" -eq 0 ]
+	run curl -sf http://$REG/v2/c/app/tags/list
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq '.tags | length')" -eq 2 ]
+	# another store with the same base: both layer steps come from the registry
+	kiln save -o "$BATS_TEST_TMPDIR/bb.tar" busybox
+	kiln2 load -q -i "$BATS_TEST_TMPDIR/bb.tar" >/dev/null
+	run kiln2 build --tls-verify=false --cache-from $REG/c/app -t second "$CTX"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | grep -c 'Using cache')" -ge 2 ]
+	[ "$(kiln2 run --rm second cat /stamp)" = "$(kiln run --rm first cat /stamp)" ]
+	# now in the local cache too: no registry needed
+	run kiln2 build -t third "$CTX"
+	[ "$(echo "$output" | grep -c 'Using cache')" -ge 2 ]
+	# a changed file misses (the RUN before it still hits)
+	echo two > "$CTX/f"
+	run kiln2 build --tls-verify=false --cache-from $REG/c/app -t fourth "$CTX"
+	[ "$status" -eq 0 ]
+	[ "$(kiln2 run --rm fourth cat /f)" = two ]
+	run kiln build --cache-from $REG/c/app:tag "$CTX"
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"a repository without tag or digest expected"* ]]
+}
