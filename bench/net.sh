@@ -23,36 +23,62 @@ free_port() {
 host_addr() {
 	ip -4 -o addr show scope global | awk '$2 !~ /^(kiln|cni|docker|podman|veth|kv)/ {split($4,a,"/"); print a[1]; exit}'
 }
-# median_rate URL: median bytes/s of 5 downloads (after one warm-up)
-median_rate() {
-	local i rates=()
-	for i in $(seq 20); do curl -fso /dev/null "$1" && break; sleep 0.1; done
-	for i in 1 2 3 4 5; do
-		rates+=("$(curl -fso /dev/null -w '%{speed_download}' "$1")")
-	done
-	printf '%s\n' "${rates[@]}" | sort -g | sed -n 3p
-}
 # rate_ratio NAME PEER KILN: throughput (higher is better), target 1x
 rate_ratio() {
 	python3 -c 'import sys
 name, peer, kiln = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
 r = kiln / peer if peer > 0 else float("inf")
-print(f"{name}: peer {peer*8/1e9:.2f} Gbit/s, kiln {kiln*8/1e9:.2f} Gbit/s, ratio {r:.2f}x (target 1x): {\"MET\" if r >= 1 else \"NOT MET\"}")' "$@"
+verdict = "MET" if r >= 1 else "NOT MET"
+print(f"{name}: peer {peer*8/1e9:.2f} Gbit/s, kiln {kiln*8/1e9:.2f} Gbit/s, ratio {r:.2f}x (target 1x): {verdict}")' "$@"
 }
 
-k=$(median_seconds $K run --rm bench/bb true)
-kn=$(median_seconds $K run --rm --network none bench/bb true)
-echo "kiln run --rm (default network: bridge): $(python3 -c "print(f'{$k*1000:.1f} ms')")" \
-	"(--network none: $(python3 -c "print(f'{$kn*1000:.1f} ms')"))"
+# interleave CMD_A -- CMD_B: medians of 15 alternating runs each (after 3
+# warm-ups each), so that a change in the machine's load hits both alike.
+interleave() {
+	python3 - "$@" <<'PY'
+import subprocess, sys, time
+i = sys.argv.index("--")
+a, b = sys.argv[1:i], sys.argv[i + 1:]
+def once(cmd):
+    t = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - t
+for _ in range(3):
+    once(a); once(b)
+ta, tb = [], []
+for _ in range(15):
+    ta.append(once(a)); tb.append(once(b))
+ta.sort(); tb.sort()
+print(ta[7], tb[7])
+PY
+}
+# rates URL_A URL_B: median bytes/s of 7 alternating downloads each
+rates() {
+	local u
+	for u in "$1" "$2"; do
+		for i in $(seq 50); do curl -fso /dev/null "$u" && break; sleep 0.1; done
+	done
+	python3 - "$1" "$2" <<'PY'
+import subprocess, sys
+def rate(u):
+    out = subprocess.run(["curl", "-fso", "/dev/null", "-w", "%{speed_download}", u],
+                         capture_output=True, text=True, check=True).stdout
+    return float(out)
+ra, rb = [], []
+for _ in range(7):
+    ra.append(rate(sys.argv[1])); rb.append(rate(sys.argv[2]))
+ra.sort(); rb.sort()
+print(ra[3], rb[3])
+PY
+}
+ms() { python3 -c "print(f'{$1*1000:.1f} ms')"; }
+
+read -r k kn < <(interleave $K run --rm bench/bb true -- $K run --rm --network none bench/bb true)
+echo "kiln run --rm: default network (bridge) $(ms "$k"), --network none $(ms "$kn")"
 kp=$(free_port)
 $K run -d --name bench-web -p "$kp:80" -v "$work/www:/www" bench/bb httpd -f -p 80 -h /www >/dev/null
-addr=$(host_addr)
-kr=$(median_rate "http://127.0.0.1:$kp/big")
-[ -n "$addr" ] && kra=$(median_rate "http://$addr:$kp/big")
-echo "kiln published port: 127.0.0.1 $(python3 -c "print(f'{$kr*8/1e9:.2f}')") Gbit/s" \
-	${addr:+"$addr $(python3 -c "print(f'{$kra*8/1e9:.2f}')") Gbit/s"}
-$K rm -f bench-web >/dev/null 2>&1
 trap '$K rm -f bench-web >/dev/null 2>&1; rm -rf "$work"' EXIT
+addr=$(host_addr)
 
 if ! command -v podman >/dev/null 2>&1; then
 	echo "skipped: podman is not installed"
@@ -66,16 +92,16 @@ if [ ! -e "$conf" ]; then
 fi
 P="podman --root $work/proot --runroot $work/prun --storage-driver overlay"
 $P import -q "$work/bb.tar" localhost/bench/bb >/dev/null
-p=$(median_seconds $P run --rm --ulimit host localhost/bench/bb true)
-ratio "run --rm true, default network (podman: $($P info --format '{{.Host.NetworkBackend}}'))" "$p" "$k" 5
+read -r p k2 < <(interleave $P run --rm --ulimit host localhost/bench/bb true -- $K run --rm bench/bb true)
+ratio "run --rm true, default network (podman: $($P info --format '{{.Host.NetworkBackend}}') bridge)" "$p" "$k2" 5
 pp=$(free_port)
 $P run -d --name bench-web --ulimit host -p "$pp:80" -v "$work/www:/www" localhost/bench/bb \
 	httpd -f -p 80 -h /www >/dev/null
 trap '$K rm -f bench-web >/dev/null 2>&1; $P rm -f -t 0 bench-web >/dev/null 2>&1; rm -rf "$work"' EXIT
-pr=$(median_rate "http://127.0.0.1:$pp/big")
-rate_ratio "published port throughput, 127.0.0.1" "$pr" "$kr"
+read -r pr kr < <(rates "http://127.0.0.1:$pp/big" "http://127.0.0.1:$kp/big")
+rate_ratio "published port throughput (1 GiB download), 127.0.0.1" "$pr" "$kr"
 if [ -n "$addr" ]; then
-	pra=$(median_rate "http://$addr:$pp/big")
-	rate_ratio "published port throughput, $addr" "$pra" "$kra"
+	read -r pra kra < <(rates "http://$addr:$pp/big" "http://$addr:$kp/big")
+	rate_ratio "published port throughput (1 GiB download), $addr" "$pra" "$kra"
 fi
 $P rm -f -t 0 bench-web >/dev/null 2>&1 || true

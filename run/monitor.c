@@ -425,7 +425,7 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 			cgroup_remove(&proc.cg);
 			net_user_stop(s, c->id);
 			if (p->networks)
-				run_net_teardown(s, c->id);
+				run_net_release(s, c->id);
 			r = -EIO;
 			if (restarts > 0)
 				break;
@@ -467,7 +467,7 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 			close(proc.net_fd);
 		net_user_stop(s, c->id);
 		if (p->networks)
-			run_net_teardown(s, c->id);
+			run_net_release(s, c->id);
 		int64_t ran = now_ns() - c->started;
 		if (!restart_wanted(s, c, p, o, *exit_code, restarts))
 			break;
@@ -492,7 +492,7 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 
 fail:
 	if (p->networks)
-		run_net_teardown(s, c->id);
+		run_net_release(s, c->id);
 	if (rl.out_r >= 0)
 		close(rl.out_r);
 	if (rl.err_r >= 0)

@@ -402,8 +402,15 @@ static int attach_one(struct store *s, const char *id, const char *name,
 	/* From the address after the network's (skipping the gateway) to the
 	 * last before the broadcast address. */
 	r = allocate(s, n, &a, sub, prefix, gw, pid, e);
-	if (r == 0)
-		r = nl_veth_add(host, veth, br, peer, nsfd, e);
+	if (r == 0) {
+		r = nl_veth_add(host, veth, br, peer, a.ip, nsfd, e);
+		/* The pair of this container's previous run (a restart) may
+		 * still wait for the kernel's clean-up of its namespace. */
+		if (r == -EEXIST && nl_link_del(host, veth) == 0) {
+			kerror_release(e);
+			r = nl_veth_add(host, veth, br, peer, a.ip, nsfd, e);
+		}
+	}
 	if (r == 0 && (idx = nl_link_index(ctr, peer)) < 0)
 		r = kerror_sys(e, -idx, "finding %s in the container", peer);
 	if (r == 0)
@@ -477,7 +484,11 @@ int run_net_connect(struct store *s, const char *id, const struct run_plan *p, p
 	return 0;
 }
 
-static void detach(struct store *s, const char *id, const char *network)
+/* links: delete the host ends now.  Without, the kernel deletes each pair
+ * with the container's namespace, in the background (cleanup_net), once
+ * its last process is gone: deleting a veth waits for RCU grace periods
+ * (10-20 ms here, more under load), which `run --rm` need not wait for. */
+static void detach(struct store *s, const char *id, const char *network, bool links)
 {
 	struct net_attach *a = NULL;
 	size_t n = 0;
@@ -488,7 +499,7 @@ static void detach(struct store *s, const char *id, const char *network)
 		net_attach_list_free(a, n);
 		return;
 	}
-	if (nl_open(&nl, -1, NULL) < 0)
+	if (!links || nl_open(&nl, -1, NULL) < 0)
 		nl.sock = NULL;
 	for (size_t i = 0; i < n; i++) {
 		if (json_array_size(a[i].ports))
@@ -513,11 +524,16 @@ static void detach(struct store *s, const char *id, const char *network)
 
 void run_net_teardown(struct store *s, const char *id)
 {
-	detach(s, id, NULL);
+	detach(s, id, NULL, true);
+}
+
+void run_net_release(struct store *s, const char *id)
+{
+	detach(s, id, NULL, false);
 }
 
 void run_net_disconnect(struct store *s, const char *id, const char *network)
 {
-	detach(s, id, network);
+	detach(s, id, network, true);
 	hosts_refresh(s, id);
 }

@@ -27,8 +27,9 @@ int nl_link_up(struct nl *nl, int index, struct kerror *e);
 /* Adds ip/prefix (host byte order); an existing address is fine. */
 int nl_addr_add(struct nl *nl, int index, uint32_t ip, int prefix, struct kerror *e);
 /* A veth pair: host end `host` enslaved to `master` (and up), peer `peer`
- * created straight in the namespace of peer_netns_fd. */
-int nl_veth_add(struct nl *nl, const char *host, int master, const char *peer,
+ * created straight in the namespace of peer_netns_fd, its MAC derived from
+ * ip.  Returns the kernel's -errno (-EEXIST when host exists). */
+int nl_veth_add(struct nl *nl, const char *host, int master, const char *peer, uint32_t ip,
 		int peer_netns_fd, struct kerror *e);
 /* default via gw dev index. */
 int nl_route_default(struct nl *nl, int index, uint32_t gw, struct kerror *e);

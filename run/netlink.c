@@ -169,13 +169,18 @@ int nl_addr_add(struct nl *nl, int index, uint32_t ip, int prefix, struct kerror
 	return 0;
 }
 
-int nl_veth_add(struct nl *nl, const char *host, int master, const char *peer,
+int nl_veth_add(struct nl *nl, const char *host, int master, const char *peer, uint32_t ip,
 		int peer_netns_fd, struct kerror *e)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct ifinfomsg *ifi, *pifi;
 	struct nlmsghdr *h = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi);
 	struct nlattr *info, *data, *p;
+	/* The container's MAC follows from its address (02:6b = locally
+	 * administered, 'k'), as Docker's 02:42:…: a neighbour entry the host
+	 * keeps for an address stays right when the address is reused. */
+	unsigned char mac[6] = { 0x02, 0x6b, (unsigned char)(ip >> 24), (unsigned char)(ip >> 16),
+				 (unsigned char)(ip >> 8), (unsigned char)ip };
 	int r;
 	/* Up from the start: one request fewer. */
 	ifi->ifi_flags = IFF_UP;
@@ -189,13 +194,16 @@ int nl_veth_add(struct nl *nl, const char *host, int master, const char *peer,
 	pifi = mnl_nlmsg_put_extra_header(h, sizeof(*pifi));
 	pifi->ifi_family = AF_UNSPEC;
 	mnl_attr_put_strz(h, IFLA_IFNAME, peer);
+	mnl_attr_put(h, IFLA_ADDRESS, sizeof(mac), mac);
 	mnl_attr_put_u32(h, IFLA_NET_NS_FD, (uint32_t)peer_netns_fd);
 	mnl_attr_nest_end(h, p);
 	mnl_attr_nest_end(h, data);
 	mnl_attr_nest_end(h, info);
 	r = nl_talk(nl, h, NULL, NULL);
-	if (r < 0)
-		return kerror_sys(e, -r, "creating the veth pair %s", host);
+	if (r < 0) {
+		kerror_sys(e, -r, "creating the veth pair %s", host);
+		return r;
+	}
 	return 0;
 }
 

@@ -263,6 +263,10 @@ int run_net_setup(struct store *s, const char *id, const struct run_plan *p, pid
 /* Undoes run_net_setup for id: ports, veths, addresses, peers' hosts
  * entries.  Idempotent; cheap when id has nothing set up. */
 void run_net_teardown(struct store *s, const char *id);
+/* The same once the namespace's processes are gone (the monitor, after the
+ * exit): the veths are left to the kernel, which removes them with the
+ * namespace. */
+void run_net_release(struct store *s, const char *id);
 /* network connect/disconnect of a running container: p->networks already
  * holds network (connect) at the index its interface is named after. */
 int run_net_connect(struct store *s, const char *id, const struct run_plan *p, pid_t pid,

@@ -54,6 +54,18 @@ veths_of() {
 	ip -o link show | grep -c "kv${1:0:10}" || true
 }
 
+# The kernel removes a container's veth pair with its network namespace,
+# in the background: wait (up to 5 s) until it is gone.
+no_veths_of() {
+	local i
+	for i in $(seq 50); do
+		[ "$(veths_of "$1")" -eq 0 ] && return 0
+		sleep 0.1
+	done
+	echo "veth of $1 still there:"; ip -o link show | grep "kv${1:0:10}"
+	return 1
+}
+
 @test "--network none has only lo; the default network has eth0 with an address and a route" {
 	run kiln run --rm --network none bb ls /sys/class/net
 	[ "$status" -eq 0 ]
@@ -105,7 +117,7 @@ veths_of() {
 	kiln rm -f web
 	# Nothing is left: no veth, no nft element, no address claim, no
 	# process holding the port.
-	[ "$(veths_of "$id")" -eq 0 ]
+	no_veths_of "$id"
 	! nft list map ip kiln tcp_any | grep -q " $port : "
 	[ -z "$(sqlite3 "$KROOT/kiln.db" 'SELECT ip FROM net_attach')" ]
 	! grep -rqs "$id" /run/kiln-ipam/
@@ -206,8 +218,21 @@ veths_of() {
 	[[ "$output" == *exited* ]]
 	! nft list map ip kiln tcp_any | grep -q " $port : "
 	[ -z "$(sqlite3 "$KROOT/kiln.db" 'SELECT ip FROM net_attach')" ]
-	[ "$(veths_of "$id")" -eq 0 ]
+	no_veths_of "$id"
 	! grep -rqs "$id" /run/kiln-ipam/
+}
+
+@test "a container restarts on its network; its MAC follows its address" {
+	kiln run -d --name again bb sleep 1000
+	run kiln exec again cat /sys/class/net/eth0/address
+	[[ "$output" == 02:6b:0a:5b:00:* ]]
+	kiln stop -t 0 again
+	kiln start again
+	run kiln exec again sh -c 'ip -4 addr show eth0; ip route'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"inet 10.91.0."* ]]
+	[[ "$output" == *"default via 10.91.0.1"* ]]
+	[ "$(sqlite3 "$KROOT/kiln.db" 'SELECT count(*) FROM net_attach')" = 1 ]
 }
 
 @test "port and network flags are checked" {
