@@ -5,6 +5,7 @@
 #include "cli/container.h"
 
 static const struct command container_commands[] = {
+	{ "attach", cmd_attach, "Attach to a running container" },
 	{ "commit", cmd_commit, "Create a new image from a container's changes" },
 	{ "cp", cmd_cp, "Copy files/folders between a container and the local filesystem" },
 	{ "create", cmd_create, "Create but do not start a container" },

@@ -59,6 +59,7 @@ int cmd_unmount(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_top(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_stats(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_system_restart_containers(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_attach(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_healthcheck(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_pod(struct cli *c, int argc, char **argv, struct kerror *e);
 /* top's table for the containers (names or IDs) with the descriptors

@@ -30,6 +30,7 @@ static const struct command commands[] = {
 	{ "kill", cmd_kill, "Kill one or more running containers with a specific signal" },
 	{ "logs", cmd_logs, "Fetch the logs of one or more containers" },
 	{ "pause", cmd_pause, "Pause all the processes in one or more containers" },
+	{ "attach", cmd_attach, "Attach to a running container" },
 	{ "healthcheck", cmd_healthcheck, "Manage health checks on containers" },
 	{ "mount", cmd_mount, "Mount a working container's root filesystem" },
 	{ "pod", cmd_pod, "Manage pods" },

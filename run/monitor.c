@@ -62,6 +62,8 @@ struct relay {
 	int in;           /* our stdin to forward to the pty, -1 */
 	struct log_writer *log;
 	bool no_sig_proxy;
+	struct attach_hub *hub; /* kiln attach clients, NULL */
+	int stdin_w;            /* the container's stdin pipe (detached -i), -1 */
 };
 
 /* Moves what is readable on fd to its destination; false at EOF. */
@@ -73,6 +75,8 @@ static bool pump(struct relay *r, int fd, bool is_stderr)
 		return errno == EAGAIN || errno == EINTR;
 	if (n == 0)
 		return false;
+	if (r->hub)
+		attach_broadcast(r->hub, is_stderr, buf, (size_t)n);
 	if (r->log)
 		log_writer_feed(r->log, is_stderr, buf, (size_t)n);
 	else if (fs_write_all(is_stderr ? 2 : 1, buf, (size_t)n) < 0)
@@ -136,8 +140,8 @@ static int supervise(pid_t pid, int sfd, struct relay *r, struct health_sched *h
 	int code = 125, status;
 
 	while (!exited || r->pty >= 0 || r->out_r >= 0 || r->err_r >= 0) {
-		struct pollfd pf[5];
-		int n = 0, ipty = -1, iout = -1, ierr = -1, iin = -1;
+		struct pollfd pf[6 + ATTACH_MAX_CLIENTS];
+		int n = 0, ipty = -1, iout = -1, ierr = -1, iin = -1, ilisten = -1, icl = -1;
 		pf[n++] = (struct pollfd){ sfd, POLLIN, 0 };
 		if (r->pty >= 0)
 			ipty = n, pf[n++] = (struct pollfd){ r->pty, POLLIN, 0 };
@@ -147,6 +151,12 @@ static int supervise(pid_t pid, int sfd, struct relay *r, struct health_sched *h
 			ierr = n, pf[n++] = (struct pollfd){ r->err_r, POLLIN, 0 };
 		if (r->in >= 0 && r->pty >= 0 && !exited)
 			iin = n, pf[n++] = (struct pollfd){ r->in, POLLIN, 0 };
+		if (r->hub && r->hub->listen_fd >= 0 && !exited) {
+			ilisten = n, pf[n++] = (struct pollfd){ r->hub->listen_fd, POLLIN, 0 };
+			icl = n;
+			for (size_t k = 0; k < r->hub->n; k++)
+				pf[n++] = (struct pollfd){ r->hub->clients[k], POLLIN, 0 };
+		}
 		/* After the exit, drain what is left without waiting on
 		 * descriptors some orphan might keep open. */
 		if (poll(pf, (nfds_t)n, poll_timeout(h, exited)) < 0) {
@@ -175,6 +185,16 @@ static int supervise(pid_t pid, int sfd, struct relay *r, struct health_sched *h
 		}
 		if (h && !exited)
 			health_tick(h);
+		if (icl >= 0) {
+			/* clients' input, last first (a dropped one is
+			 * replaced by the last) */
+			for (int k = n - 1; k >= icl; k--)
+				if (pf[k].revents)
+					attach_client_input(r->hub, (size_t)(k - icl), r->pty,
+							    &r->stdin_w);
+		}
+		if (ilisten >= 0 && (pf[ilisten].revents & POLLIN))
+			attach_accept(r->hub);
 		bool idle = true;
 		if (ipty >= 0 && pf[ipty].revents) {
 			if (!pump(r, r->pty, false)) {
@@ -326,7 +346,10 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	struct run_stdio io = { -1, 1, 2 };
 	struct run_proc proc;
-	struct relay rl = { -1, -1, -1, -1, NULL, o->no_sig_proxy };
+	struct relay rl = { -1, -1, -1, -1, NULL, o->no_sig_proxy, NULL, -1 };
+	struct attach_hub hub = { .listen_fd = -1 };
+	int inp[2] = { -1, -1 };
+	_cleanup_free_ char *rundir = store_container_rundir(s, c->id);
 	struct log_writer lw = { -1, { { 0 }, { 0 } } };
 	struct termios saved;
 	bool raw = false;
@@ -364,8 +387,9 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 	}
 	bool to_log = false;
 	if (o->detach && !strcmp(p->log_driver ? p->log_driver : "", "none")) {
-		/* --log-driver none: the output goes nowhere. */
-		io.out = io.err = -1;
+		/* --log-driver none: the output goes nowhere (but to kiln
+		 * attach). */
+		to_log = !p->tty;
 	} else if (o->detach) {
 		_cleanup_free_ char *path = run_log_path(s, c->id);
 		struct stat st;
@@ -385,7 +409,27 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 	}
 	run_mark_stopped(s, c->id, false);
 	write_restart_count(s, c->id, 0);
+	if (o->detach) {
+		_cleanup_kerror_ struct kerror ae = { 0 };
+		hub.listen_fd = attach_listen(rundir, &ae);
+		if (hub.listen_fd < 0)
+			log_warn("container %.12s cannot be attached to: %s", c->id, ae.msg);
+		else
+			rl.hub = &hub;
+	}
 	for (int restarts = 0;; restarts++) {
+		if (o->detach && p->interactive && !p->tty) {
+			/* -d -i: stdin is a pipe kiln attach writes to */
+			if (pipe2(inp, O_CLOEXEC) < 0) {
+				r = kerror_sys(e, errno, "creating the stdin pipe");
+				goto fail;
+			}
+			io.in = inp[0];
+			if (rl.stdin_w >= 0)
+				close(rl.stdin_w);
+			rl.stdin_w = inp[1];
+			set_nonblock(rl.stdin_w);
+		}
 		if (to_log) {
 			if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 				r = kerror_sys(e, errno, "creating the log pipes");
@@ -395,6 +439,10 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 			io.err = errp[1];
 		}
 		r = run_spawn(s, c->id, p, &io, &proc, exit_code, e);
+		if (inp[0] >= 0)
+			close(inp[0]);
+		inp[0] = -1;
+		io.in = -1;
 		if (outp[1] >= 0)
 			close(outp[1]);
 		if (errp[1] >= 0)
@@ -486,11 +534,17 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 		tcsetattr(0, TCSANOW, &saved);
 	if (rl.log)
 		log_writer_flush(rl.log);
+	if (rl.stdin_w >= 0)
+		close(rl.stdin_w);
+	attach_close(&hub, rundir);
 	finish(s, c, o->remove, *exit_code);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return 0;
 
 fail:
+	if (rl.stdin_w >= 0)
+		close(rl.stdin_w);
+	attach_close(&hub, rundir);
 	if (p->networks)
 		run_net_release(s, c->id);
 	if (rl.out_r >= 0)

@@ -439,6 +439,19 @@ struct run_exec_opts {
 int run_exec(struct store *s, const struct container_info *c, const struct run_exec_opts *o,
 	     int *exit_code, struct kerror *e);
 
+/* kiln attach (attach.c): the stdio of a container started detached,
+ * through its monitor's attach socket, until it ends or the detach keys
+ * come (*detached).  sig_proxy: SIGINT, SIGTERM… go to the container. */
+struct run_attach_opts {
+	bool no_stdin, tty, sig_proxy;
+	char detach_keys[16];
+	size_t n_detach_keys;
+};
+int run_attach(struct store *s, const struct container_info *c, const struct run_attach_opts *o,
+	       bool *detached, struct kerror *e);
+/* "ctrl-p,ctrl-q" → bytes ("" → none). */
+int run_detach_keys_parse(const char *spec, char *out, size_t *n, struct kerror *e);
+
 /* k8s-file log lines: "<RFC3339Nano> stdout|stderr F|P <text>". */
 struct log_line {
 	int64_t sec;

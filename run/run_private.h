@@ -65,6 +65,23 @@ int run_setgroups(size_t n, const gid_t *gids);
  * failure: 127 (not found) or 126 (cannot execute), with e filled. */
 int run_execvpe(char *const *argv, char *const *env, struct kerror *e);
 
+/* The monitor's side of kiln attach (attach.c). */
+#define ATTACH_MAX_CLIENTS 16
+struct attach_hub {
+	int listen_fd; /* -1: none */
+	int clients[ATTACH_MAX_CLIENTS];
+	size_t n;
+};
+/* Listens on <rundir>/attach; the fd or a negative errno. */
+int attach_listen(const char *rundir, struct kerror *e);
+void attach_accept(struct attach_hub *h);
+/* Sends output to every client (one that cannot take it is dropped). */
+void attach_broadcast(struct attach_hub *h, bool is_stderr, const char *data, size_t n);
+/* Reads one packet of client i: stdin data to the pty or *stdin_w, stdin
+ * close, window size. */
+void attach_client_input(struct attach_hub *h, size_t i, int pty, int *stdin_w);
+void attach_close(struct attach_hub *h, const char *rundir);
+
 /* Sets the plan's ulimits (canonical strings) on the calling process. */
 int ulimits_apply(char *const *ulimits, struct kerror *e);
 
