@@ -11,7 +11,7 @@ DEPS_PKGS := build-essential pkg-config clang \
 	libjansson-dev libsqlite3-dev libseccomp-dev libyaml-dev libsodium-dev \
 	libmicrohttpd-dev libmnl-dev libnftables-dev libgpgme-dev \
 	libcmocka-dev bats busybox-static tar gzip zstd sqlite3 python3 \
-	podman skopeo runc docker-registry apache2-utils openssl buildah debootstrap
+	podman skopeo runc docker-registry apache2-utils openssl buildah debootstrap python3-docker
 
 PKGS := jansson libcrypto libarchive sqlite3 libzstd libseccomp libcurl zlib
 PKGS += gpgme yaml-0.1 libsodium libmnl
@@ -22,7 +22,7 @@ KCFLAGS := -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	-D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -I. -MMD -MP $(PKG_CFLAGS)
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-MODULES := common image storage registry sign run build
+MODULES := common image storage registry sign run build api
 LIB_SRCS := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
 CLI_SRCS := $(wildcard cli/*.c)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)

@@ -92,6 +92,7 @@ int cmd_image_tree(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_system(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_system_check(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_system_reset(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_service(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_image_trust(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_generate_sigstore_key(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_unshare(struct cli *c, int argc, char **argv, struct kerror *e);

@@ -341,11 +341,15 @@ static int start_one(struct cli *c, const char *arg, void *ctx, struct kerror *e
 			return r;
 		}
 	}
+	/* created with --rm */
+	_cleanup_free_ char *dir = store_container_dir(s, ctr->id);
+	_cleanup_free_ char *mark = xasprintf("%s/autoremove", dir);
+	bool remove = fs_exists(mark);
 	if (o->attach) {
-		struct run_monitor_opts mo = { .ready_fd = -1 };
+		struct run_monitor_opts mo = { .ready_fd = -1, .remove = remove };
 		r = run_monitor(s, ctr, &p, &mo, &o->code, e);
 	} else {
-		r = container_detach(c, ctr, &p, false, &o->code, e);
+		r = container_detach(c, ctr, &p, remove, &o->code, e);
 		if (r == 0)
 			printf("%s\n", arg);
 	}

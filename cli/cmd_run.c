@@ -210,6 +210,18 @@ int cmd_create(struct cli *c, int argc, char **argv, struct kerror *e)
 	run_cli_release(&o);
 	if (r != 0)
 		return r < 0 ? r : 0;
+	/* create --rm: the start that runs it removes it after (Docker's
+	 * AutoRemove), as the container's own file says. */
+	if (rm) {
+		struct store *s;
+		_cleanup_free_ char *dir = NULL, *mark = NULL;
+		if ((r = cli_store(c, &s, e)) < 0)
+			return r;
+		dir = store_container_dir(s, ctr->id);
+		mark = xasprintf("%s/autoremove", dir);
+		if ((r = fs_write_atomic(mark, "", 0, 0600, e)) < 0)
+			return r;
+	}
 	printf("%s\n", ctr->id);
 	return 0;
 }

@@ -189,6 +189,7 @@ int cmd_system(struct cli *c, int argc, char **argv, struct kerror *e)
 		{ "reset", cmd_system_reset, "Reset kiln storage back to the initial state" },
 		{ "restart-containers", cmd_system_restart_containers,
 		  "Start the containers whose restart policy asks for it (after a reboot)" },
+		{ "service", cmd_service, "Run an API service (Docker-compatible)" },
 	};
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		FILE *out = argc < 2 ? stderr : stdout;

@@ -328,6 +328,7 @@ static void finish(struct store *s, struct container_info *c, bool remove, int c
 	c->finished = now_ns();
 	if (remove) {
 		run_rootfs_release(s, c);
+		run_removed_exit_write(s, c->id, code);
 		if (store_container_remove(s, c->id, &e) < 0)
 			log_warn("removing container %.12s: %s", c->id, e.msg);
 		else

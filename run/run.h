@@ -401,6 +401,12 @@ int run_lock(struct store *s, const char *id, bool wait, int *fd, struct kerror 
 int run_state_refresh(struct store *s, struct container_info *c, struct kerror *e);
 /* The monitor writes the exit code here before the DB. */
 int run_exit_file_write(struct store *s, const char *id, int code);
+/* A --rm container's row is removed with its exit: the code stays in
+ * <runroot>/exits/<id> for whoever waits on it (the API's wait, which
+ * has to answer with it); take reads and removes it, -1 if absent.  The
+ * files are tiny and the runroot is a tmpfs. */
+int run_removed_exit_write(struct store *s, const char *id, int code);
+int run_removed_exit_take(struct store *s, const char *id);
 
 struct run_monitor_opts {
 	bool detach;   /* stdout/stderr to the log file, stdin /dev/null */

@@ -194,3 +194,29 @@ int run_state_refresh(struct store *s, struct container_info *c, struct kerror *
 	close(fd);
 	return r;
 }
+
+static char *removed_exit_path(struct store *s, const char *id)
+{
+	return xasprintf("%s/exits/%s", store_runroot(s), id);
+}
+
+int run_removed_exit_write(struct store *s, const char *id, int code)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/exits", store_runroot(s));
+	_cleanup_free_ char *path = removed_exit_path(s, id);
+	char buf[32];
+	if (fs_mkdir_p(dir, 0700, NULL) < 0)
+		return -1;
+	snprintf(buf, sizeof(buf), "%d\n", code);
+	return write_small(path, buf, NULL);
+}
+
+int run_removed_exit_take(struct store *s, const char *id)
+{
+	_cleanup_free_ char *path = removed_exit_path(s, id), *data = NULL;
+	size_t len;
+	if (fs_read_file(path, 64, &data, &len, NULL) < 0)
+		return -1;
+	unlink(path);
+	return atoi(data);
+}
