@@ -137,7 +137,7 @@ int api_filters(struct api_req *r, json_t **out, struct kerror *e);
 /* ---- handlers ------------------------------------------------------------ */
 extern const struct api_route api_system_routes[], api_image_routes[],
 	api_container_routes[], api_volume_routes[],
-	api_exec_routes[];
+	api_exec_routes[], api_archive_routes[];
 
 /* Helpers shared by the handlers (util.c). */
 int64_t api_now_mono(void);

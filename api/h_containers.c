@@ -688,8 +688,6 @@ static enum MHD_Result container_export(struct api_req *r)
 	return api_reply_worker_stream(r, &w, &o);
 }
 
-extern const struct api_route api_archive_routes[];
-
 const struct api_route api_container_routes[] = {
 	{ "GET", "/containers/json", containers_json, false },
 	{ "POST", "/containers/create", container_create, false },

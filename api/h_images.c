@@ -184,30 +184,59 @@ static enum MHD_Result image_inspect(struct api_req *r)
 	return worker_json(r, args, true);
 }
 
+/* Docker's history: newest first, the image's ID on the newest entry and
+ * "<missing>" on the others, each layer's size on the entry that made it. */
 static enum MHD_Result image_history(struct api_req *r)
 {
-	char *args[] = { "history", "--format", "json", "--no-trunc", r->params[0], NULL };
-	_cleanup_free_ char *out = NULL;
 	_cleanup_kerror_ struct kerror e = { 0 };
-	enum MHD_Result res;
-	if (api_worker_simple(r, args, &out, &res) < 0)
-		return res;
-	/* one JSON object per line (docker history --format json) or an array */
-	json_t *a = json_array(), *j;
-	for (char *line = out; line && *line;) {
-		char *nl = strchr(line, '\n');
-		size_t n = nl ? (size_t)(nl - line) : strlen(line);
-		if (n && json_parse(line, n, &j, &e) == 0) {
-			if (json_is_array(j)) {
-				json_decref(a);
-				a = j;
-				break;
-			}
-			json_array_append_new(a, j);
+	_cleanup_store_ struct store *s = NULL;
+	_cleanup_image_info_ struct image_info *img = NULL;
+	_cleanup_free_ char *raw = NULL;
+	_cleanup_json_ json_t *cfg = NULL;
+	char digest[DIGEST_STR_LEN + 1];
+	size_t len, i;
+	json_t *h;
+	if (api_store(r, &s, &e) < 0 || store_image_lookup(s, r->params[0], &img, &e) < 0)
+		return api_reply_kerror(r, &e);
+	snprintf(digest, sizeof(digest), "sha256:%s", img->id);
+	if (store_blob_get(s, digest, 4 << 20, &raw, &len, &e) < 0 ||
+	    json_parse(raw, len, &cfg, &e) < 0)
+		return api_reply_kerror(r, &e);
+	json_t *out = json_array();
+	size_t layer = 0;
+	json_array_foreach(json_object_get(cfg, "history"), i, h) {
+		int64_t size = 0, created = 0;
+		long ns;
+		const char *c = json_str(h, "created");
+		if (c)
+			parse_rfc3339(c, &created, &ns);
+		if (!json_is_true(json_object_get(h, "empty_layer")) && img->layers &&
+		    layer < strv_len(img->layers)) {
+			struct layer_info li = { 0 };
+			if (store_layer_get(s, img->layers[layer], &li, NULL) == 0)
+				size = li.size;
+			layer_info_release(&li);
+			layer++;
 		}
-		line = nl ? nl + 1 : NULL;
+		json_array_insert_new(
+			out, 0,
+			json_pack("{s:s, s:I, s:s, s:n, s:I, s:s}", "Id", "<missing>", "Created",
+				  (json_int_t)created, "CreatedBy", json_str(h, "created_by") ?: "",
+				  "Tags", "Size", (json_int_t)size, "Comment",
+				  json_str(h, "comment") ?: ""));
 	}
-	return api_reply_json(r, 200, a);
+	if (json_array_size(out)) {
+		json_t *top = json_array_get(out, 0);
+		json_object_set_new(top, "Id", json_string(digest));
+		json_t *tags = json_array();
+		for (char **n = img->names; n && *n; n++) {
+			char *f = familiar(*n);
+			json_array_append_new(tags, json_string(f));
+			free(f);
+		}
+		json_object_set_new(top, "Tags", tags);
+	}
+	return api_reply_json(r, 200, out);
 }
 
 static enum MHD_Result image_tag(struct api_req *r)

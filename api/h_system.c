@@ -130,10 +130,39 @@ static enum MHD_Result df(struct api_req *r)
 		json_decref(ctrs);
 		return api_reply_kerror(r, &e);
 	}
-	size_t i;
-	json_t *v;
-	json_array_foreach(imgs, i, v)
+	size_t i, k;
+	json_t *v, *c;
+	/* what docker system df counts as active: images and volumes in use */
+	json_array_foreach(imgs, i, v) {
+		int64_t users = 0;
 		layers += json_int(v, "Size", 0);
+		json_array_foreach(ctrs, k, c)
+			users += !strcmp(json_str(c, "ImageID") ?: "", json_str(v, "Id") ?: "");
+		json_object_set_new(v, "Containers", json_integer(users));
+	}
+	struct container_info **list = NULL;
+	size_t n = 0;
+	if (store_container_list(s, &list, &n, &e) < 0) {
+		json_decref(imgs);
+		json_decref(ctrs);
+		json_decref(vols);
+		return api_reply_kerror(r, &e);
+	}
+	json_array_foreach(vols, i, v) {
+		int64_t refs = 0;
+		uint64_t bytes = 0;
+		for (size_t j = 0; j < n; j++) {
+			_cleanup_strv_ char **names = run_plan_volumes(list[j]->plan);
+			for (char **p = names; p && *p; p++)
+				refs += !strcmp(*p, json_str(v, "Name") ?: "");
+		}
+		const char *mp = json_str(v, "Mountpoint");
+		if (mp)
+			fs_disk_usage(mp, &bytes, NULL);
+		json_object_set_new(v, "UsageData", json_pack("{s:I, s:I}", "Size", (json_int_t)bytes,
+								"RefCount", (json_int_t)refs));
+	}
+	container_list_free(list, n);
 	return api_reply_json(r, 200,
 			      json_pack("{s:I, s:o, s:o, s:o, s:[]}", "LayersSize",
 					(json_int_t)layers, "Images", imgs, "Containers", ctrs,

@@ -104,9 +104,17 @@ static enum MHD_Result volume_delete(struct api_req *r)
 
 static enum MHD_Result volume_prune(struct api_req *r)
 {
-	char *args[] = { "volume", "prune", "--force", NULL };
+	_cleanup_kerror_ struct kerror e = { 0 };
+	_cleanup_json_ json_t *filters = NULL;
 	_cleanup_free_ char *out = NULL;
 	enum MHD_Result res;
+	if (api_filters(r, &filters, &e) < 0)
+		return api_reply_kerror(r, &e);
+	/* docker volume prune -a sends filters={"all":["true"]} */
+	json_t *all = json_object_get(filters, "all");
+	bool every = json_is_object(all) ? json_object_get(all, "true") || json_object_get(all, "1")
+		     : json_is_array(all) && json_array_size(all);
+	char *args[] = { "volume", "prune", "--force", every ? "--all" : NULL, NULL };
 	if (api_worker_simple(r, args, &out, &res) < 0)
 		return res;
 	json_t *del = json_array();

@@ -22,6 +22,7 @@
 	  (uint64_t, size_t, MHD_ContentReaderCallback, void *,                              \
 	   MHD_ContentReaderFreeCallback))                                                   \
 	X(struct MHD_Response *, create_response_for_upgrade, (MHD_UpgradeHandler, void *))  \
+	X(struct MHD_Response *, create_response_from_fd, (size_t, int))                     \
 	X(enum MHD_Result, add_response_header, (struct MHD_Response *, const char *,        \
 						 const char *))                              \
 	X(enum MHD_Result, queue_response, (struct MHD_Connection *, unsigned int,           \
@@ -108,6 +109,11 @@ struct MHD_Response *MHD_create_response_from_callback(uint64_t size, size_t blo
 						       MHD_ContentReaderFreeCallback crfc)
 {
 	return ready() ? api.create_response_from_callback(size, block, crc, cls, crfc) : NULL;
+}
+
+struct MHD_Response *MHD_create_response_from_fd(size_t size, int fd)
+{
+	return ready() ? api.create_response_from_fd(size, fd) : NULL;
 }
 
 struct MHD_Response *MHD_create_response_for_upgrade(MHD_UpgradeHandler h, void *cls)

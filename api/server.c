@@ -28,7 +28,7 @@ char *api_default_uri(const char *runroot)
 
 static const struct api_route *const route_tables[] = {
 	api_system_routes, api_image_routes, api_container_routes, api_volume_routes,
-	api_exec_routes,
+	api_exec_routes, api_archive_routes,
 };
 
 /* Matches path against pattern, filling params: "{}" is one segment,
@@ -263,7 +263,8 @@ int api_serve(const struct api_opts *o, struct kerror *e)
 	if (fd < 0)
 		return kerror_wrap(e, "serving the API");
 
-	srv.tmpdir = xasprintf("%s/tmp", o->store.root);
+	/* Not <root>/tmp: store_open empties it of what no live op owns. */
+	srv.tmpdir = xasprintf("%s/api-tmp", o->store.root);
 	if ((r = fs_mkdir_p(srv.tmpdir, 0700, e)) < 0)
 		goto out;
 	atomic_store(&srv.last_active, api_now_mono());
