@@ -386,7 +386,20 @@ static enum MHD_Result container_inspect(struct api_req *r)
 		return api_reply_kerror(r, &e);
 	json_t *one = json_incref(json_array_get(j, 0));
 	json_decref(j);
-	return one ? api_reply_json(r, 200, one) : api_reply_error(r, 404, "no such container");
+	if (!one)
+		return api_reply_error(r, 404, "no such container");
+	/* Clients read the log driver to know whether /logs works (docker-py
+	 * only reads logs for json-file, journald and local): kiln's k8s-file
+	 * log serves /logs the same way, so it says json-file. */
+	json_t *hc = json_object_get(one, "HostConfig");
+	if (!json_is_object(hc)) {
+		hc = json_object();
+		json_object_set_new(one, "HostConfig", hc);
+	}
+	if (!json_object_get(hc, "LogConfig"))
+		json_object_set_new(hc, "LogConfig",
+				    json_pack("{s:s, s:{}}", "Type", "json-file", "Config"));
+	return api_reply_json(r, 200, one);
 }
 
 static enum MHD_Result container_resize(struct api_req *r)
@@ -545,16 +558,22 @@ static enum MHD_Result container_logs(struct api_req *r)
 	time_flag(r, &args, "since", "--since");
 	time_flag(r, &args, "until", "--until");
 	api_arg(&args, c->id);
+	/* A container started a moment ago may not have opened its log yet,
+	 * and `kiln logs -f` ends at once without one: create it (the monitor
+	 * appends to it). */
+	if (c->state != CTR_CREATED) {
+		_cleanup_store_ struct store *s = NULL;
+		if (api_store(r, &s, &e) == 0) {
+			_cleanup_free_ char *path = run_log_path(s, c->id);
+			int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+			if (fd >= 0)
+				close(fd);
+		}
+	}
 	struct api_worker w;
 	if (api_worker_start(r->srv, args, 0, &w, &e) < 0)
 		return api_reply_kerror(r, &e);
 	bool tty = container_tty(c);
-	/* the unwanted stream is read and dropped */
-	if (!out || !err) {
-		int keep = out ? w.out : w.err, drop = out ? w.err : w.out;
-		(void)keep;
-		(void)drop;
-	}
 	struct api_stream_opts o = { tty ? "application/vnd.docker.raw-stream"
 					 : "application/vnd.docker.multiplexed-stream",
 				     !tty, NULL, NULL, NULL, NULL };
