@@ -396,9 +396,7 @@ static enum MHD_Result container_inspect(struct api_req *r)
 		hc = json_object();
 		json_object_set_new(one, "HostConfig", hc);
 	}
-	if (!json_object_get(hc, "LogConfig"))
-		json_object_set_new(hc, "LogConfig",
-				    json_pack("{s:s, s:{}}", "Type", "json-file", "Config"));
+	json_object_set_new(hc, "LogConfig", json_pack("{s:s, s:{}}", "Type", "json-file", "Config"));
 	return api_reply_json(r, 200, one);
 }
 

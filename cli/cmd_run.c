@@ -206,6 +206,7 @@ int cmd_create(struct cli *c, int argc, char **argv, struct kerror *e)
 	struct run_plan plan = { 0 };
 	struct run_cli o = { 0 };
 	int r = create_container(c, argc, argv, false, &o, &plan, &ctr, e);
+	bool rm = o.rm;
 	run_plan_release(&plan);
 	run_cli_release(&o);
 	if (r != 0)
