@@ -108,8 +108,8 @@ int run_net_bridge_ensure(struct nl *nl, const struct network_info *n, struct ke
 	if (!net_parse_cidr(n->subnet, &a, &p) || !net_parse_ip(n->gateway, &gw))
 		return kerror_set(e, EINVAL, "network %s: invalid subnet or gateway", n->name);
 	idx = nl_link_index(nl, n->bridge);
-	if (idx > 0)
-		return 0;
+	if (idx > 0) /* made by another store, maybe with another subnet */
+		return nl_addr_add(nl, idx, gw, p, e);
 	r = nl_bridge_add(nl, n->bridge, e);
 	if (r < 0)
 		return r;
@@ -127,6 +127,35 @@ int run_net_bridge_ensure(struct nl *nl, const struct network_info *n, struct ke
 	if (!n->internal)
 		write_sysctl("/proc/sys/net/ipv4/ip_forward", "1");
 	return 0;
+}
+
+int run_net_announce_locked(struct store *s, struct nl *nl, const struct network_info *n,
+			    struct kerror *e)
+{
+	struct buf b = { 0 };
+	int r = run_net_bridge_ensure(nl, n, e);
+	if (r < 0)
+		return r;
+	if (!nft_table_exists())
+		return nft_ensure(s, n, e);
+	net_elements(&b, n);
+	buf_append(&b, "", 1);
+	r = nft_run(b.data, NULL, e);
+	buf_release(&b);
+	return r < 0 ? kerror_wrap(e, "adding network %s to the nftables table", n->name) : 0;
+}
+
+int run_net_announce(struct store *s, const struct network_info *n, struct kerror *e)
+{
+	_cleanup_close_ int lock = -1;
+	struct nl nl = { 0 };
+	int r = run_net_lock(&lock, e);
+	if (r == 0)
+		r = nl_open(&nl, -1, e);
+	if (r == 0)
+		r = run_net_announce_locked(s, &nl, n, e);
+	nl_close(&nl);
+	return r;
 }
 
 /* The bridge and the table, created under the host-wide lock when one is

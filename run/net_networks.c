@@ -121,6 +121,10 @@ int run_net_default_network(struct store *s, struct network_info **out, struct k
 	r = fill_net(&n, e);
 	if (r == 0)
 		r = store_network_create(s, &n, e);
+	/* Root: the bridge and the table know the network from now on (a
+	 * rootless store only lists it). */
+	if (r == 0 && !run_rootless())
+		r = run_net_announce(s, &n, e);
 	free(n.subnet);
 	free(n.gateway);
 	if (r < 0 && r != -EEXIST)
@@ -261,7 +265,7 @@ int run_network_create(struct store *s, struct network_info *req, struct kerror 
 	if (r == 0)
 		/* Created now, as Docker does, so that another store cannot
 		 * pick the same name. */
-		r = run_net_bridge_ensure(&nl, req, e);
+		r = run_net_announce_locked(s, &nl, req, e);
 out:
 	nl_close(&nl);
 	network_list_free(l, n);

@@ -37,8 +37,14 @@ int nl_route_default(struct nl *nl, int index, uint32_t gw, struct kerror *e);
 int nl_link_del(struct nl *nl, const char *name);
 
 /* Creates the network's bridge when missing (address, up, route_localnet,
- * ip_forward). */
+ * ip_forward); on an existing one, adds the gateway address. */
 int run_net_bridge_ensure(struct nl *nl, const struct network_info *n, struct kerror *e);
+/* A network row was just created: its bridge, and its subnet and bridge
+ * in the nft table's sets (the whole table when missing).  _locked: the
+ * caller holds the net lock and passes its netlink socket. */
+int run_net_announce(struct store *s, const struct network_info *n, struct kerror *e);
+int run_net_announce_locked(struct store *s, struct nl *nl, const struct network_info *n,
+			    struct kerror *e);
 
 /* Host-wide claim of ip on bridge for container id whose init is pid
  * (net_claim.c): 0, or -EADDRINUSE when a live container of another store

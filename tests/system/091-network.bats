@@ -154,6 +154,9 @@ no_veths_of() {
 	[[ "$subnet" == 10.91.*.0/24 ]]
 	bridge=$(kiln network inspect kt-net --format '{{index .Options "com.docker.network.bridge.name"}}')
 	ip link show "$bridge" >/dev/null
+	# masqueraded to the outside like the default network
+	nft list set ip kiln nets | grep -q "$subnet"
+	nft list set ip kiln bridges | grep -q "\"$bridge\""
 	kiln run -d --name srv --network kt-net --network-alias web.alias -v "$WWW:/www" bb httpd -f -p 80 -h /www
 	run kiln run --rm --network kt-net bb sh -c 'for i in $(seq 50); do wget -qO- http://srv/ && break; sleep 0.1; done'
 	[ "$status" -eq 0 ]
@@ -233,6 +236,20 @@ no_veths_of() {
 	[[ "$output" == *"inet 10.91.0."* ]]
 	[[ "$output" == *"default via 10.91.0.1"* ]]
 	[ "$(sqlite3 "$KROOT/kiln.db" 'SELECT count(*) FROM net_attach')" = 1 ]
+}
+
+@test "the default subnet comes from containers.conf" {
+	conf=$BATS_TEST_TMPDIR/containers.conf
+	printf '[network]\ndefault_subnet = "10.92.7.0/24"\n' > "$conf"
+	KILN_CONTAINERS_CONF=$conf run kiln run --rm bb sh -c 'ip -4 addr show eth0; ip route'
+	# (kiln0 is the host's: the second store's gateway joins it)
+	ip addr del 10.92.7.1/24 dev kiln0 2>/dev/null || true
+	nft delete element ip kiln nets { 10.92.7.0/24 } 2>/dev/null || true
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"inet 10.92.7.2/24"* ]]
+	[[ "$output" == *"default via 10.92.7.1"* ]]
+	run kiln network inspect kiln --format '{{(index .IPAM.Config 0).Subnet}}'
+	[ "$output" = "10.92.7.0/24" ]
 }
 
 @test "port and network flags are checked" {
