@@ -131,6 +131,15 @@ static int create_container(struct cli *c, int argc, char **argv, bool is_run,
 	r = run_cli_parse(argc, argv, is_run, o, e);
 	if (r != 0)
 		return r;
+	{
+		/* containers.conf's defaults under the flags */
+		_cleanup_json_ json_t *conf = NULL;
+		r = run_containers_conf_load(&conf, e);
+		if (r == 0)
+			r = run_flags_apply_conf(&o->f, conf, e);
+		if (r < 0)
+			return r;
+	}
 	name = o->name;
 	r = cli_store(c, &s, e);
 	if (r < 0)

@@ -38,28 +38,21 @@ static void random_hex(char out[DIGEST_HEX_LEN + 1])
 		snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
-/* [network] default_subnet of kiln's containers.conf ($KILN_CONTAINERS_CONF,
- * else /etc/kiln/containers.conf), read only when the default network is
- * first created. */
+/* [network] default_subnet of kiln's containers.conf (run_containers_conf_load),
+ * read only when the default network is first created. */
 static char *default_subnet(void)
 {
-	const char *path = getenv("KILN_CONTAINERS_CONF");
-	_cleanup_free_ char *data = NULL;
 	_cleanup_json_ json_t *j = NULL;
 	const char *v;
 	uint32_t a;
 	int p;
-	size_t len;
-	if (!path)
-		path = "/etc/kiln/containers.conf";
-	if (fs_read_file(path, 1024 * 1024, &data, &len, NULL) < 0 ||
-	    toml_parse(data, len, &j, NULL) < 0)
+	if (run_containers_conf_load(&j, NULL) < 0 || !j)
 		return xstrdup(DEFAULT_SUBNET);
 	v = json_str(json_object_get(j, "network"), "default_subnet");
 	if (!v || !net_parse_cidr(v, &a, &p) || p > 30 || p < 8) {
 		if (v)
-			log_warn("%s: ignoring default_subnet \"%s\" (an IPv4 /8 to /30 is "
-				 "needed)", path, v);
+			log_warn("containers.conf: ignoring default_subnet \"%s\" (an IPv4 /8 to "
+				 "/30 is needed)", v);
 		return xstrdup(DEFAULT_SUBNET);
 	}
 	return xstrdup(v);

@@ -73,6 +73,8 @@ struct run_flags {
 	char **net_aliases;  /* --network-alias */
 	bool publish_all;    /* -P */
 	char **expose;       /* --expose, "80/tcp" */
+	char **default_caps; /* containers.conf default_capabilities, NULL: Podman's */
+	char **default_env;  /* containers.conf env: under the image's and -e */
 	char *infra_id;      /* the pod's infra container, to join */
 	int64_t pod_ns;      /* CLONE_NEW* of the namespaces shared in the pod */
 };
@@ -134,6 +136,14 @@ char *run_etc_resolv(const char *host, const struct run_etc_opts *o);
 /* hosts: localhost (or, with host networking, the host's file), the
  * --add-host entries, extra, then "<ip> <hostname> <name>". */
 char *run_etc_hosts(const char *host, const struct run_etc_opts *o);
+/* kiln's containers.conf (containers_conf.c): $KILN_CONTAINERS_CONF, else
+ * $XDG_CONFIG_HOME/kiln/containers.conf when rootless, else
+ * /etc/kiln/containers.conf; *out NULL when there is none. */
+int run_containers_conf_load(json_t **out, struct kerror *e);
+/* Its [containers] defaults into what the flags left unset:
+ * default_capabilities, env, default_ulimits, pids_limit, log_driver,
+ * log_size_max, dns_servers, dns_searches, dns_options, shm_size, init. */
+int run_flags_apply_conf(struct run_flags *f, const json_t *conf, struct kerror *e);
 /* --add-host "name:ip" or "name=ip" → canonical "name:ip". */
 int run_add_host_parse(const char *spec, char **out, struct kerror *e);
 int run_dns_server_check(const char *ip, struct kerror *e);

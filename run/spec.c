@@ -40,6 +40,8 @@ void run_flags_release(struct run_flags *f)
 	free(f->pod);
 	free(f->network);
 	strv_free(f->publish);
+	strv_free(f->default_caps);
+	strv_free(f->default_env);
 	free(f->userns);
 	strv_free(f->uidmap);
 	strv_free(f->gidmap);
@@ -257,6 +259,16 @@ static bool has_all(char *const *v)
 static int caps_compute(const struct run_flags *f, uint64_t *out, struct kerror *e)
 {
 	uint64_t m = f->privileged ? all_caps() : run_caps_default();
+	if (!f->privileged && f->default_caps) {
+		m = 0;
+		for (size_t i = 0; f->default_caps[i]; i++) {
+			int c = run_cap_parse(f->default_caps[i]);
+			if (c < 0)
+				return kerror_set(e, EINVAL, "containers.conf: unknown capability "
+							     "\"%s\"", f->default_caps[i]);
+			m |= 1ULL << c;
+		}
+	}
 	if (has_all(f->cap_add))
 		m = all_caps();
 	if (has_all(f->cap_drop))
@@ -340,6 +352,8 @@ int run_plan_build(struct store *s, const struct image_info *img, const json_t *
 	strv_push(&defaults, xstrdup("container=kiln"));
 	strv_push(&defaults, xasprintf("HOSTNAME=%s", p.hostname));
 	strv_push(&defaults, xasprintf("HOME=%s", u.home));
+	for (size_t i = 0; f->default_env && f->default_env[i]; i++)
+		strv_push(&defaults, xstrdup(f->default_env[i]));
 	run_user_release(&u);
 	p.env = run_merge_env(ienv, defaults, f->env);
 

@@ -176,3 +176,51 @@ bb() {
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"invalid restart policy"* ]]
 }
+
+@test "containers.conf ([containers]) gives run its defaults; flags win" {
+	bb
+	conf="$BATS_TEST_TMPDIR/containers.conf"
+	cat > "$conf" <<'CONF'
+[containers]
+default_capabilities = ["CHOWN", "KILL"]
+env = ["FROM_CONF=yes", "PATH=/nowhere"]
+default_ulimits = ["nofile=300:400"]
+dns_servers = ["10.7.7.7"]
+dns_searches = ["conf.example"]
+shm_size = "8m"
+init = true
+log_driver = "none"
+CONF
+	export KILN_CONTAINERS_CONF="$conf"
+	run kiln run --rm bb sh -c 'grep ^CapEff /proc/self/status; echo $FROM_CONF; ulimit -n; grep nameserver /etc/resolv.conf; grep search /etc/resolv.conf; df -k /dev/shm | tail -1; cat /proc/1/comm'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "CapEff:	0000000000000021" ]
+	[ "${lines[1]}" = "yes" ]
+	[ "${lines[2]}" = "300" ]
+	[ "${lines[3]}" = "nameserver 10.7.7.7" ]
+	[ "${lines[4]}" = "search conf.example" ]
+	[[ "${lines[5]}" == *" 8192 "* ]]
+	[ "${lines[6]}" = "kiln-init" ]
+	# the image's PATH stays above the configured env
+	run kiln run --rm bb sh -c 'echo $PATH'
+	[[ "$output" != "/nowhere" ]]
+	# flags win
+	run kiln run --rm --ulimit nofile=100:200 --dns 10.8.8.8 -e FROM_CONF=flag bb sh -c 'ulimit -n; grep nameserver /etc/resolv.conf; echo $FROM_CONF'
+	[ "${lines[0]}" = "100" ]
+	[ "${lines[1]}" = "nameserver 10.8.8.8" ]
+	[ "${lines[2]}" = "flag" ]
+	kiln run -d --name nolog bb echo hi
+	kiln wait nolog
+	run kiln logs nolog
+	[ "$status" -eq 125 ]
+	# a broken file is an error, not ignored
+	echo '[containers' > "$conf"
+	run kiln run --rm bb true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"containers.conf"* ]]
+	echo 'containers = 1' > "$conf"
+	printf '[containers]\nlog_driver = "syslog"\n' > "$conf"
+	run kiln run --rm bb true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"log_driver"* ]]
+}
