@@ -420,8 +420,8 @@ int store_image_list(struct store *s, struct image_info ***out, size_t *n, struc
 	return 0;
 }
 
-static int with_txn(struct store *s, int (*fn)(struct store *, void *, struct kerror *),
-		    void *arg, struct kerror *e)
+int store_txn(struct store *s, int (*fn)(struct store *, void *, struct kerror *), void *arg,
+	      struct kerror *e)
 {
 	int r = store_lock(s, e);
 	if (r < 0)
@@ -458,7 +458,7 @@ static int tag_fn(struct store *s, void *arg, struct kerror *e)
 int store_image_tag(struct store *s, const char *id, const char *name, struct kerror *e)
 {
 	struct name_op op = { id, name };
-	return with_txn(s, tag_fn, &op, e);
+	return store_txn(s, tag_fn, &op, e);
 }
 
 static int untag_fn(struct store *s, void *arg, struct kerror *e)
@@ -480,7 +480,7 @@ static int untag_fn(struct store *s, void *arg, struct kerror *e)
 int store_image_untag(struct store *s, const char *id, const char *name, struct kerror *e)
 {
 	struct name_op op = { id, name };
-	return with_txn(s, untag_fn, &op, e);
+	return store_txn(s, untag_fn, &op, e);
 }
 
 struct remove_op {
@@ -586,7 +586,7 @@ int store_image_remove(struct store *s, const char *id, struct kerror *e)
 	r = store_lock(s, e);
 	if (r < 0)
 		goto out;
-	r = with_txn(s, remove_fn, &op, e);
+	r = store_txn(s, remove_fn, &op, e);
 	/* The commit is durable: now move the dead layers out of the way while
 	 * still holding the lock, so that no concurrent commit sees them. */
 	for (size_t i = 0; r == 0 && op.dead_layers && op.dead_layers[i]; i++) {

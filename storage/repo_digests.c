@@ -15,8 +15,14 @@
 	"  PRIMARY KEY (repo_digest, image_id));"                        \
 	"CREATE INDEX IF NOT EXISTS repo_digests_image ON repo_digests(image_id);"
 
-static int add_fn(struct store *s, const char *id, const char *rd, struct kerror *e)
+struct add_op {
+	const char *id, *rd;
+};
+
+static int add_fn(struct store *s, void *arg, struct kerror *e)
 {
+	const struct add_op *op = arg;
+	const char *id = op->id, *rd = op->rd;
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r = db_exec(s, CREATE_TABLE, e);
 	if (r < 0)
@@ -35,22 +41,10 @@ static int add_fn(struct store *s, const char *id, const char *rd, struct kerror
 int store_image_add_repo_digest(struct store *s, const char *id, const char *repo_digest,
 				struct kerror *e)
 {
-	int r;
+	struct add_op op = { id, repo_digest };
 	if (!strchr(repo_digest, '@'))
 		return kerror_set(e, EINVAL, "\"%s\" is not a repo digest", repo_digest);
-	r = store_lock(s, e);
-	if (r < 0)
-		return r;
-	r = db_begin(s, e);
-	if (r == 0) {
-		r = add_fn(s, id, repo_digest, e);
-		if (r == 0)
-			r = db_commit(s, e);
-		else
-			db_rollback(s);
-	}
-	store_unlock(s);
-	return r;
+	return store_txn(s, add_fn, &op, e);
 }
 
 int store_repo_digests_load(struct store *s, const char *id, char ***out)

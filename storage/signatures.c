@@ -13,8 +13,9 @@ struct add_op {
 	size_t n;
 };
 
-static int add_fn(struct store *s, const struct add_op *op, struct kerror *e)
+static int add_fn(struct store *s, void *arg, struct kerror *e)
 {
+	const struct add_op *op = arg;
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	/* The same signature twice (a re-pull) is kept once: keyed by its
 	 * digest. */
@@ -41,26 +42,13 @@ int store_signatures_add(struct store *s, const char *id, const char *manifest_d
 			 const struct store_sig *v, size_t n, struct kerror *e)
 {
 	struct add_op op = { id, manifest_digest, v, n };
-	int r;
 
 	if (n == 0)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (v[i].len == 0 || v[i].len > STORE_MAX_SIGNATURE)
 			return kerror_set(e, EINVAL, "signature of %zu bytes", v[i].len);
-	r = store_lock(s, e);
-	if (r < 0)
-		return r;
-	r = db_begin(s, e);
-	if (r == 0) {
-		r = add_fn(s, &op, e);
-		if (r == 0)
-			r = db_commit(s, e);
-		else
-			db_rollback(s);
-	}
-	store_unlock(s);
-	return r;
+	return store_txn(s, add_fn, &op, e);
 }
 
 int store_signatures_get(struct store *s, const char *id, const char *manifest_digest,

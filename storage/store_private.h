@@ -35,6 +35,10 @@ void cleanup_stmtp(sqlite3_stmt **st);
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
 int db_begin(struct store *s, struct kerror *e);
 int db_commit(struct store *s, struct kerror *e);
+/* fn(s, arg, e) under the store lock in one transaction (rolled back when
+ * fn fails). */
+int store_txn(struct store *s, int (*fn)(struct store *, void *, struct kerror *), void *arg,
+	      struct kerror *e);
 void db_rollback(struct store *s);
 
 int64_t now_seconds(void);
