@@ -342,6 +342,8 @@ int client_request(struct reg_client *c, const struct http_req *rq, struct http_
 		}
 		rc = perform(c, h, rq, hdrs, resp, &too_large, errbuf);
 		curl_slist_free_all(hdrs);
+		/* The URL only: credentials travel in headers, never logged. */
+		log_debug("%s %s: %ld", rq->method, rq->url, rc == CURLE_OK ? resp->status : -1L);
 		if (too_large) {
 			r = kerror_set(e, EFBIG, "%s %s: the response is larger than %zu bytes",
 				       rq->method, rq->url, rq->max_body ? rq->max_body : MAX_SMALL_BODY);

@@ -41,6 +41,7 @@ struct pusher {
 	const char *repo;
 	char *scope;
 	char **mount_from; /* other repositories of the same registry */
+	int64_t conf_chunk; /* the config's chunk size, else DEFAULT_CHUNK */
 	struct store_tmp t;
 	pthread_mutex_t lock;
 	struct push_blob *blobs;
@@ -106,12 +107,31 @@ static void body_progress(struct pusher *p, struct push_blob *b, struct http_req
 	rq->sent_ctx = b;
 }
 
+/* [engine] chunk_size (bytes) of kiln's containers.conf ($KILN_CONTAINERS_CONF,
+ * else /etc/kiln/containers.conf), for proxies that cap request bodies;
+ * 0 when unset or invalid. */
+static int64_t conf_chunk_size(void)
+{
+	const char *path = getenv("KILN_CONTAINERS_CONF");
+	_cleanup_free_ char *data = NULL;
+	_cleanup_json_ json_t *j = NULL;
+	json_t *v;
+	size_t len;
+
+	if (fs_read_file(path ? path : "/etc/kiln/containers.conf", 1024 * 1024, &data, &len,
+			 NULL) < 0 ||
+	    toml_parse(data, len, &j, NULL) < 0)
+		return 0;
+	v = json_object_get(json_object_get(j, "engine"), "chunk_size");
+	return json_is_integer(v) && json_integer_value(v) > 0 ? json_integer_value(v) : 0;
+}
+
 static int upload(struct pusher *p, struct push_blob *b, struct kerror *e)
 {
 	_cleanup_free_ char *post = xasprintf("/v2/%s/blobs/uploads/", p->repo);
 	_cleanup_free_ char *loc = NULL, *put = NULL;
 	_cleanup_close_ int fd = open(b->path, O_RDONLY | O_CLOEXEC);
-	int64_t chunk = p->o->chunk_size > 0 ? p->o->chunk_size : DEFAULT_CHUNK;
+	int64_t chunk = p->o->chunk_size > 0 ? p->o->chunk_size : p->conf_chunk;
 	struct http_resp resp = { 0 };
 	int r;
 
@@ -495,6 +515,9 @@ int registry_push(struct store *s, const char *image, const char *dest,
 	r = store_tmp_create(s, &p.t, e);
 	if (r < 0)
 		goto out;
+	p.conf_chunk = o->chunk_size > 0 ? 0 : conf_chunk_size();
+	if (p.conf_chunk <= 0)
+		p.conf_chunk = DEFAULT_CHUNK;
 	say(&p, "Getting image source signatures");
 	p.blobs = blobs;
 	p.n_blobs = n + 1;

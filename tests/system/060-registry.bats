@@ -230,3 +230,22 @@ PY
 	[[ "$output" == *"Copying blob sha256:"* ]]
 	[[ "$output" != *$'\033'* ]]
 }
+
+@test "chunked uploads: --chunk-size, else [engine] chunk_size of kiln's containers.conf" {
+	# A store per push: a store that pushed the image once mounts its
+	# blobs into the next repository instead of uploading them.
+	kn() { "$KILN_BIN" --root $BATS_TEST_TMPDIR/s$1 --runroot $BATS_TEST_TMPDIR/s$1.run "${@:2}"; }
+	patches() { grep -c 'PATCH .*/blobs/uploads/' || true; }
+	for i in 1 2 3; do kn $i import -q "$(busybox_tar)" bb >/dev/null; done
+	# busybox's layer is about 1 MiB: monolithic by default.
+	n=$(kn 1 --log-level debug push --tls-verify=false bb $REG/ch/bb:a 2>&1 | patches)
+	[ "$n" -eq 0 ]
+	n=$(kn 2 --log-level debug push --tls-verify=false --chunk-size 262144 bb $REG/ch2/bb:a 2>&1 | patches)
+	[ "$n" -ge 3 ]
+	printf '[engine]\nchunk_size = 262144\n' > $BATS_TEST_TMPDIR/containers.conf
+	n=$(KILN_CONTAINERS_CONF=$BATS_TEST_TMPDIR/containers.conf kn 3 --log-level debug push \
+		--tls-verify=false bb $REG/ch3/bb:a 2>&1 | patches)
+	[ "$n" -ge 3 ]
+	run kiln2 pull -q --tls-verify=false $REG/ch3/bb:a
+	[ "$status" -eq 0 ]
+}
