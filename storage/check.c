@@ -541,6 +541,7 @@ int store_check(struct store *s, const struct store_check_opts *o,
 	if (o->repair && s->read_only)
 		return kerror_set(e, EROFS, "the store \"%s\" is read-only", s->root);
 	if (o->repair) {
+		store_reserve_release(s);
 		/* Room for rebuilt and removed directories (none on a full
 		 * disk: then removals happen in place). */
 		if (store_tmp_create(s, &c.t, NULL) < 0)

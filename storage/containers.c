@@ -289,6 +289,7 @@ int store_container_remove(struct store *s, const char *id, struct kerror *e)
 		return kerror_set(e, EINVAL, "invalid container ID \"%s\"", id);
 	/* On a full disk there may be no room for the tmp directory: the
 	 * directories are then deleted in place. */
+	store_reserve_release(s);
 	if (store_tmp_create(s, &t, NULL) < 0)
 		t.path = NULL;
 	r = store_lock(s, e);

@@ -200,6 +200,7 @@ int store_gc(struct store *s, struct gc_stats *st, struct kerror *e)
 	int r;
 
 	memset(st, 0, sizeof(*st));
+	store_reserve_release(s);
 	r = store_tmp_create(s, &t, e);
 	if (r < 0)
 		return r;

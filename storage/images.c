@@ -580,6 +580,7 @@ int store_image_remove(struct store *s, const char *id, struct kerror *e)
 	struct store_tmp t = { 0 };
 	int r;
 
+	store_reserve_release(s);
 	r = store_tmp_create(s, &t, e);
 	if (r < 0)
 		return r;

@@ -191,6 +191,10 @@ static int stage_cb(struct store_tmp *t, layer_source read, void *ctx, const cha
 		r = kerror_set(e, EIO, "reading the layer: %s", archive_error_string(outer));
 	else
 		r = stage_from_outer(t, outer, parent_chain, zstd_copy, out, e);
+	/* The source's own failure (a short read, a full disk under the blob
+	 * copy) says more than the decoder's "truncated input" it caused. */
+	if (r < 0 && c.err.msg)
+		r = kerror_set(e, c.err.code ? c.err.code : EIO, "%s", c.err.msg);
 	kerror_release(&c.err);
 	return r;
 }

@@ -127,8 +127,10 @@ int store_open(const struct store_opts *o, struct store **out, struct kerror *e)
 	r = db_open(s, e);
 	if (r < 0)
 		goto fail;
-	if (!o->read_only)
+	if (!o->read_only) {
 		clean_stale_tmp(s);
+		store_reserve_ensure(s);
+	}
 	*out = s;
 	return 0;
 fail:

@@ -51,6 +51,12 @@ int64_t now_seconds(void);
 	"  UNION SELECT l.parent FROM layers l JOIN used u ON l.id = u.id"           \
 	"  WHERE l.parent IS NOT NULL) "
 
+/* The space reserve (reserve.c): allocated at store_open while the disk
+ * has room; released by removals (rmi, rm, prune, check --repair) that
+ * find the disk nearly full, so that they can still commit. */
+void store_reserve_ensure(struct store *s);
+void store_reserve_release(struct store *s);
+
 /* Removes what a crashed operation may leave outside tmp/ (layer
  * directories without a row, layer rows no image reaches, blobs nothing
  * references, container directories without a row), moving directories
