@@ -120,10 +120,12 @@ check: deps
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory system-asan
 
-# The crash and concurrency tests, longer: 50 SIGKILLs per command.
+# The crash, concurrency and power-loss tests, longer: 50 SIGKILLs and 10
+# power cuts per command.
 stress: kiln
-	@KILN_CRASH_RUNS=$${KILN_CRASH_RUNS:-50} tests/run-system.sh \
-		tests/system/090-crash.bats tests/system/091-concurrency.bats
+	@KILN_CRASH_RUNS=$${KILN_CRASH_RUNS:-50} KILN_POWER_RUNS=$${KILN_POWER_RUNS:-10} \
+		tests/run-system.sh tests/system/090-crash.bats \
+		tests/system/091-concurrency.bats tests/system/093-power-loss.bats
 
 demo: deps kiln
 	@tests/demo.sh
