@@ -363,7 +363,7 @@ static int check_containers(struct check *c, struct kerror *e)
 		const char *id = (const char *)sqlite3_column_text(st, 0);
 		const char *img = (const char *)sqlite3_column_text(st, 2);
 		bool gone = sqlite3_column_type(st, 3) == SQLITE_NULL;
-		if (!id || !img)
+		if (!id || !img || !*img) /* a --rootfs container has no image */
 			continue;
 		if (!gone && !strv_has(c->drop_images, img))
 			continue;
