@@ -6,12 +6,42 @@
 
 static const char pull_usage[] = "kiln pull [OPTIONS] IMAGE";
 static const char pull_options[] =
+	"  -a, --all-tags             All tagged images in the repository will be pulled\n"
 	"      --arch string          Use ARCH instead of the architecture of the machine\n"
 	"      --os string            Use OS instead of the running OS\n"
 	"      --platform string      Specify the platform for selecting the image (os/arch[/variant])\n"
 	"  -q, --quiet                Suppress output information when pulling images\n"
 	SIGN_PULL_HELP
 	REGISTRY_OPTIONS_HELP;
+
+/* --all-tags: every tag of the repository (no tag or digest given), in
+ * tags/list order; the ID of each printed. */
+static int pull_all_tags(struct store *s, const char *input, const struct pull_opts *o,
+			 struct kerror *e)
+{
+	_cleanup_ref_ struct image_ref *ref = NULL;
+	_cleanup_free_ char *name = NULL, *repo = NULL;
+	_cleanup_strv_ char **tags = NULL;
+	char id[DIGEST_HEX_LEN + 1];
+	int r;
+
+	if (str_has_prefix(input, "docker://"))
+		input += 9;
+	r = ref_parse(input, &ref, e);
+	if (r < 0)
+		return r;
+	if (ref->tag || ref->digest)
+		return kerror_set(e, EINVAL, "tag can't be used with --all-tags/-a");
+	repo = ref_name(ref);
+	r = registry_list_tags(&o->reg, repo, 0, &name, &tags, e);
+	for (size_t i = 0; r == 0 && tags && tags[i]; i++) {
+		_cleanup_free_ char *one = xasprintf("%s:%s", name, tags[i]);
+		r = registry_pull(s, one, o, id, e);
+		if (r == 0)
+			printf("%s\n", id);
+	}
+	return r;
+}
 
 int cmd_pull(struct cli *c, int argc, char **argv, struct kerror *e)
 {
@@ -22,6 +52,7 @@ int cmd_pull(struct cli *c, int argc, char **argv, struct kerror *e)
 		{ "os", required_argument, NULL, OPT_OS },
 		{ "variant", required_argument, NULL, OPT_VARIANT },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "all-tags", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		REGISTRY_LONGOPTS,
 		SIGN_PULL_LONGOPTS,
@@ -31,12 +62,12 @@ int cmd_pull(struct cli *c, int argc, char **argv, struct kerror *e)
 	const char *arch = NULL, *os = NULL, *variant = NULL;
 	_cleanup_free_ char *platform = NULL;
 	char id[DIGEST_HEX_LEN + 1];
-	bool quiet = false;
+	bool quiet = false, all_tags = false;
 	struct tty_progress tp;
 	struct store *s;
 	int opt, r;
 
-	while ((opt = cli_getopt(argc, argv, "qh", opts, e)) != -1) {
+	while ((opt = cli_getopt(argc, argv, "aqh", opts, e)) != -1) {
 		r = registry_flag(opt, optarg, &o.reg, e);
 		if (r < 0)
 			return r;
@@ -48,6 +79,7 @@ int cmd_pull(struct cli *c, int argc, char **argv, struct kerror *e)
 		case OPT_OS: os = optarg; break;
 		case OPT_VARIANT: variant = optarg; break;
 		case 'q': quiet = true; break;
+		case 'a': all_tags = true; break;
 		case 'h': return cli_usage(pull_usage, pull_options);
 		default: return -EINVAL;
 		}
@@ -70,6 +102,12 @@ int cmd_pull(struct cli *c, int argc, char **argv, struct kerror *e)
 	if (r < 0)
 		return r;
 	bool bars = progress_use_tty(&tp, &o.progress, &o.bytes, &o.progress_ctx);
+	if (all_tags) {
+		r = pull_all_tags(s, argv[optind], &o, e);
+		if (bars)
+			tty_progress_release(&tp);
+		return r;
+	}
 	{
 		struct transport_ref t;
 		r = transport_parse(argv[optind], &t, e);

@@ -249,3 +249,18 @@ PY
 	run kiln2 pull -q --tls-verify=false $REG/ch3/bb:a
 	[ "$status" -eq 0 ]
 }
+
+@test "pull --all-tags pulls every tag of the repository" {
+	import_bb bb
+	for t in a b c; do kiln push -q --tls-verify=false bb $REG/at/bb:$t; done
+	id=$(kiln inspect --format '{{.Id}}' bb); id=${id#sha256:}
+	run kiln2 pull -q --all-tags --tls-verify=false $REG/at/bb
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 3 ]
+	[ "${lines[2]}" = "$id" ]
+	run kiln2 images --format '{{.Repository}}:{{.Tag}}'
+	[[ "$output" == *"$REG/at/bb:a"* && "$output" == *"$REG/at/bb:c"* ]]
+	run kiln2 pull -a --tls-verify=false $REG/at/bb:a
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"tag can't be used with --all-tags"* ]]
+}
