@@ -21,6 +21,15 @@ ke=$(median_seconds $K exec bench-exec true)
 echo "kiln exec: $(python3 -c "print(f'{$ke*1000:.1f} ms')")"
 trap '$K rm -f bench-exec >/dev/null 2>&1; rm -rf "$work"' EXIT
 
+# kiln ps -a with 100 containers (target < 20 ms): 80 created, 10 exited,
+# 10 running (a running one costs a monitor-lock probe).
+for i in $(seq 80); do $K create --name "bench-c$i" --network none bench/bb true >/dev/null; done
+for i in $(seq 10); do $K run --name "bench-x$i" --network none bench/bb true >/dev/null; done
+for i in $(seq 9); do $K run -d --name "bench-r$i" --network none bench/bb sleep 100000 >/dev/null; done
+kp=$(median_seconds $K ps -a)
+echo "kiln ps -a, $($K ps -a -q | wc -l) containers: $(python3 -c "print(f'{$kp*1000:.1f} ms')") (target < 20 ms)"
+trap '$K rm -f -a >/dev/null 2>&1; rm -rf "$work"' EXIT
+
 u=$(median_seconds unshare -mpfuin --mount-proc chroot "$work/rootfs" true)
 echo "unshare floor: $(python3 -c "print(f'{$u*1000:.1f} ms')")"
 python3 -c "print(f'kiln / unshare floor: {$k/$u:.1f}x (long-term goal 2x)')"

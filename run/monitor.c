@@ -259,12 +259,18 @@ static bool restart_wanted(struct store *s, const struct container_info *c,
 	return true; /* always, unless-stopped */
 }
 
+/* The count lives in the run dir (gone at reboot, as the count is); 0 is
+ * no file, so a start without restarts costs one unlink. */
 static void write_restart_count(struct store *s, const char *id, int n)
 {
 	_cleanup_free_ char *rd = store_container_rundir(s, id);
 	_cleanup_free_ char *path = xasprintf("%s/restarts", rd);
 	char buf[32];
 	_cleanup_kerror_ struct kerror e = { 0 };
+	if (n == 0) {
+		unlink(path);
+		return;
+	}
 	snprintf(buf, sizeof(buf), "%d\n", n);
 	fs_write_atomic(path, buf, strlen(buf), 0600, &e);
 }
