@@ -152,33 +152,19 @@ int store_container_create(struct store *s, const struct container_info *c, stru
 	return r;
 }
 
+static void *row_to_info_v(sqlite3_stmt *st)
+{
+	return row_to_info(st);
+}
+
 static int get_by(struct store *s, const char *sql, const char *arg, struct container_info **out,
 		  int *count, struct kerror *e)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = db_prepare(s, sql, &st, e);
-	if (r < 0)
-		return r;
-	sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
-	*count = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (++*count == 1)
-			*out = row_to_info(st);
-		else
-			break;
-	}
-	return 0;
-}
-
-static bool is_hex_prefix(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > DIGEST_HEX_LEN)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return false;
-	return true;
+	void *row = NULL;
+	int r = db_get_first(s, sql, arg, row_to_info_v, &row, count, e);
+	if (*count >= 1)
+		*out = row;
+	return r;
 }
 
 int store_container_get(struct store *s, const char *what, struct container_info **out,
@@ -191,7 +177,7 @@ int store_container_get(struct store *s, const char *what, struct container_info
 		   &c, &n, e);
 	if (r < 0)
 		return r;
-	if (n == 0 && is_hex_prefix(what)) {
+	if (n == 0 && db_is_hex_prefix(what)) {
 		_cleanup_free_ char *pat = xasprintf("%s*", what);
 		r = get_by(s, "SELECT " CTR_COLUMNS " FROM containers WHERE id GLOB ?1", pat, &c,
 			   &n, e);
@@ -285,7 +271,7 @@ int store_container_remove(struct store *s, const char *id, struct kerror *e)
 	const char *bases[2];
 	int r;
 
-	if (!is_hex_prefix(id) || strlen(id) != DIGEST_HEX_LEN)
+	if (!db_is_hex_prefix(id) || strlen(id) != DIGEST_HEX_LEN)
 		return kerror_set(e, EINVAL, "invalid container ID \"%s\"", id);
 	/* On a full disk there may be no room for the tmp directory: the
 	 * directories are then deleted in place. */

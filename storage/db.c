@@ -283,3 +283,27 @@ void db_close(struct store *s)
 		sqlite3_close(s->db);
 	s->db = NULL;
 }
+
+int db_get_first(struct store *s, const char *sql, const char *arg, db_row_fn fn, void **out,
+		 int *count, struct kerror *e)
+{
+	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	int r = db_prepare(s, sql, &st, e);
+	if (r < 0)
+		return r;
+	sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
+	*count = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (++*count == 1)
+			*out = fn(st);
+		else
+			break;
+	}
+	return 0;
+}
+
+bool db_is_hex_prefix(const char *s)
+{
+	size_t n = strlen(s);
+	return n > 0 && n <= DIGEST_HEX_LEN && strspn(s, "0123456789abcdef") == n;
+}

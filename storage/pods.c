@@ -69,30 +69,19 @@ int store_pod_create(struct store *s, const struct pod_info *p, struct kerror *e
 	return 0;
 }
 
+static void *row_to_pod_v(sqlite3_stmt *st)
+{
+	return row_to_pod(st);
+}
+
 static int pod_query(struct store *s, const char *sql, const char *arg, struct pod_info **out,
 		     int *count, struct kerror *e)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = db_prepare(s, sql, &st, e);
-	if (r < 0)
-		return r;
-	sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
-	*count = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		if (++*count == 1)
-			*out = row_to_pod(st);
-		else
-			break;
-	}
-	return 0;
-}
-
-static bool hex_prefix(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > DIGEST_HEX_LEN)
-		return false;
-	return strspn(s, "0123456789abcdef") == n;
+	void *row = NULL;
+	int r = db_get_first(s, sql, arg, row_to_pod_v, &row, count, e);
+	if (*count >= 1)
+		*out = row;
+	return r;
 }
 
 int store_pod_get(struct store *s, const char *what, struct pod_info **out, struct kerror *e)
@@ -102,7 +91,7 @@ int store_pod_get(struct store *s, const char *what, struct pod_info **out, stru
 			     &p, &n, e);
 	if (r < 0)
 		return r;
-	if (n == 0 && hex_prefix(what)) {
+	if (n == 0 && db_is_hex_prefix(what)) {
 		_cleanup_free_ char *pat = xasprintf("%s*", what);
 		r = pod_query(s, "SELECT " POD_COLUMNS " FROM pods WHERE id GLOB ?1", pat, &p, &n, e);
 		if (r < 0)

@@ -34,6 +34,13 @@ void cleanup_stmtp(sqlite3_stmt **st);
 #define _cleanup_stmt_ __attribute__((cleanup(cleanup_stmtp)))
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
 int db_begin(struct store *s, struct kerror *e);
+/* Runs sql with ?1 bound to arg: *out gets the first row mapped by fn,
+ * *count how many rows there were (it stops counting at 2). */
+typedef void *(*db_row_fn)(sqlite3_stmt *st);
+int db_get_first(struct store *s, const char *sql, const char *arg, db_row_fn fn, void **out,
+		 int *count, struct kerror *e);
+/* 1 to 64 lowercase hex digits: a possible ID prefix. */
+bool db_is_hex_prefix(const char *s);
 int db_commit(struct store *s, struct kerror *e);
 /* fn(s, arg, e) under the store lock in one transaction (rolled back when
  * fn fails). */
