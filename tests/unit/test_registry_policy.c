@@ -106,7 +106,7 @@ static void test_local(void **state)
 	assert_int_equal(pull_policy_check_local(&o, "oci", f->dir, &e), -EACCES);
 	assert_non_null(strstr(e.msg, "reject"));
 	kerror_release(&e);
-	/* signedBy cannot be met: no signatures are read from dir: yet. */
+	/* signedBy is not met: the layout has no signature-N. */
 	assert_int_equal(pull_policy_check_local(&o, "dir", lay, &e), -EACCES);
 	assert_non_null(strstr(e.msg, "signedBy"));
 	kerror_release(&e);
