@@ -99,3 +99,24 @@ setup() {
 	kiln login --tls-verify=false -u bob -p pa55 $BEARER
 	kiln push -q --tls-verify=false bb $BEARER/t/bb:v2
 }
+
+@test "copy: --src-creds/--dest-creds, --src-cert-dir/--dest-cert-dir, --src-/--dest-tls-verify per side" {
+	import_bb bb
+	kiln push -q --tls-verify=false --creds bob:pa55 bb $BEARER/c/bb:v1
+	# Source: bearer (anonymous pull, no TLS); destination: basic auth over TLS.
+	run kiln copy -q --retry 0 --src-tls-verify=false --dest-cert-dir $D/certs \
+		docker://$BEARER/c/bb:v1 docker://$BASIC/c/bb:v1
+	[ "$status" -eq 125 ]
+	kiln copy -q --src-tls-verify=false --dest-cert-dir $D/certs --dest-creds alice:s3cret \
+		docker://$BEARER/c/bb:v1 docker://$BASIC/c/bb:v1
+	# The other way: the source needs credentials and its CA, the destination
+	# wants bob's and no TLS.
+	kiln copy -q --src-cert-dir $D/certs --src-creds alice:s3cret --dest-tls-verify=false \
+		--dest-creds bob:pa55 docker://$BASIC/c/bb:v1 docker://$BEARER/c/back:v1
+	id=$(kiln inspect --format '{{.Id}}' bb)
+	[ "$(kiln2 pull -q --tls-verify=false $BEARER/c/back:v1)" = "${id#sha256:}" ]
+	# --dest-authfile: credentials read from that file for the destination only.
+	echo s3cret | kiln login --cert-dir $D/certs -u alice --password-stdin --authfile $BATS_TEST_TMPDIR/dst.json $BASIC
+	kiln copy -q --src-tls-verify=false --dest-cert-dir $D/certs --dest-authfile $BATS_TEST_TMPDIR/dst.json \
+		docker://$BEARER/c/bb:v1 docker://$BASIC/c/again:v1
+}
