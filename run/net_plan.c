@@ -83,10 +83,32 @@ static int publish_exposed(char ***ports, const char *exposed, struct kerror *e)
 	return 0;
 }
 
+static bool is_mode(const char *n)
+{
+	static const char *const modes[] = { "host", "none", "pasta", "slirp4netns", "private",
+					     "bridge" };
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
+		if (!strcmp(n, modes[i]))
+			return true;
+	return false;
+}
+
 int run_net_plan(struct store *s, const json_t *cfg, const struct run_flags *f,
 		 struct run_plan *p, struct kerror *e)
 {
+	_cleanup_strv_ char **names = NULL;
 	int r;
+
+	/* A network name where a mode is expected (the --network of a pod's
+	 * infra container, say): bridge networks by name. */
+	if (!is_mode(p->network)) {
+		char *save = NULL;
+		_cleanup_free_ char *copy = xstrdup(p->network);
+		for (char *n = strtok_r(copy, ",", &save); n; n = strtok_r(NULL, ",", &save))
+			strv_push(&names, xstrdup(n));
+		free(p->network);
+		p->network = xstrdup("bridge");
+	}
 
 	for (size_t i = 0; f->expose && f->expose[i]; i++)
 		strv_push(&p->expose, xstrdup(f->expose[i]));
@@ -111,12 +133,13 @@ int run_net_plan(struct store *s, const json_t *cfg, const struct run_flags *f,
 	if (run_rootless())
 		return kerror_set(e, EPERM, "bridge networks need root: rootless containers use "
 					    "--network pasta or slirp4netns");
-	if (!f->networks)
+	char *const *want = names ? names : f->networks;
+	if (!want)
 		strv_push(&p->networks, xstrdup(RUN_NET_DEFAULT));
-	for (size_t i = 0; f->networks && f->networks[i]; i++) {
+	for (size_t i = 0; want && want[i]; i++) {
 		_cleanup_network_info_ struct network_info *n = NULL;
-		r = !strcmp(f->networks[i], RUN_NET_DEFAULT) ? run_net_default_network(s, &n, e)
-							      : store_network_get(s, f->networks[i], &n, e);
+		r = !strcmp(want[i], RUN_NET_DEFAULT) ? run_net_default_network(s, &n, e)
+						      : store_network_get(s, want[i], &n, e);
 		if (r < 0)
 			return r;
 		for (size_t k = 0; p->networks && p->networks[k]; k++)

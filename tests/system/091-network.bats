@@ -252,6 +252,17 @@ no_veths_of() {
 	[ "$output" = "10.92.7.0/24" ]
 }
 
+@test "a pod on a user-defined network: its containers share the pod's address" {
+	kiln network create kt-pod >/dev/null
+	kiln pod create --name kp --network kt-pod >/dev/null
+	run kiln run --rm --pod kp bb ip -4 addr show eth0
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"inet 10.91."* ]]
+	kiln pod rm -f kp >/dev/null
+	run kiln network rm kt-pod
+	[ "$status" -eq 0 ]
+}
+
 @test "port and network flags are checked" {
 	run kiln run --rm -p 99999:80 bb true
 	[ "$status" -eq 125 ]
