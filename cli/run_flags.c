@@ -651,6 +651,9 @@ int run_cli_parse(int argc, char **argv, bool is_run, struct run_cli *o, struct 
 	if (o->rm && f->restart && strcmp(f->restart, "no") != 0)
 		return kerror_set(e, EINVAL, "the --rm option conflicts with --restart, when the "
 					     "restartPolicy is not \"no\"");
+	if ((f->dns || f->dns_search || f->dns_options) && f->network &&
+	    !strcmp(f->network, "none"))
+		return kerror_set(e, EINVAL, "conflicting options: dns and the network mode");
 	o->image_at = optind;
 	for (int i = optind + 1; i < argc; i++)
 		strv_push(&f->cmd, xstrdup(argv[i]));

@@ -213,7 +213,7 @@ int run_build_exec(const struct run_build_exec *x, int *exit_code, struct kerror
 		return kerror_set(e, EINVAL, "no command to run");
 	passwd = read_in_root(rootfd, "etc/passwd");
 	group = read_in_root(rootfd, "etc/group");
-	r = run_user_resolve(x->user && x->user[0] ? x->user : "0", passwd, group, &u, e);
+	r = run_user_resolve(x->user && x->user[0] ? x->user : NULL, passwd, group, &u, e);
 	if (r < 0)
 		return r;
 	/* The primary group is among the supplementary ones too, as buildah's

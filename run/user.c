@@ -141,6 +141,7 @@ int run_user_resolve(const char *spec, const char *passwd, const char *group,
 	unsigned long v;
 	bool found;
 
+	bool asked = spec && *spec;
 	memset(out, 0, sizeof(*out));
 	if (!spec || !*spec)
 		spec = "0";
@@ -184,9 +185,13 @@ int run_user_resolve(const char *spec, const char *passwd, const char *group,
 					  "file",
 					  grp);
 		}
-	} else if (found) {
-		supplementary(out, group, pw.name);
 	}
+	/* A user asked for (-u, USER) gets its primary group as a
+	 * supplementary one too, as Podman sets it (`id` shows groups=GID). */
+	if (asked)
+		add_gid(out, out->gid);
+	if (!(grp && *grp) && found)
+		supplementary(out, group, pw.name);
 	free(pw.name);
 	free(pw.home);
 	return 0;

@@ -103,15 +103,19 @@ static void test_user_resolve(void **state)
 	assert_int_equal(u.uid, 1000);
 	assert_int_equal(u.gid, 1000);
 	assert_string_equal(u.home, "/home/app");
-	assert_int_equal(u.n_gids, 2);
-	assert_int_equal(u.gids[0], 10);
-	assert_int_equal(u.gids[1], 29);
+	/* the primary group first (a user was asked for), then memberships */
+	assert_int_equal(u.n_gids, 3);
+	assert_int_equal(u.gids[0], 1000);
+	assert_int_equal(u.gids[1], 10);
+	assert_int_equal(u.gids[2], 29);
 	run_user_release(&u);
 
-	/* An explicit group replaces the primary one and the memberships. */
+	/* An explicit group replaces the primary one and the memberships
+	 * (it is the one supplementary group, as Podman has it). */
 	assert_int_equal(run_user_resolve("app:staff", passwd, group, &u, &e), 0);
 	assert_int_equal(u.gid, 50);
-	assert_int_equal(u.n_gids, 0);
+	assert_int_equal(u.n_gids, 1);
+	assert_int_equal(u.gids[0], 50);
 	run_user_release(&u);
 	assert_int_equal(run_user_resolve("app:77", passwd, group, &u, &e), 0);
 	assert_int_equal(u.gid, 77);
