@@ -92,6 +92,15 @@ static void inspect_extras(struct store *s, const struct container_info *ctr, js
 			    json_pack("{s:s}", "Type",
 				      json_str(plan, "log_driver") ?: "k8s-file"));
 	json_object_set_new(host, "MemorySwap", json_integer(json_int(plan, "memory_swap", 0)));
+	json_t *exp = json_object_get(plan, "expose");
+	if (json_array_size(exp)) {
+		json_t *ep = json_object();
+		for (size_t i = 0; i < json_array_size(exp); i++)
+			if (json_string_value(json_array_get(exp, i)))
+				json_object_set_new(ep, json_string_value(json_array_get(exp, i)),
+						    json_object());
+		json_object_set_new(cfg, "ExposedPorts", ep);
+	}
 	if (json_str(plan, "pod"))
 		json_object_set_new(out, "Pod", json_string(json_str(plan, "pod")));
 	if (h) {

@@ -381,6 +381,21 @@ int run_plan_build(struct store *s, const struct image_info *img, const json_t *
 		run_plan_release(&p);
 		return r;
 	}
+	{
+		/* The image's ExposedPorts are the container's too (Docker
+		 * lists them in NetworkSettings.Ports and ps), after --expose. */
+		const char *k;
+		json_t *v;
+		json_object_foreach((json_t *)json_object_get(cfg, "ExposedPorts"), k, v) {
+			bool have = false;
+			if (strlen(k) > 16 || !strchr("0123456789", k[0]))
+				continue;
+			for (size_t i = 0; p.expose && p.expose[i]; i++)
+				have |= !strcmp(p.expose[i], k);
+			if (!have)
+				strv_push(&p.expose, xasprintf("%s%s", k, strchr(k, '/') ? "" : "/tcp"));
+		}
+	}
 	if (p.ports && !run_network_user_mode(p.network) && strcmp(p.network, "bridge")) {
 		run_plan_release(&p);
 		return kerror_set(e, EINVAL, "publishing ports needs a network: --network %s has "

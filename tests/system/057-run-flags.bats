@@ -224,3 +224,16 @@ CONF
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"log_driver"* ]]
 }
+
+@test "the image's EXPOSE and HEALTHCHECK are carried into the container's config" {
+	bb
+	printf 'FROM bb\nEXPOSE 8080 53/udp\nHEALTHCHECK --interval=5m --retries=4 CMD true\n' > "$BATS_TEST_TMPDIR/Containerfile"
+	kiln build -q -t ex "$BATS_TEST_TMPDIR" >/dev/null
+	kiln create --name e1 --expose 9000 ex true >/dev/null
+	run kiln inspect --format '{{json .Config.ExposedPorts}}' e1
+	[ "$output" = '{"53/udp":{},"8080/tcp":{},"9000/tcp":{}}' ]
+	run kiln inspect --format '{{json .NetworkSettings.Ports}}' e1
+	[[ "$output" == *'"8080/tcp":null'* ]]
+	run kiln inspect --format '{{.Config.Healthcheck.Test}} {{.Config.Healthcheck.Interval}} {{.Config.Healthcheck.Retries}}' e1
+	[ "$output" = "[CMD-SHELL true] 300000000000 4" ]
+}
