@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli/container.h"
@@ -202,6 +203,45 @@ int top_print(struct cli *c, char *const *ctrs, size_t n_ctrs, char *const *desc
 	return r;
 }
 
+static int top_ps_in_container(struct cli *c, const char *what, char *const *args,
+			      struct kerror *e)
+{
+	_cleanup_container_info_ struct container_info *ctr = NULL;
+	_cleanup_strv_ char **argv = xcalloc(1, sizeof(char *));
+	struct store *s;
+	int status, r = container_get(c, what, &ctr, e);
+	if (r == 0)
+		r = cli_store(c, &s, e);
+	if (r < 0)
+		return r;
+	if (ctr->state != CTR_RUNNING)
+		return kerror_set(e, EINVAL, "top can only be used on running containers");
+	strv_push(&argv, xstrdup("ps"));
+	for (size_t i = 0; args[i]; i++)
+		strv_push(&argv, xstrdup(args[i]));
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid < 0)
+		return kerror_sys(e, errno, "forking");
+	if (pid == 0) {
+		/* the exec joins the container's namespaces: in a child */
+		struct run_exec_opts xo = { .argv = argv };
+		struct kerror ce = { 0 };
+		int code = 125;
+		if (run_exec(s, ctr, &xo, &code, &ce) < 0)
+			fprintf(stderr, "Error: unknown descriptors and ps failed in the container: "
+					"%s\n", ce.msg ? ce.msg : "");
+		_exit(code);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return kerror_sys(e, errno, "waiting for ps");
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	return kerror_set(e, EINVAL, "unknown descriptor: %s (and ps in the container failed)",
+			  args[0]);
+}
+
 int cmd_top(struct cli *c, int argc, char **argv, struct kerror *e)
 {
 	static const struct option opts[] = {
@@ -222,5 +262,14 @@ int cmd_top(struct cli *c, int argc, char **argv, struct kerror *e)
 	}
 	if (optind >= argc)
 		return kerror_set(e, EINVAL, "\"kiln top\" requires at least 1 argument");
+	for (int i = optind + 1; i < argc; i++) {
+		_cleanup_free_ char *copy = xstrdup(argv[i]);
+		char *save = NULL;
+		for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			if (descriptor(t) < 0)
+				/* ps options ("-ef", "aux"): the container's own ps, as
+				 * Podman falls back to */
+				return top_ps_in_container(c, argv[optind], argv + optind + 1, e);
+	}
 	return top_print(c, argv + optind, 1, argv + optind + 1, false, e);
 }
