@@ -301,7 +301,16 @@ int api_serve(const struct api_opts *o, struct kerror *e)
 		    api_now_mono() - atomic_load(&srv.last_active) >= o->idle_timeout)
 			break;
 	}
-	MHD_stop_daemon(d);
+	/* Requests in flight get a moment; a stream that would outlive it
+	 * (logs -f, attach, wait on a running container) is abandoned rather
+	 * than waited for: MHD_stop_daemon joins every connection thread, and
+	 * the process exits right after this returns. */
+	for (int i = 0; i < 20 && atomic_load(&srv.busy) > 0; i++) {
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	if (atomic_load(&srv.busy) == 0)
+		MHD_stop_daemon(d);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	r = 0;
 out:

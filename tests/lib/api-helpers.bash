@@ -7,7 +7,7 @@ start_service() {
 	command -v docker >/dev/null || skip "the docker client is not installed (make deps)"
 	SOCK=$BATS_TEST_TMPDIR/api.sock
 	"$KILN_BIN" --root "$KROOT" --runroot "$KRUN" system service --time 0 "unix://$SOCK" \
-		>"$BATS_TEST_TMPDIR/service.log" 2>&1 &
+		>"$BATS_TEST_TMPDIR/service.log" 2>&1 3>&- &
 	SVC_PID=$!
 	for _ in $(seq 100); do
 		[ -S "$SOCK" ] && curl -sf --unix-socket "$SOCK" http://d/_ping >/dev/null && break
