@@ -46,6 +46,9 @@ int cli_getopt(int argc, char **argv, const char *shortopts, const struct option
 bool cli_confirm(const char *warning);
 /* Prints usage for -h/--help; returns 0. */
 int cli_usage(const char *usage, const char *options);
+/* For commands that take their arguments without getopt: true (after
+ * printing "Usage: USAGE") when -h or --help comes before any "--". */
+bool cli_wants_usage(int argc, char **argv, const char *usage);
 /* Parses a Docker-style boolean flag value ("true", "false", "1", "0"). */
 int cli_parse_bool(const char *flag, const char *v, bool *out, struct kerror *e);
 

@@ -393,7 +393,8 @@ int cmd_system_restart_containers(struct cli *c, int argc, char **argv, struct k
 	struct store *s;
 	size_t n = 0;
 	int r, failed = 0;
-	(void)argv;
+	if (cli_wants_usage(argc, argv, "kiln system restart-containers"))
+		return 0;
 	if (argc > 1)
 		return kerror_set(e, EINVAL, "\"kiln system restart-containers\" takes no arguments");
 	r = cli_store(c, &s, e);

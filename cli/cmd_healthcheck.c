@@ -12,6 +12,8 @@ static int healthcheck_run(struct cli *c, int argc, char **argv, struct kerror *
 	struct store *s;
 	bool ok = false;
 	int r;
+	if (cli_wants_usage(argc, argv, "kiln healthcheck run CONTAINER"))
+		return 0;
 	if (argc != 2)
 		return kerror_set(e, EINVAL, "\"kiln healthcheck run\" requires exactly 1 argument");
 	r = container_get(c, argv[1], &ctr, e);

@@ -612,6 +612,8 @@ static int cmd_mrm(struct cli *c, int argc, char **argv, struct kerror *e)
 {
 	struct store *s;
 	int r = 0;
+	if (cli_wants_usage(argc, argv, "kiln manifest rm LIST [LIST...]"))
+		return 0;
 	if (argc < 2)
 		return kerror_set(e, EINVAL, "\"kiln manifest rm\" requires at least 1 argument");
 	r = cli_store(c, &s, e);
@@ -633,6 +635,8 @@ static int cmd_mexists(struct cli *c, int argc, char **argv, struct kerror *e)
 	struct kerror ign = { 0 };
 	struct store *s;
 	int r;
+	if (cli_wants_usage(argc, argv, "kiln manifest exists LIST"))
+		return 0;
 	if (argc != 2)
 		return kerror_set(e, EINVAL, "\"kiln manifest exists\" requires exactly 1 argument");
 	r = cli_store(c, &s, e);

@@ -539,6 +539,8 @@ static int network_exists(struct cli *c, int argc, char **argv, struct kerror *e
 	_cleanup_network_info_ struct network_info *n = NULL;
 	struct store *s;
 	int r;
+	if (cli_wants_usage(argc, argv, "kiln network exists NETWORK"))
+		return 0;
 	if (argc != 2)
 		return kerror_set(e, EINVAL, "\"kiln network exists\" requires exactly 1 argument");
 	r = cli_store(c, &s, e);

@@ -694,6 +694,8 @@ static int cmd_pod_top(struct cli *c, int argc, char **argv, struct kerror *e)
 	struct store *s;
 	size_t n = 0;
 	int r;
+	if (cli_wants_usage(argc, argv, "kiln pod top POD [DESCRIPTORS...]"))
+		return 0;
 	if (argc < 2)
 		return kerror_set(e, EINVAL, "\"kiln pod top\" requires at least 1 argument");
 	r = cli_store(c, &s, e);

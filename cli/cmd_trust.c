@@ -94,6 +94,9 @@ int cmd_image_trust(struct cli *c, int argc, char **argv, struct kerror *e)
 	int opt;
 
 	(void)c;
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+		return cli_usage("kiln image trust show [--raw|--json] | set -t TYPE [-f KEY]... "
+				 "REGISTRY|default", NULL);
 	if (argc < 2)
 		return kerror_set(e, EINVAL, "missing command 'kiln image trust show|set'");
 	verb = argv[1];

@@ -216,6 +216,16 @@ int cli_usage(const char *usage_text, const char *options)
 	return 0;
 }
 
+bool cli_wants_usage(int argc, char **argv, const char *usage_text)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			cli_usage(usage_text, NULL);
+			return true;
+		}
+	return false;
+}
+
 int cli_parse_bool(const char *flag, const char *v, bool *out, struct kerror *e)
 {
 	if (!v || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "t") || !strcmp(v, "TRUE"))
