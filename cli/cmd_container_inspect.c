@@ -181,6 +181,9 @@ int container_inspect_json(struct cli *c, const char *what, json_t **out, struct
 			 "ImageName", img, "Name", ctr->name, "LogPath", logp, "RestartCount", 0,
 			 "GraphDriver", gd, "Config", config, "HostConfig", hostcfg);
 	if (*out) {
+		const char *rt = json_str(plan, "runtime") ?: "kiln";
+		json_object_set_new(hostcfg, "Runtime", json_string(rt));
+		json_object_set_new(*out, "OCIRuntime", json_string(rt));
 		json_object_set_new(*out, "Mounts", mounts_json(plan));
 		json_object_set_new(*out, "NetworkSettings", run_net_settings(s, ctr->id, plan));
 		json_object_set_new(hostcfg, "PortBindings", run_ports_json(plan));

@@ -175,6 +175,8 @@ static int create_container(struct cli *c, int argc, char **argv, bool is_run,
 	*ctr = ci;
 	cli_new_id(ci->id);
 	r = run_plan_build(s, img, exec_cfg, f, ci->id, plan, e);
+	if (r == 0 && plan->runtime)
+		r = run_oci_check(plan, e);
 	if (r < 0)
 		return r;
 	pj = run_plan_to_json(plan);

@@ -250,7 +250,7 @@ static const char usage_opts[] =
 	"unless-stopped)\n"
 	"      --rm                      Remove container when it exits\n"
 	"      --rootfs                  The first argument is a root filesystem, not an image\n"
-	"      --runtime string          The OCI runtime (only kiln's own)\n"
+	"      --runtime string          The OCI runtime: kiln (default), runc, crun or a path\n"
 	"      --security-opt strings    Security options (seccomp=unconfined, "
 	"no-new-privileges)\n"
 	"      --shm-size string         Size of /dev/shm (default 64m)\n"
@@ -644,10 +644,14 @@ int run_cli_parse(int argc, char **argv, bool is_run, struct run_cli *o, struct 
 	if (optind >= argc)
 		return kerror_set(e, EINVAL, "\"kiln %s\" requires at least 1 argument",
 				  is_run ? "run" : "create");
-	if (o->runtime && strcmp(o->runtime, "kiln") && strcmp(o->runtime, "builtin"))
-		return kerror_set(e, ENOTSUP, "unsupported runtime \"%s\": kiln runs containers "
-					      "with its own runtime only (--runtime kiln)",
-				  o->runtime);
+	if (o->runtime && strcmp(o->runtime, "kiln") && strcmp(o->runtime, "builtin")) {
+		/* an external OCI runtime (run/oci_runtime.c) */
+		_cleanup_free_ char *path = NULL;
+		if ((r = run_oci_runtime_path(o->runtime, &path, e)) < 0)
+			return r;
+		free(f->runtime);
+		f->runtime = xstrdup(o->runtime);
+	}
 	if (o->rm && f->restart && strcmp(f->restart, "no") != 0)
 		return kerror_set(e, EINVAL, "the --rm option conflicts with --restart, when the "
 					     "restartPolicy is not \"no\"");

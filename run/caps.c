@@ -8,7 +8,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
-#include "run/run.h"
+#include "run/run_private.h"
 
 static const char *const cap_names[] = {
 	"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID",
@@ -19,6 +19,11 @@ static const char *const cap_names[] = {
 	"AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM",
 	"BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
 };
+
+const char *run_cap_name(int bit)
+{
+	return bit >= 0 && bit < (int)ARRAY_SIZE(cap_names) ? cap_names[bit] : NULL;
+}
 
 int run_cap_parse(const char *name)
 {

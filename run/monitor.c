@@ -445,7 +445,8 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 			io.out = outp[1];
 			io.err = errp[1];
 		}
-		r = run_spawn(s, c->id, p, &io, &proc, exit_code, e);
+		r = p->runtime ? oci_spawn(s, c->id, p, &io, &proc, exit_code, e)
+			       : run_spawn(s, c->id, p, &io, &proc, exit_code, e);
 		if (inp[0] >= 0)
 			close(inp[0]);
 		inp[0] = -1;
@@ -478,6 +479,8 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 			kill(proc.pid, SIGKILL);
 			waitpid(proc.pid, NULL, 0);
 			cgroup_remove(&proc.cg);
+			if (p->runtime)
+				oci_cleanup(s, c->id, p);
 			net_user_stop(s, c->id);
 			if (p->networks)
 				run_net_release(s, c->id);
@@ -518,6 +521,8 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 		}
 		*exit_code = supervise(proc.pid, sfd, &rl, p->health.test ? &hs : NULL);
 		cgroup_remove(&proc.cg);
+		if (p->runtime)
+			oci_cleanup(s, c->id, p);
 		if (proc.net_fd >= 0)
 			close(proc.net_fd);
 		net_user_stop(s, c->id);

@@ -82,6 +82,7 @@ json_t *run_plan_to_json(const struct run_plan *p)
 	if (p->rootfs_copy)
 		json_object_set_new(j, "rootfs_copy", json_true());
 	set_str(j, "infra_id", p->infra_id);
+	set_str(j, "runtime", p->runtime);
 	set_int(j, "pod_ns", p->pod_ns);
 	if (p->infra)
 		json_object_set_new(j, "infra", json_true());
@@ -187,6 +188,7 @@ int run_plan_from_json(const char *text, struct run_plan *out, struct kerror *e)
 	p.gid_map = get_strv(j, "gid_map");
 	p.rootfs_copy = get_bool(j, "rootfs_copy");
 	p.infra_id = get_str(j, "infra_id");
+	p.runtime = get_str(j, "runtime");
 	p.pod_ns = json_int(j, "pod_ns", 0) & (CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS);
 	p.infra = get_bool(j, "infra");
 	{

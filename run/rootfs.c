@@ -26,6 +26,18 @@ static const char *const readonly[] = {
 	"/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 };
 
+const char *const *rootfs_masked_paths(size_t *n)
+{
+	*n = ARRAY_SIZE(masked);
+	return masked;
+}
+
+const char *const *rootfs_readonly_paths(size_t *n)
+{
+	*n = ARRAY_SIZE(readonly);
+	return readonly;
+}
+
 char *rootfs_overlay_options(char *const *layers, const char *upper, const char *work)
 {
 	struct buf b = { 0 };

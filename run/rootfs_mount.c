@@ -124,6 +124,7 @@ int run_unmount_rootfs(struct store *s, const struct container_info *c, bool for
 void run_rootfs_release(struct store *s, const struct container_info *c)
 {
 	_cleanup_kerror_ struct kerror e = { 0 };
+	run_oci_delete(s, c);
 	if (run_mount_count(s, c->id) > 0)
 		run_unmount_rootfs(s, c, true, &e);
 }

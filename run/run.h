@@ -77,6 +77,7 @@ struct run_flags {
 	char **default_env;  /* containers.conf env: under the image's and -e */
 	char *infra_id;      /* the pod's infra container, to join */
 	int64_t pod_ns;      /* CLONE_NEW* of the namespaces shared in the pod */
+	char *runtime;       /* --runtime runc|crun|PATH; NULL: kiln's own */
 };
 void run_flags_release(struct run_flags *f);
 
@@ -118,6 +119,9 @@ struct run_plan {
 	char *infra_id;
 	int64_t pod_ns;
 	bool infra;
+	/* An external OCI runtime ("runc", "crun" or an absolute path)
+	 * that runs the container from a bundle (oci_bundle.c); NULL: kiln's. */
+	char *runtime;
 };
 void run_plan_release(struct run_plan *p);
 
@@ -436,6 +440,24 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
  * store described by so itself. */
 int run_detached(const struct store_opts *so, struct container_info *c,
 		 const struct run_plan *p, bool remove, int *exit_code, struct kerror *e);
+
+/* ---- external OCI runtimes (oci_bundle.c, oci_runtime.c) -----------------
+ * --runtime runc|crun|PATH: kiln mounts the container's root as usual,
+ * writes an OCI runtime-spec bundle (<runroot>/containers/<id>/bundle)
+ * and hands it to the runtime (state under <runroot>/oci-runtime); the
+ * monitor supervises the container's init as with kiln's own runtime. */
+
+/* A bare name is looked up in $PATH, else it must be an absolute path to
+ * an executable; *path gets the file.  -ENOENT when there is none. */
+int run_oci_runtime_path(const char *name, char **path, struct kerror *e);
+/* -ENOTSUP naming what the plan asks that the OCI path does not do. */
+int run_oci_check(const struct run_plan *p, struct kerror *e);
+/* The plan's config.json: rootfs the mounted root, userdata the directory
+ * of the generated hosts, hostname and resolv.conf (NULL: none). */
+int run_oci_config(const struct run_plan *p, const char *rootfs, const char *userdata,
+		   json_t **out, struct kerror *e);
+/* Before a removal: RUNTIME delete --force of a container it still knows. */
+void run_oci_delete(struct store *s, const struct container_info *c);
 
 /* ---- exec (exec.c) ---------------------------------------------------------- */
 

@@ -17,6 +17,21 @@ int rootfs_enter(const char *root, const char *id, const struct run_plan *p,
 int rootfs_mount_overlay(const char *root, const char *id, const struct run_plan *p,
 			 struct kerror *e);
 bool rootfs_is_mountpoint(const char *path);
+/* Podman's masked and read-only paths. */
+const char *const *rootfs_masked_paths(size_t *n);
+const char *const *rootfs_readonly_paths(size_t *n);
+/* "CHOWN" for bit 0…; NULL past the last known one. */
+const char *run_cap_name(int bit);
+
+/* External OCI runtimes (oci_runtime.c): creates the container with
+ * RUNTIME create from a bundle in its run dir (oci_bundle.c), joins its
+ * network, starts it; the container's init is our child (we are a
+ * subreaper), so out->pid is waited on as with run_spawn. */
+int oci_spawn(struct store *s, const char *id, const struct run_plan *p,
+	      const struct run_stdio *io, struct run_proc *out, int *exit_code,
+	      struct kerror *e);
+/* After the container's exit: RUNTIME delete, the rootfs unmounted. */
+void oci_cleanup(struct store *s, const char *id, const struct run_plan *p);
 
 /* The overlay option string ("lowerdir=…,upperdir=…,workdir=…"). */
 char *rootfs_overlay_options(char *const *layers, const char *upper, const char *work);

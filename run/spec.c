@@ -51,6 +51,7 @@ void run_flags_release(struct run_flags *f)
 	strv_free(f->net_aliases);
 	strv_free(f->expose);
 	free(f->infra_id);
+	free(f->runtime);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -83,6 +84,7 @@ void run_plan_release(struct run_plan *p)
 	strv_free(p->net_aliases);
 	strv_free(p->expose);
 	free(p->infra_id);
+	free(p->runtime);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -451,6 +453,7 @@ int run_plan_build(struct store *s, const struct image_info *img, const json_t *
 	health_plan(f, cfg, &p.health);
 	p.pod = f->pod ? xstrdup(f->pod) : NULL;
 	p.infra_id = f->infra_id ? xstrdup(f->infra_id) : NULL;
+	p.runtime = f->runtime ? xstrdup(f->runtime) : NULL;
 	p.pod_ns = f->pod_ns;
 	*out = p;
 	return 0;
