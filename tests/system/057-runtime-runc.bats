@@ -1,0 +1,98 @@
+#!/usr/bin/env bats
+# --runtime runc: kiln writes an OCI bundle and hands it to runc (the
+# built-in runtime stays the default).
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+setup() {
+	command -v runc >/dev/null || skip "runc is not installed"
+	kiln import "$(busybox_tar)" bb >/dev/null
+}
+
+teardown() {
+	kiln rm -af >/dev/null 2>&1 || true
+}
+
+@test "runtime runc: output and exit codes" {
+	run kiln run --rm --runtime runc bb echo hi
+	[ "$status" -eq 0 ]
+	[ "$output" = "hi" ]
+	run -3 kiln run --rm --runtime runc bb sh -c 'exit 3'
+	run -127 kiln run --rm --runtime runc bb nosuchcommand
+	[[ "$output" == *"nosuchcommand"* ]]
+	# the bundle was runc's: its state dir knows the container while it runs
+	run kiln run --rm --runtime runc bb sh -c 'cat /proc/1/cmdline | tr "\0" " "'
+	[ "$output" = "sh -c cat /proc/1/cmdline | tr \"\\0\" \" \" " ]
+}
+
+@test "runtime runc: env, workdir, user, volume, hostname" {
+	mkdir -p "$BATS_TEST_TMPDIR/vol"
+	echo payload > "$BATS_TEST_TMPDIR/vol/f"
+	run kiln run --rm --runtime runc --hostname h1 -e FOO=bar -w /tmp/wd -u 1000:1001 \
+		-v "$BATS_TEST_TMPDIR/vol:/v:ro" bb \
+		sh -c 'echo $FOO; pwd; id -u; id -g; cat /v/f; hostname; touch /v/x 2>/dev/null || echo ro'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "bar" ]
+	[ "${lines[1]}" = "/tmp/wd" ]
+	[ "${lines[2]}" = "1000" ]
+	[ "${lines[3]}" = "1001" ]
+	[ "${lines[4]}" = "payload" ]
+	[ "${lines[5]}" = "h1" ]
+	[ "${lines[6]}" = "ro" ]
+	# Podman's default capability set, and a masked path
+	run kiln run --rm --runtime runc bb sh -c 'grep CapBnd /proc/self/status; wc -c < /proc/timer_list; (echo h > /proc/sysrq-trigger) 2>/dev/null || echo ro'
+	[[ "${lines[0]}" == *00000000800405fb ]]
+	[ "${lines[1]}" = "0" ]
+	[ "${lines[2]}" = "ro" ]
+}
+
+@test "runtime runc: --network none has only lo" {
+	run kiln run --rm --runtime runc --network none bb ls /sys/class/net
+	[ "$status" -eq 0 ]
+	[ "$output" = "lo" ]
+}
+
+@test "runtime runc: detached, inspect, exec, stop, rm" {
+	run kiln run -d --runtime runc --name r1 bb sh -c 'echo started; exec sleep 100'
+	[ "$status" -eq 0 ]
+	run kiln inspect --format '{{.HostConfig.Runtime}} {{.OCIRuntime}} {{.State.Status}}' r1
+	[ "$output" = "runc runc running" ]
+	run kiln exec r1 cat /proc/1/cmdline
+	[[ "$output" == sleep* ]]
+	run kiln logs r1
+	[ "$output" = "started" ]
+	run kiln stop -t 1 r1
+	[ "$status" -eq 0 ]
+	run kiln inspect --format '{{.State.Status}} {{.State.ExitCode}}' r1
+	# (sleep as pid 1 ignores SIGTERM, as with kiln's runtime and runc's)
+	[ "$output" = "exited 137" ]
+	run kiln rm r1
+	[ "$status" -eq 0 ]
+	# runc forgot it, and the root is unmounted
+	run runc --root "$KRUN/oci-runtime" list -q
+	[ -z "$output" ]
+	! grep -q "$KROOT" /proc/self/mountinfo
+	# the default stays kiln's own
+	kiln create --name k1 bb true
+	run kiln inspect --format '{{.HostConfig.Runtime}}' k1
+	[ "$output" = "kiln" ]
+}
+
+@test "runtime runc: create and start" {
+	kiln create --runtime runc --name c1 bb sh -c 'exit 4'
+	run -4 kiln start -a c1
+	run kiln inspect --format '{{.State.ExitCode}} {{.OCIRuntime}}' c1
+	[ "$output" = "4 runc" ]
+}
+
+@test "runtime: an unknown one is refused with 125" {
+	run -125 kiln run --rm --runtime nosuchruntime bb true
+	[[ "$output" == *'unknown OCI runtime "nosuchruntime"'* ]]
+	run -125 kiln run --rm --runtime /nonexistent/rt bb true
+	[[ "$output" == *'"/nonexistent/rt"'* ]]
+	run -125 kiln run --rm --runtime runc -t bb true
+	[[ "$output" == *"not supported with --runtime"* ]]
+	run kiln ps -aq
+	[ -z "$output" ]
+}
