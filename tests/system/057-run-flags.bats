@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # run/create flags: --dns*, --add-host, --shm-size, --ulimit, --group-add,
 # --init, --cidfile, --device, --rootfs, --log-driver, --log-opt, --pull,
-# --runtime, --memory-swap, --restart parsing.
+# --runtime (kiln; external ones in 057-runtime-runc.bats), --memory-swap, --restart parsing.
 
 bats_require_minimum_version 1.5.0
 load helpers
@@ -153,7 +153,7 @@ bb() {
 	[ "$status" -eq 125 ]
 }
 
-@test "--pull never refuses a missing image; --runtime only accepts kiln" {
+@test "--pull never refuses a missing image; --runtime kiln, a missing runtime refused" {
 	bb
 	run kiln run --rm --pull never nosuchimage true
 	[ "$status" -eq 125 ]
@@ -162,9 +162,9 @@ bb() {
 	[ "$status" -eq 0 ]
 	run kiln run --rm --runtime kiln bb true
 	[ "$status" -eq 0 ]
-	run kiln run --rm --runtime /usr/bin/crun bb true
+	run kiln run --rm --runtime /nonexistent/crun bb true
 	[ "$status" -eq 125 ]
-	[[ "$output" == *"unsupported runtime"* ]]
+	[[ "$output" == *'OCI runtime "/nonexistent/crun"'* ]]
 }
 
 @test "--memory-swap needs --memory; --restart is checked" {
