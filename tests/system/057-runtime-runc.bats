@@ -96,3 +96,22 @@ teardown() {
 	run kiln ps -aq
 	[ -z "$output" ]
 }
+
+@test "runtime runc: stdin, limits, read-only, restarts" {
+	run bash -c "echo abc | '$KILN_BIN' --root '$KROOT' --runroot '$KRUN' run --rm -i --runtime runc bb cat"
+	[ "$output" = "abc" ]
+	# (v1 hybrid here; v2 elsewhere)
+	run kiln run --rm --runtime runc --pids-limit 20 bb sh -c \
+		'cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max'
+	[ "$output" = "20" ]
+	run kiln run --rm --runtime runc --read-only bb sh -c 'touch /x 2>/dev/null || echo rofs; touch /tmp/y && echo tmpok'
+	[ "${lines[0]}" = "rofs" ]
+	[ "${lines[1]}" = "tmpok" ]
+	kiln run -d --runtime runc --restart on-failure:2 --name rs bb sh -c 'echo run; exit 1'
+	for _ in $(seq 50); do
+		[ "$(kiln inspect --format '{{.RestartCount}} {{.State.Status}}' rs)" = "2 exited" ] && break
+		sleep 0.1
+	done
+	run kiln logs rs
+	[ "${#lines[@]}" -eq 3 ]
+}
