@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/close_range.h>
@@ -53,8 +55,7 @@ int run_oci_runtime_path(const char *name, char **path, struct kerror *e)
 
 int run_oci_check(const struct run_plan *p, struct kerror *e)
 {
-	const char *what = p->tty		   ? "-t/--tty"
-			   : p->init		   ? "--init"
+	const char *what = p->init		   ? "--init"
 			   : p->infra || p->infra_id ? "--pod"
 			   : p->uid_map		   ? "a user namespace (--userns, --uidmap)"
 						   : NULL;
@@ -65,10 +66,10 @@ int run_oci_check(const struct run_plan *p, struct kerror *e)
 }
 
 /* Runs RUNTIME --root STATE [--log LOG] args…; stdio from io (-1:
- * /dev/null, io NULL: all /dev/null).  The exit status, or a negative
- * errno when it could not run. */
+ * /dev/null, io NULL: all /dev/null); keep (-1: none) becomes its fd 3.
+ * The exit status, or a negative errno when it could not run. */
 static int runtime_exec(const char *rt, const char *state, const char *log,
-			const char *const *args, const struct run_stdio *io)
+			const char *const *args, const struct run_stdio *io, int keep)
 {
 	const char *argv[16];
 	size_t n = 0;
@@ -97,10 +98,14 @@ static int runtime_exec(const char *rt, const char *state, const char *log,
 				src[i] = open("/dev/null", O_RDWR | O_CLOEXEC);
 			src[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 10);
 		}
+		if (keep >= 0)
+			keep = fcntl(keep, F_DUPFD_CLOEXEC, 10);
 		for (int i = 0; i < 3; i++)
 			if (src[i] < 0 || dup2(src[i], i) < 0)
 				_exit(125);
-		close_range(3, ~0U, 0);
+		if (keep >= 0 && dup2(keep, 3) < 0)
+			_exit(125);
+		close_range(keep >= 0 ? 4 : 3, ~0U, 0);
 		execv(rt, (char *const *)argv);
 		_exit(127);
 	}
@@ -181,7 +186,7 @@ void oci_cleanup(struct store *s, const char *id, const struct run_plan *p)
 	struct container_info ci;
 	if (run_oci_runtime_path(p->runtime, &rt, &e) == 0)
 		runtime_exec(rt, state, NULL, (const char *const[]){ "delete", "--force", id, NULL },
-			     NULL);
+			     NULL, -1);
 	oci_ctr(&ci, id, p);
 	if (run_mount_count(s, id) > 0)
 		run_unmount_rootfs(s, &ci, false, &e);
@@ -202,9 +207,40 @@ void run_oci_delete(struct store *s, const struct container_info *c)
 		return;
 	state = state_dir(s);
 	/* only a container the runtime still knows */
-	if (runtime_exec(rt, state, NULL, (const char *const[]){ "state", c->id, NULL }, NULL) == 0)
+	if (runtime_exec(rt, state, NULL, (const char *const[]){ "state", c->id, NULL }, NULL,
+			 -1) == 0)
 		runtime_exec(rt, state, NULL,
-			     (const char *const[]){ "delete", "--force", c->id, NULL }, NULL);
+			     (const char *const[]){ "delete", "--force", c->id, NULL }, NULL, -1);
+}
+
+/* -t: the runtime sends the pty's master over a socket we listen on,
+ * console.sock in the bundle, named through /proc/self/fd/DIR (the run
+ * dir's path can be longer than a socket address allows). */
+static int console_listen(int dir, struct kerror *e)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd;
+	snprintf(a.sun_path, sizeof(a.sun_path), "/proc/self/fd/%d/console.sock", dir);
+	unlinkat(dir, "console.sock", 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return kerror_sys(e, errno, "creating the console socket");
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 1) < 0) {
+		int err = errno;
+		close(fd);
+		return kerror_sys(e, err, "listening on the console socket");
+	}
+	return fd;
+}
+
+/* After create: the connection waits in the backlog with the fd sent. */
+static int console_take(int lfd, struct kerror *e)
+{
+	_cleanup_close_ int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int fd = c >= 0 ? run_recv_fd(c) : -1;
+	if (fd < 0)
+		return kerror_set(e, EIO, "the OCI runtime sent no terminal");
+	return fd;
 }
 
 static int read_pid(const char *path, pid_t *pid, struct kerror *e)
@@ -230,6 +266,7 @@ int oci_spawn(struct store *s, const char *id, const struct run_plan *p,
 	_cleanup_free_ char *bundle = xasprintf("%s/bundle", rundir);
 	_cleanup_free_ char *pidfile = xasprintf("%s/pid", bundle);
 	_cleanup_free_ char *log = xasprintf("%s/runtime.log", bundle);
+	_cleanup_close_ int console_fd = -1, bundle_fd = -1;
 	bool user_net = run_network_user_mode(p->network);
 	bool bridge = p->networks && p->networks[0];
 	struct container_info ci;
@@ -257,23 +294,33 @@ int oci_spawn(struct store *s, const char *id, const struct run_plan *p,
 		r = kerror_sys(e, errno, "becoming a subreaper");
 		goto fail;
 	}
+	if (p->tty && (bundle_fd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		r = kerror_sys(e, errno, "opening \"%s\"", bundle);
+		goto fail;
+	}
+	if (p->tty && (r = console_fd = console_listen(bundle_fd, e)) < 0)
+		goto fail;
 	st = runtime_exec(rt, state, log,
 			  (const char *const[]){ "create", "--bundle", bundle, "--pid-file",
-						 pidfile, id, NULL },
-			  io);
+						 pidfile, p->tty ? "--console-socket" : id,
+						 p->tty ? "/proc/self/fd/3/console.sock" : NULL,
+						 p->tty ? id : NULL, NULL },
+			  io, bundle_fd);
 	if (st != 0) {
 		runtime_error(log, rt, st, exit_code, e);
 		r = -EIO;
 		goto fail;
 	}
 	r = read_pid(pidfile, &pid, e);
+	if (r == 0 && p->tty && (r = out->pty_master = console_take(console_fd, e)) < 0)
+		out->pty_master = -1;
 	if (r == 0 && user_net)
 		r = net_user_start(p, pid, rundir, &out->net_fd, e);
 	if (r == 0 && bridge)
 		r = run_net_setup(s, id, p, pid, e);
 	if (r < 0)
 		goto fail;
-	st = runtime_exec(rt, state, log, (const char *const[]){ "start", id, NULL }, NULL);
+	st = runtime_exec(rt, state, log, (const char *const[]){ "start", id, NULL }, NULL, -1);
 	if (st != 0) {
 		r = kerror_set(e, EIO, "%s start failed (status %d)", rt, st);
 		goto fail;
@@ -289,6 +336,9 @@ fail:
 	if (out->net_fd >= 0)
 		close(out->net_fd);
 	out->net_fd = -1;
+	if (out->pty_master >= 0)
+		close(out->pty_master);
+	out->pty_master = -1;
 	oci_cleanup(s, id, p);
 	return r;
 }

@@ -80,6 +80,9 @@ int run_setgroups(size_t n, const gid_t *gids);
  * failure: 127 (not found) or 126 (cannot execute), with e filled. */
 int run_execvpe(char *const *argv, char *const *env, struct kerror *e);
 
+/* One descriptor passed with SCM_RIGHTS on sock (close-on-exec); -1 if none. */
+int run_recv_fd(int sock);
+
 /* The monitor's side of kiln attach (attach.c). */
 #define ATTACH_MAX_CLIENTS 16
 struct attach_hub {

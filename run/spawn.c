@@ -80,7 +80,7 @@ static int send_fd(int sock, int fd)
 	return sendmsg(sock, &m, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
-static int recv_fd(int sock)
+int run_recv_fd(int sock)
 {
 	char c;
 	struct iovec iov = { &c, 1 };
@@ -476,7 +476,7 @@ int run_spawn(struct store *s, const char *id, const struct run_plan *p,
 		/* the child died: its error comes through the pipe */
 	}
 	if (p->tty) {
-		out->pty_master = recv_fd(sock_p);
+		out->pty_master = run_recv_fd(sock_p);
 		/* no pty: the child failed, the error pipe says why */
 	}
 	do

@@ -91,7 +91,7 @@ teardown() {
 	[[ "$output" == *'unknown OCI runtime "nosuchruntime"'* ]]
 	run -125 kiln run --rm --runtime /nonexistent/rt bb true
 	[[ "$output" == *'"/nonexistent/rt"'* ]]
-	run -125 kiln run --rm --runtime runc -t bb true
+	run -125 kiln run --rm --runtime runc --init bb true
 	[[ "$output" == *"not supported with --runtime"* ]]
 	run kiln ps -aq
 	[ -z "$output" ]
@@ -114,4 +114,18 @@ teardown() {
 	done
 	run kiln logs rs
 	[ "${#lines[@]}" -eq 3 ]
+}
+
+@test "runtime runc: -t gets a pty from the runtime's console socket" {
+	command -v script >/dev/null || skip "script (util-linux) is not installed"
+	run script -qec "'$KILN_BIN' --root '$KROOT' --runroot '$KRUN' run --rm -t --runtime runc bb sh -c 'tty; exit 5'" /dev/null
+	[ "$status" -eq 5 ]
+	[[ "$output" == */dev/pts/0* ]]
+	kiln run -dt --runtime runc --name t1 bb sh -c 'tty; exec sleep 100'
+	for _ in $(seq 30); do
+		[ -n "$(kiln logs t1)" ] && break
+		sleep 0.1
+	done
+	run kiln logs t1
+	[[ "$output" == */dev/pts/0* ]]
 }

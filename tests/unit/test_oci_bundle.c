@@ -181,9 +181,9 @@ static void test_bad_mount_and_checks(void **state)
 
 	base_plan(&p);
 	assert_int_equal(run_oci_check(&p, &e), 0);
-	p.tty = true;
+	p.init = true;
 	assert_int_equal(run_oci_check(&p, &e), -ENOTSUP);
-	assert_non_null(strstr(e.msg, "--tty"));
+	assert_non_null(strstr(e.msg, "--init"));
 	kerror_release(&e);
 
 	assert_int_equal(run_oci_runtime_path("no-such-runtime-xyz", &path, &e), -ENOENT);
