@@ -62,6 +62,10 @@ int run_oci_check(const struct run_plan *p, struct kerror *e)
 	if (what)
 		return kerror_set(e, ENOTSUP, "%s is not supported with --runtime %s (only with "
 					      "kiln's own runtime)", what, p->runtime);
+	/* A rootless runtime needs its own user namespace set-up (not done). */
+	if (run_rootless())
+		return kerror_set(e, ENOTSUP, "--runtime %s is supported for root only (rootless "
+					      "kiln runs containers with its own runtime)", p->runtime);
 	return 0;
 }
 
