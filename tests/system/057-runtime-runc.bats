@@ -7,6 +7,7 @@ load helpers
 
 setup() {
 	command -v runc >/dev/null || skip "runc is not installed"
+	[ "$(id -u)" -eq 0 ] || skip "--runtime is for root only"
 	kiln import "$(busybox_tar)" bb >/dev/null
 }
 
