@@ -88,11 +88,7 @@ static struct container_info *row_to_info(sqlite3_stmt *st)
  * (synchronous=NORMAL: in WAL mode the DB stays consistent, a power loss
  * may only lose the newest state changes, which the next command corrects
  * through the monitor lock).  Image changes keep FULL. */
-static void sync_normal(struct store *s, bool on)
-{
-	sqlite3_exec(s->db, on ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL", NULL,
-		     NULL, NULL);
-}
+#define sync_normal db_sync_normal
 
 /* Runs one statement in its own (implicit) transaction; the containers
  * table is only ever changed row by row. */

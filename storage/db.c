@@ -238,6 +238,12 @@ static bool schema_current(struct store *s)
 	return user_version(s, &v, NULL) == 0 && v == (int)ARRAY_SIZE(migrations);
 }
 
+void db_sync_normal(struct store *s, bool on)
+{
+	sqlite3_exec(s->db, on ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL", NULL,
+		     NULL, NULL);
+}
+
 int db_open(struct store *s, struct kerror *e)
 {
 	_cleanup_free_ char *path = xasprintf("%s/kiln.db", s->root);

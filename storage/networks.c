@@ -68,11 +68,7 @@ static json_t *col_json(sqlite3_stmt *st, int i, bool array)
 
 /* Attachments change on every run: their commits skip the fsync, as the
  * containers rows do (a lost row is an address the next start reuses). */
-static void sync_normal(struct store *s, bool on)
-{
-	sqlite3_exec(s->db, on ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL", NULL,
-		     NULL, NULL);
-}
+#define sync_normal db_sync_normal
 
 #define NET_COLUMNS "name, id, driver, bridge, subnet, gateway, internal, dns, labels, created"
 

@@ -260,8 +260,10 @@ static void drop_holds(struct store *s, const char *op)
 	if (db_prepare(s, "DELETE FROM layer_holds WHERE op = ?", &st, NULL) < 0)
 		return;
 	sqlite3_bind_text(st, 1, op, -1, SQLITE_STATIC);
+	db_sync_normal(s, true);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		log_warn("releasing the layers held by %s: %s", op, sqlite3_errmsg(s->db));
+	db_sync_normal(s, false);
 }
 
 int store_layer_hold(struct store *s, struct store_tmp *t, const char *layer_id,
@@ -282,7 +284,12 @@ int store_layer_hold(struct store *s, struct store_tmp *t, const char *layer_id,
 	if (r == 0) {
 		sqlite3_bind_text(st, 1, tmp_name(t), -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, layer_id, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
+		/* A hold lives as long as its tmp/op-* directory, which a crash
+		 * removes with its rows: no need to wait for the disk. */
+		db_sync_normal(s, true);
+		int step = sqlite3_step(st);
+		db_sync_normal(s, false);
+		if (step != SQLITE_DONE)
 			r = db_error(s, "holding a layer", e);
 		else if (sqlite3_changes(s->db) == 0 && !layer_held(s, tmp_name(t), layer_id))
 			r = kerror_set(e, ENOENT, "layer %s was removed meanwhile", layer_id);

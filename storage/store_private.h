@@ -28,6 +28,10 @@ int db_open(struct store *s, struct kerror *e);
 void db_close(struct store *s);
 /* Runs SQL without results. */
 int db_exec(struct store *s, const char *sql, struct kerror *e);
+/* Commits of rows whose loss in a power cut does no harm (container state,
+ * network attachments, layer holds) skip the fsync while on: in WAL mode
+ * the DB stays consistent and the next FULL commit or checkpoint syncs them. */
+void db_sync_normal(struct store *s, bool on);
 int db_prepare(struct store *s, const char *sql, sqlite3_stmt **st, struct kerror *e);
 int db_error(struct store *s, const char *what, struct kerror *e);
 void cleanup_stmtp(sqlite3_stmt **st);
