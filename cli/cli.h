@@ -93,6 +93,9 @@ int cmd_builder(struct cli *c, int argc, char **argv, struct kerror *e);
 
 int cmd_image_tree(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_system(struct cli *c, int argc, char **argv, struct kerror *e);
+int cmd_events(struct cli *c, int argc, char **argv, struct kerror *e);
+/* "10m" (before now), unix seconds (fractions allowed) or RFC 3339, to ns. */
+int cli_time_parse(const char *v, int64_t *out, struct kerror *e);
 int cmd_system_check(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_system_reset(struct cli *c, int argc, char **argv, struct kerror *e);
 int cmd_service(struct cli *c, int argc, char **argv, struct kerror *e);

@@ -41,6 +41,20 @@ static int wait_monitor(struct cli *c, struct container_info **ctr, struct kerro
 	return container_get(c, id, ctr, e);
 }
 
+/* A container event from the CLI (sig > 0 adds Docker's signal attribute);
+ * never fails the command. */
+static void container_event(struct cli *c, const struct container_info *ctr, const char *action,
+			    int sig)
+{
+	struct store *s;
+	struct kerror e = { 0 };
+	char num[16];
+	snprintf(num, sizeof(num), "%d", sig);
+	if (cli_store(c, &s, &e) == 0)
+		store_container_event(s, ctr, action, sig > 0 ? "signal" : NULL, num);
+	kerror_release(&e);
+}
+
 int container_stop(struct cli *c, struct container_info *ctr, int timeout, struct kerror *e)
 {
 	struct run_plan p = { 0 };
@@ -74,6 +88,7 @@ int container_stop(struct cli *c, struct container_info *ctr, int timeout, struc
 	run_plan_release(&p);
 	if (timeout < 0)
 		timeout = 10;
+	container_event(c, ctr, "kill", sig);
 	if (kill(ctr->pid, sig) < 0 && errno != ESRCH)
 		return kerror_sys(e, errno, "sending signal %d to container %s", sig, ctr->name);
 	if (!wait_exit(ctr->pid, timeout * 1000)) {
@@ -93,6 +108,7 @@ int container_stop(struct cli *c, struct container_info *ctr, int timeout, struc
 		cur->exit_code = copy->exit_code;
 		cur->pid = copy->pid;
 		cur->finished = copy->finished;
+		container_event(c, cur, "stop", 0);
 	}
 	container_info_free(copy);
 	return r;
@@ -176,6 +192,7 @@ static int kill_one(struct cli *c, const char *arg, void *ctx, struct kerror *e)
 		return kerror_set(e, EINVAL, "can only kill running containers. %.12s is in state "
 					     "%s: container state improper",
 				  ctr->id, ctr_state_name(ctr->state));
+	container_event(c, ctr, "kill", *(int *)ctx);
 	if (kill(ctr->pid, *(int *)ctx) < 0)
 		return kerror_sys(e, errno, "sending a signal to container %s", ctr->name);
 	printf("%s\n", arg);

@@ -15,7 +15,7 @@ struct logs_opts {
 	int64_t since, until; /* ns */
 };
 
-static int parse_when(const char *v, int64_t *out, struct kerror *e)
+int cli_time_parse(const char *v, int64_t *out, struct kerror *e)
 {
 	int64_t sec;
 	long ns;
@@ -177,12 +177,12 @@ int cmd_logs(struct cli *c, int argc, char **argv, struct kerror *e)
 			break;
 		}
 		case 'S':
-			if ((r = parse_when(optarg, &o.since, e)) < 0)
+			if ((r = cli_time_parse(optarg, &o.since, e)) < 0)
 				return r;
 			o.has_since = true;
 			break;
 		case 'U':
-			if ((r = parse_when(optarg, &o.until, e)) < 0)
+			if ((r = cli_time_parse(optarg, &o.until, e)) < 0)
 				return r;
 			o.has_until = true;
 			break;

@@ -184,6 +184,7 @@ int cmd_system(struct cli *c, int argc, char **argv, struct kerror *e)
 	static const struct command system_commands[] = {
 		{ "check", cmd_system_check, "Check the store's consistency" },
 		{ "df", cmd_df, "Show kiln disk usage" },
+		{ "events", cmd_events, "Get real time events from the server" },
 		{ "info", cmd_info, "Display system-wide information" },
 		{ "prune", cmd_system_prune, "Remove unused data" },
 		{ "reset", cmd_system_reset, "Reset kiln storage back to the initial state" },

@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{ "cp", cmd_cp, "Copy files/folders between a container and the local filesystem" },
 	{ "create", cmd_create, "Create but do not start a container" },
 	{ "diff", cmd_diff, "Inspect changes to a container's filesystem" },
+	{ "events", cmd_events, "Get real time events from the server" },
 	{ "exec", cmd_exec, "Run a process in a running container" },
 	{ "export", cmd_export, "Export a container's filesystem contents as a tar archive" },
 	{ "generate-sigstore-key", cmd_generate_sigstore_key, "Generate a sigstore key pair", CMD_NO_USERNS },

@@ -332,6 +332,14 @@ static void finish(struct store *s, struct container_info *c, bool remove, int c
 	c->exit_code = code;
 	c->pid = 0;
 	c->finished = now_ns();
+	char codes[16];
+	snprintf(codes, sizeof(codes), "%d", code);
+	{
+		/* by its current name (a rename reaches the row, not us) */
+		_cleanup_container_info_ struct container_info *now = NULL;
+		store_container_event(s, store_container_get(s, c->id, &now, NULL) == 0 ? now : c,
+				      "die", "exitCode", codes);
+	}
 	if (remove) {
 		run_rootfs_release(s, c);
 		run_removed_exit_write(s, c->id, code);
@@ -489,6 +497,7 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 				break;
 			goto fail;
 		}
+		store_container_event(s, c, "start", NULL, NULL);
 		if (restarts == 0) {
 			report_ready(o->ready_fd, 0, NULL);
 			if (o->ready_fd >= 0)

@@ -158,6 +158,8 @@ int run_pause(struct store *s, const struct container_info *c, struct kerror *e)
 		struct kerror e2 = { 0 };
 		run_unpause(s, c, &e2);
 		kerror_release(&e2);
+	} else {
+		store_container_event(s, c, "pause", NULL, NULL);
 	}
 	return r;
 }
@@ -218,5 +220,6 @@ int run_unpause(struct store *s, const struct container_info *c, struct kerror *
 	}
 	rmdir(dir);
 	unlink(m);
+	store_container_event(s, c, "unpause", NULL, NULL);
 	return 0;
 }

@@ -191,6 +191,11 @@ int run_state_refresh(struct store *s, struct container_info *c, struct kerror *
 	clock_gettime(CLOCK_REALTIME, &ts);
 	c->finished = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 	r = store_container_update(s, c, e);
+	if (r == 0) {
+		char codes[16];
+		snprintf(codes, sizeof(codes), "%d", c->exit_code);
+		store_container_event(s, c, "die", "exitCode", codes);
+	}
 	close(fd);
 	return r;
 }

@@ -145,6 +145,8 @@ int store_container_create(struct store *s, const struct container_info *c, stru
 						  c->name, other->id);
 		}
 	}
+	if (r == 0)
+		store_container_event(s, c, "create", NULL, NULL);
 	return r;
 }
 
@@ -274,6 +276,9 @@ int store_container_remove(struct store *s, const char *id, struct kerror *e)
 	store_reserve_release(s);
 	if (store_tmp_create(s, &t, NULL) < 0)
 		t.path = NULL;
+	_cleanup_container_info_ struct container_info *gone = NULL;
+	if (store_container_get(s, id, &gone, NULL) < 0)
+		gone = NULL;
 	r = store_lock(s, e);
 	if (r < 0)
 		goto out;
@@ -293,6 +298,8 @@ int store_container_remove(struct store *s, const char *id, struct kerror *e)
 			r = kerror_set(e, EIO, "removing the directory of container %s", id);
 	}
 	store_unlock(s);
+	if (r == 0 && gone)
+		store_container_event(s, gone, "destroy", NULL, NULL);
 out:
 	store_tmp_release(&t);
 	return r;
@@ -320,10 +327,20 @@ int store_container_rename(struct store *s, const char *id, const char *name, st
 		return r;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_DONE)
-		return sqlite3_changes(s->db) ? 0
-					      : kerror_set(e, ENOENT, "no container with ID \"%s\" "
-								      "found", id);
+	_cleanup_container_info_ struct container_info *before = NULL;
+	if (store_container_get(s, id, &before, NULL) < 0)
+		before = NULL;
+	if (sqlite3_step(st) == SQLITE_DONE) {
+		if (!sqlite3_changes(s->db))
+			return kerror_set(e, ENOENT, "no container with ID \"%s\" found", id);
+		if (before) {
+			const char *old = before->name;
+			before->name = (char *)name;
+			store_container_event(s, before, "rename", "oldName", old);
+			before->name = (char *)old;
+		}
+		return 0;
+	}
 	if (sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_UNIQUE) {
 		_cleanup_container_info_ struct container_info *other = NULL;
 		if (store_container_get(s, name, &other, NULL) == 0)

@@ -112,6 +112,7 @@ int store_network_create(struct store *s, const struct network_info *n, struct k
 					     "exists", n->name);
 	if (r != SQLITE_DONE)
 		return db_error(s, "creating the network", e);
+	store_event(s, "network", "create", n->id, "name", n->name, "type", n->driver, NULL);
 	return 0;
 }
 
@@ -172,8 +173,17 @@ int store_network_remove(struct store *s, const char *name, struct kerror *e)
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	struct network_info *n = NULL;
+	if (store_network_get(s, name, &n, NULL) < 0)
+		n = NULL;
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		network_info_free(n);
 		return db_error(s, "removing the network", e);
+	}
+	if (n)
+		store_event(s, "network", "destroy", n->id, "name", n->name, "type", n->driver,
+			    NULL);
+	network_info_free(n);
 	return 0;
 }
 

@@ -66,6 +66,7 @@ int store_pod_create(struct store *s, const struct pod_info *p, struct kerror *e
 					  p->name);
 		return db_error(s, "adding the pod", e);
 	}
+	store_event(s, "pod", "create", p->id, "name", p->name, NULL);
 	return 0;
 }
 
@@ -132,7 +133,14 @@ int store_pod_remove(struct store *s, const char *id, struct kerror *e)
 	if (r < 0)
 		return r;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	struct pod_info *p = NULL;
+	if (store_pod_get(s, id, &p, NULL) < 0)
+		p = NULL;
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		pod_info_free(p);
 		return db_error(s, "removing the pod", e);
+	}
+	store_event(s, "pod", "remove", id, "name", p ? p->name : "", NULL);
+	pod_info_free(p);
 	return 0;
 }

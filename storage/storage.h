@@ -586,4 +586,42 @@ int store_mlist_get(struct store *s, const char *name_or_id, struct mlist_rec *o
 int store_mlist_put(struct store *s, struct mlist_rec *m, bool create, struct kerror *e);
 int store_mlist_remove(struct store *s, const char *name_or_id, struct kerror *e);
 
+/* ---- the event journal (events.c) ------------------------------------------
+ * <root>/events.jsonl: one JSON line per event in Docker's shape
+ * ({"status","id","from","Type","Action","Actor":{"ID","Attributes"},
+ * "scope","time","timeNano"}), appended with one O_APPEND write (lines are
+ * below STORE_EVENT_MAX_LINE, so concurrent writers never interleave);
+ * past STORE_EVENTS_ROTATE bytes it is renamed to events.1.jsonl. */
+#define STORE_EVENT_MAX_LINE 4000
+#define STORE_EVENTS_ROTATE (1 << 20)
+/* attrs: key, value pairs, NULL-terminated (empty values are left out).
+ * A read-only store records nothing. */
+int store_event_append(struct store *s, const char *type, const char *action, const char *id,
+		       const char *const *attrs, struct kerror *e);
+/* The same for callers that must not fail because of an event: the
+ * variadic key, value pairs end with NULL; errors are logged at debug. */
+void store_event(struct store *s, const char *type, const char *action, const char *id, ...)
+	__attribute__((sentinel));
+/* Filters are "key=value": type, event, container, image, label (key or
+ * key=value), volume, network, pod.  Values of one key are alternatives;
+ * different keys must all match. */
+int store_event_filter_check(const char *filter, struct kerror *e);
+bool store_event_match(const json_t *ev, char *const *filters);
+/* Returns non-zero to stop reading. */
+typedef int (*store_event_fn)(json_t *ev, void *ctx);
+struct event_query {
+	int64_t since, until;   /* ns since the epoch; 0 = unbounded */
+	char *const *filters;   /* NULL-terminated, may be NULL */
+	bool follow;            /* at the end, wait for more (until `until`) */
+	bool only_new;          /* start at the end of the journal */
+	bool (*should_stop)(void *ctx); /* polled while following; may be NULL */
+};
+/* Reads the journal of the store at root, oldest first. */
+int store_events_read(const char *root, const struct event_query *q, store_event_fn fn, void *ctx,
+		      struct kerror *e);
+struct container_info;
+/* A container event with its image and name (and key=value when key). */
+void store_container_event(struct store *s, const struct container_info *c, const char *action,
+			   const char *key, const char *value);
+
 #endif
