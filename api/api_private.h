@@ -139,6 +139,9 @@ extern const struct api_route api_system_routes[], api_image_routes[],
 	api_container_routes[], api_volume_routes[],
 	api_exec_routes[], api_archive_routes[];
 
+/* /events (h_events.c), routed with the system endpoints. */
+enum MHD_Result api_events(struct api_req *r);
+
 /* Helpers shared by the handlers (util.c). */
 int64_t api_now_mono(void);
 json_t *api_labels_json(const json_t *labels);

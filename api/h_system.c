@@ -1,4 +1,4 @@
-/* /_ping, /version, /info, /system/df, /auth. */
+/* /_ping, /version, /info, /system/df, /auth (and the route of /events). */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -204,6 +204,7 @@ static enum MHD_Result auth(struct api_req *r)
 
 const struct api_route api_system_routes[] = {
 	{ "GET", "/_ping", ping, false },
+	{ "GET", "/events", api_events, false },
 	{ "GET", "/version", version, false },
 	{ "GET", "/info", info, false },
 	{ "GET", "/system/df", df, false },

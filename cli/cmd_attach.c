@@ -60,6 +60,7 @@ int cmd_attach(struct cli *c, int argc, char **argv, struct kerror *e)
 	if (!p.interactive)
 		o.no_stdin = true;
 	run_plan_release(&p);
+	store_container_event(s, ctr, "attach", NULL, NULL);
 	r = run_attach(s, ctr, &o, &detached, e);
 	if (r < 0 || detached)
 		return r;

@@ -407,6 +407,7 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 		c->exit_code = code;
 		return r;
 	}
+	store_image_event(s, "build", id, o.tags && o.tags[0] ? o.tags[0] : NULL);
 	fprintf(tar_stdout ? stderr : stdout, "%s\n", id);
 	return 0;
 }

@@ -243,6 +243,15 @@ int cmd_commit(struct cli *c, int argc, char **argv, struct kerror *e)
 		      message, changes, id, e);
 	if (r < 0)
 		return r;
+	{
+		struct store *s;
+		_cleanup_kerror_ struct kerror e2 = { 0 };
+		_cleanup_container_info_ struct container_info *ctr = NULL;
+		if (cli_store(c, &s, &e2) == 0 && container_get(c, argv[optind], &ctr, &e2) == 0) {
+			_cleanup_free_ char *img = xasprintf("sha256:%s", id);
+			store_container_event(s, ctr, "commit", "imageID", img);
+		}
+	}
 	if (!quiet)
 		printf("sha256:%s\n", id);
 	return 0;

@@ -97,7 +97,22 @@ int cmd_exec(struct cli *c, int argc, char **argv, struct kerror *e)
 		return r;
 	o.argv = argv + optind + 1;
 	o.env = env;
+	/* Docker's actions name the command: "exec_start: sh -c …" */
+	struct buf cmd = { 0 };
+	for (char *const *a = o.argv; *a; a++)
+		buf_printf(&cmd, "%s%s", a == o.argv ? "" : " ", *a);
+	buf_append(&cmd, "", 1);
+	_cleanup_free_ char *created = xasprintf("exec_create: %.512s", cmd.data);
+	_cleanup_free_ char *started = xasprintf("exec_start: %.512s", cmd.data);
+	buf_release(&cmd);
+	store_container_event(s, ctr, created, NULL, NULL);
+	store_container_event(s, ctr, started, NULL, NULL);
 	r = run_exec(s, ctr, &o, &code, e);
+	if (r == 0 && !o.detach) {
+		char codes[16];
+		snprintf(codes, sizeof(codes), "%d", code);
+		store_container_event(s, ctr, "exec_die", "exitCode", codes);
+	}
 	c->exit_code = code;
 	return r < 0 ? r : code;
 }

@@ -131,6 +131,7 @@ int cmd_import(struct cli *c, int argc, char **argv, struct kerror *e)
 		kerror_wrap(e, "importing \"%s\"", source);
 		goto out;
 	}
+	store_image_event(s, "import", id, fullname);
 	if (!quiet)
 		printf("sha256:%s\n", id);
 out:

@@ -99,8 +99,11 @@ int cmd_load(struct cli *c, int argc, char **argv, struct kerror *e)
 	} else {
 		r = store_archive_load_fd_checked(s, fd, check_policy, &lc, &loaded, &n, e);
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		print_loaded(&loaded[i]);
+		store_image_event(s, "load", loaded[i].id,
+				  loaded[i].names ? loaded[i].names[0] : NULL);
+	}
 	loaded_images_free(loaded, n);
 	if (r < 0)
 		return kerror_wrap(e, "loading %s", input && strcmp(input, "-") ? input : "stdin");

@@ -520,6 +520,9 @@ static int network_change(struct cli *c, int argc, char **argv, bool connect, st
 		text = json_dump_compact(pj);
 		r = store_container_set_plan(s, ctr->id, text, e);
 	}
+	if (r == 0)
+		store_event(s, "network", connect ? "connect" : "disconnect", n->id, "container",
+			    ctr->id, "name", n->name, "type", n->driver, NULL);
 	run_plan_release(&plan);
 	return r;
 }

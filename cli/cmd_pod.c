@@ -617,6 +617,13 @@ static int pod_act(struct cli *c, const char *what, const struct pod_verb_opts *
 		}
 	}
 	container_list_free(m, n);
+	if (r == 0 && o->verb != POD_RM) {
+		/* (remove is the store's own event) */
+		static const char *const actions[] = { [POD_START] = "start", [POD_STOP] = "stop",
+						       [POD_KILL] = "kill",
+						       [POD_RESTART] = "restart" };
+		store_event(s, "pod", actions[o->verb], pod->id, "name", pod->name, NULL);
+	}
 	if (r == 0)
 		printf("%s\n", pod->id);
 	return r;

@@ -121,6 +121,7 @@ int cmd_pull(struct cli *c, int argc, char **argv, struct kerror *e)
 		tty_progress_release(&tp);
 	if (r < 0)
 		return r;
+	store_image_event(s, "pull", argv[optind], argv[optind]);
 	printf("%s\n", id);
 	return 0;
 }

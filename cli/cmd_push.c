@@ -113,6 +113,10 @@ int cmd_push(struct cli *c, int argc, char **argv, struct kerror *e)
 		tty_progress_release(&tp);
 	if (r < 0)
 		return r;
+	{
+		const char *ref = argc - optind == 2 ? argv[optind + 1] : argv[optind];
+		store_image_event(s, "push", ref, ref);
+	}
 	if (digestfile)
 		return fs_write_atomic(digestfile, digest, strlen(digest), 0644, e);
 	return 0;

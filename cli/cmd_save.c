@@ -60,7 +60,12 @@ int cmd_save(struct cli *c, int argc, char **argv, struct kerror *e)
 	if (r < 0)
 		return r;
 	if (output)
-		return store_archive_save_path(s, argv + optind, fmt, output, e);
-	fflush(stdout);
-	return store_archive_save_fd(s, argv + optind, fmt, STDOUT_FILENO, e);
+		r = store_archive_save_path(s, argv + optind, fmt, output, e);
+	else {
+		fflush(stdout);
+		r = store_archive_save_fd(s, argv + optind, fmt, STDOUT_FILENO, e);
+	}
+	for (int i = optind; r == 0 && i < argc; i++)
+		store_image_event(s, "save", argv[i], argv[i]);
+	return r;
 }

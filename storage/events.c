@@ -340,3 +340,10 @@ void store_container_event(struct store *s, const struct container_info *c, cons
 	store_event(s, "container", action, c->id, "image", image, "name", c->name ? c->name : "",
 		    key ? key : NULL, value, NULL);
 }
+
+void store_image_event(struct store *s, const char *action, const char *id, const char *name)
+{
+	bool hex = strlen(id) == DIGEST_HEX_LEN && strspn(id, "0123456789abcdef") == DIGEST_HEX_LEN;
+	_cleanup_free_ char *full = hex ? xasprintf("sha256:%s", id) : xstrdup(id);
+	store_event(s, "image", action, full, "name", name ? name : "", NULL);
+}

@@ -467,19 +467,12 @@ static int tag_fn(struct store *s, void *arg, struct kerror *e)
 	return set_name(s, op->id, op->name, e);
 }
 
-/* Docker names images in events by "sha256:HEX" and the name involved. */
-static void image_event(struct store *s, const char *action, const char *id, const char *name)
-{
-	_cleanup_free_ char *full = xasprintf("sha256:%s", id);
-	store_event(s, "image", action, full, "name", name ? name : "", NULL);
-}
-
 int store_image_tag(struct store *s, const char *id, const char *name, struct kerror *e)
 {
 	struct name_op op = { id, name };
 	int r = store_txn(s, tag_fn, &op, e);
 	if (r == 0)
-		image_event(s, "tag", id, name);
+		store_image_event(s, "tag", id, name);
 	return r;
 }
 
@@ -504,7 +497,7 @@ int store_image_untag(struct store *s, const char *id, const char *name, struct 
 	struct name_op op = { id, name };
 	int r = store_txn(s, untag_fn, &op, e);
 	if (r == 0)
-		image_event(s, "untag", id, name);
+		store_image_event(s, "untag", id, name);
 	return r;
 }
 
@@ -626,7 +619,7 @@ int store_image_remove(struct store *s, const char *id, struct kerror *e)
 	if (r == 0) {
 		char cfg[DIGEST_STR_LEN + 1];
 		snprintf(cfg, sizeof(cfg), "sha256:%s", id);
-		image_event(s, "delete", id, NULL);
+		store_image_event(s, "delete", id, NULL);
 		_cleanup_free_ char *p = store_blob_path(s, cfg);
 		unlink(p);
 		/* A blob shared with a surviving layer stays (same bytes). */

@@ -623,5 +623,8 @@ struct container_info;
 /* A container event with its image and name (and key=value when key). */
 void store_container_event(struct store *s, const struct container_info *c, const char *action,
 			   const char *key, const char *value);
+/* An image event: id is an image ID (named "sha256:HEX", as Docker) or a
+ * reference (pull, push); name may be NULL. */
+void store_image_event(struct store *s, const char *action, const char *id, const char *name);
 
 #endif

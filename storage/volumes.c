@@ -84,6 +84,8 @@ int store_volume_create(struct store *s, const char *name, json_t *labels, json_
 	if (r < 0) {
 		_cleanup_kerror_ struct kerror e2 = { 0 };
 		store_volume_remove(s, name, &e2);
+	} else {
+		store_event(s, "volume", "create", name, "driver", "local", NULL);
 	}
 	return r;
 }
@@ -162,5 +164,6 @@ int store_volume_remove(struct store *s, const char *name, struct kerror *e)
 	if (sqlite3_changes(s->db) == 0)
 		return kerror_set(e, ENOENT, "no such volume %s", name);
 	dir = xasprintf("%s/volumes/%s", s->root, name);
+	store_event(s, "volume", "destroy", name, "driver", "local", NULL);
 	return fs_rm_rf(dir, e);
 }
