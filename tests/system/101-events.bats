@@ -1,0 +1,153 @@
+#!/usr/bin/env bats
+# kiln events: the store's event journal as the CLI and the API's /events
+# (through the real docker client) show it.
+
+bats_require_minimum_version 1.5.0
+load helpers
+load ../lib/api-helpers
+
+bb() {
+	kiln import "$(busybox_tar)" bb >/dev/null
+}
+
+teardown() {
+	stop_service
+	[ -n "${FOLLOW_PID:-}" ] && kill "$FOLLOW_PID" 2>/dev/null
+	kiln rm -af >/dev/null 2>&1 || true
+	rm -rf "$KROOT" "$KRUN"
+}
+
+# Type Action name, one per line.
+short() {
+	kiln events --stream=false --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}' "$@"
+}
+
+@test "events: run, rm, tag, untag, rename, pause produce their events in order" {
+	bb
+	kiln run --name c1 bb sh -c 'exit 3' || true
+	kiln tag bb bbt
+	kiln rmi bbt >/dev/null
+	kiln run -d --name c2 bb sleep 100 >/dev/null
+	kiln pause c2 && kiln unpause c2
+	kiln rename c2 c3
+	kiln stop -t 0 c3 >/dev/null
+	kiln rm c1 c3 >/dev/null
+	run short --filter type=container --filter type=image
+	[ "$status" -eq 0 ]
+	expected="image import localhost/bb:latest
+container create c1
+container start c1
+container die c1
+image tag localhost/bbt:latest
+image untag localhost/bbt:latest
+container create c2
+container start c2
+container pause c2
+container unpause c2
+container rename c3
+container kill c3
+container die c3
+container stop c3
+container destroy c1
+container destroy c3"
+	[ "$output" = "$expected" ]
+	# exitCode on die; Docker's default line format
+	run kiln events --stream=false --filter event=die --filter container=c1
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{9}(Z|[+-][0-9:]{5})\ container\ die\ [0-9a-f]{64}\ \(exitCode=3,\ image=localhost/bb:latest,\ name=c1\)$ ]]
+	# the same through `kiln system events`, and as JSON in Docker's shape
+	run kiln system events --until 0s --format json --filter event=destroy
+	[ "${#lines[@]}" -eq 2 ]
+	echo "${lines[0]}" | jq -e '.Type == "container" and .Action == "destroy" and .status == "destroy"
+		and (.id | length) == 64 and .Actor.ID == .id and .from == "localhost/bb:latest"
+		and .scope == "local" and (.timeNano / 1e9 | floor) == .time'
+}
+
+@test "events: since/until windows, filters, volumes, networks, bad input" {
+	bb
+	kiln volume create v1 >/dev/null
+	sleep 1.1
+	mid=$(date +%s)
+	kiln network create n1 >/dev/null
+	kiln network rm n1 >/dev/null
+	kiln volume rm v1 >/dev/null
+	# (the first network created also creates the default one, "kiln")
+	run short --since "$mid"
+	[ "$output" = "$(printf 'network create kiln\nnetwork create n1\nnetwork destroy n1\nvolume destroy <no value>')" ]
+	run kiln events --since 1h --until "$mid" --format '{{.Type}} {{.Action}} {{.Actor.ID}}' --filter type=volume
+	[ "$output" = "volume create v1" ]
+	run kiln events --stream=false --filter volume=v1 --filter event=destroy --format '{{.Actor.ID}} {{.Actor.Attributes.driver}}'
+	[ "$output" = "v1 local" ]
+	run kiln events --stream=false --filter colour=red
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'invalid filter "colour"'* ]]
+	run kiln events --since yesterday-ish
+	[ "$status" -eq 125 ]
+	run kiln events --stream=false --format '{{.Nope}'
+	[ "$status" -eq 125 ]
+}
+
+@test "events: follow mode prints what happens after it started, and stops on a signal" {
+	bb
+	kiln tag bb before
+	out=$BATS_TEST_TMPDIR/follow.out
+	kiln events --format '{{.Action}} {{.Actor.Attributes.name}}' > "$out" 2>&1 &
+	FOLLOW_PID=$!
+	sleep 0.5
+	kiln tag bb after
+	for _ in $(seq 50); do grep -q after "$out" && break; sleep 0.1; done
+	[ "$(cat "$out")" = "tag localhost/after:latest" ]
+	kill -TERM "$FOLLOW_PID"
+	run wait "$FOLLOW_PID"
+	[ "$status" -eq 143 ]
+	FOLLOW_PID=
+	# --until in the future: follows, then ends by itself
+	run timeout 10 "$KILN_BIN" --root "$KROOT" --runroot "$KRUN" events --since 1h --until "$(( $(date +%s) + 1 ))" --format '{{.Action}}'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = import ]
+}
+
+@test "events: docker events through the API service, with filters and --format" {
+	bb
+	kiln network create warmup >/dev/null # the default network's event, out of the window
+	start_service
+	sleep 1
+	since=$(date +%s)
+	docker run --rm --name d1 bb true
+	docker tag bb dtag
+	kiln rmi dtag >/dev/null
+	until=$(( $(date +%s) + 1 ))
+	run docker events --since "$since" --until "$until" --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'
+	[ "$status" -eq 0 ]
+	expected="container create d1
+container start d1
+container die d1
+container destroy d1
+image tag docker.io/library/dtag:latest
+image untag docker.io/library/dtag:latest"
+	[ "$output" = "$expected" ]
+	run docker events --since "$since" --until "$until" --filter event=die --filter type=container
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *" container die "*"(exitCode=0, image=localhost/bb:latest, name=d1)" ]]
+	# the raw endpoint: filters as Docker encodes them, a bad one is a 400
+	run curl -s --unix-socket "$SOCK" -G "http://d/v1.41/events" --data-urlencode "since=$since" \
+		--data-urlencode "until=$until" --data-urlencode 'filters={"event":{"tag":true}}'
+	[ "$(echo "$output" | jq -r .Action)" = tag ]
+	run curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" -G http://d/events \
+		--data-urlencode 'filters={"colour":["red"]}'
+	[ "$output" = 400 ]
+	# following: an event after it started arrives; the client going away
+	# ends its worker
+	out=$BATS_TEST_TMPDIR/docker-follow.out
+	docker events --filter type=image --format '{{.Action}}' > "$out" &
+	FOLLOW_PID=$!
+	sleep 0.7
+	kiln tag bb later
+	for _ in $(seq 50); do grep -q tag "$out" && break; sleep 0.1; done
+	[ "$(cat "$out")" = tag ]
+	kill "$FOLLOW_PID"
+	wait "$FOLLOW_PID" 2>/dev/null || true
+	FOLLOW_PID=
+	for _ in $(seq 50); do [ "$(service_children)" -eq 0 ] && break; sleep 0.1; done
+	[ "$(service_children)" -eq 0 ]
+}
