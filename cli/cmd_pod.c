@@ -622,7 +622,11 @@ static int pod_act(struct cli *c, const char *what, const struct pod_verb_opts *
 		static const char *const actions[] = { [POD_START] = "start", [POD_STOP] = "stop",
 						       [POD_KILL] = "kill",
 						       [POD_RESTART] = "restart" };
-		store_event(s, "pod", actions[o->verb], pod->id, "name", pod->name, NULL);
+		struct kerror ign = { 0 };
+		/* Starting members may have reopened the CLI's store. */
+		if (cli_store(c, &s, &ign) == 0)
+			store_event(s, "pod", actions[o->verb], pod->id, "name", pod->name, NULL);
+		kerror_release(&ign);
 	}
 	if (r == 0)
 		printf("%s\n", pod->id);
