@@ -497,6 +497,9 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 				break;
 			goto fail;
 		}
+		/* counted once it runs: "N exited" then means run N+1 is over */
+		if (restarts > 0)
+			write_restart_count(s, c->id, restarts);
 		store_container_event(s, c, "start", NULL, NULL);
 		if (restarts == 0) {
 			report_ready(o->ready_fd, 0, NULL);
@@ -549,7 +552,6 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 		if (!backoff_sleep(s, c->id, backoff))
 			break;
 		backoff = backoff * 2 > 60LL * 1000000000 ? 60LL * 1000000000 : backoff * 2;
-		write_restart_count(s, c->id, restarts + 1);
 	}
 	if (raw)
 		tcsetattr(0, TCSANOW, &saved);

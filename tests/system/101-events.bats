@@ -91,15 +91,19 @@ container destroy c3"
 	bb
 	kiln tag bb before
 	out=$BATS_TEST_TMPDIR/follow.out
-	kiln events --format '{{.Action}} {{.Actor.Attributes.name}}' > "$out" 2>&1 &
+	# the binary itself in the background (a function would leave kiln
+	# running after the subshell's death), without bats's fd 3
+	"$KILN_BIN" --root "$KROOT" --runroot "$KRUN" events \
+		--format '{{.Action}} {{.Actor.Attributes.name}}' > "$out" 2>&1 3>&- &
 	FOLLOW_PID=$!
 	sleep 0.5
 	kiln tag bb after
 	for _ in $(seq 50); do grep -q after "$out" && break; sleep 0.1; done
 	[ "$(cat "$out")" = "tag localhost/after:latest" ]
 	kill -TERM "$FOLLOW_PID"
-	run wait "$FOLLOW_PID"
-	[ "$status" -eq 143 ]
+	st=0
+	wait "$FOLLOW_PID" || st=$?
+	[ "$st" -eq 143 ]
 	FOLLOW_PID=
 	# --until in the future: follows, then ends by itself
 	run timeout 10 "$KILN_BIN" --root "$KROOT" --runroot "$KRUN" events --since 1h --until "$(( $(date +%s) + 1 ))" --format '{{.Action}}'
