@@ -79,6 +79,8 @@ struct api_worker {
 enum {
 	WORKER_STDIN = 1,  /* pipe stdin (else /dev/null) */
 	WORKER_MERGE = 2,  /* stderr into the stdout pipe */
+	WORKER_NO_STDOUT = 4, /* stdout to /dev/null (its pipe stays, empty) */
+	WORKER_NO_STDERR = 8, /* stderr to /dev/null (no pipe) */
 };
 /* Starts `kiln <global options> args…`. */
 int api_worker_start(struct api_server *srv, char *const *args, int flags,
@@ -141,6 +143,8 @@ extern const struct api_route api_system_routes[], api_image_routes[],
 
 /* /events (h_events.c), routed with the system endpoints. */
 enum MHD_Result api_events(struct api_req *r);
+/* /containers/{id}/top (h_top.c), routed with the container endpoints. */
+enum MHD_Result api_container_top(struct api_req *r);
 
 /* Helpers shared by the handlers (util.c). */
 int64_t api_now_mono(void);

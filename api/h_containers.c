@@ -568,8 +568,11 @@ static enum MHD_Result container_logs(struct api_req *r)
 				close(fd);
 		}
 	}
+	/* `kiln logs` prints the stdout lines to its stdout and the stderr
+	 * lines to its stderr: a stream not asked for goes nowhere */
 	struct api_worker w;
-	if (api_worker_start(r->srv, args, 0, &w, &e) < 0)
+	if (api_worker_start(r->srv, args, (out ? 0 : WORKER_NO_STDOUT) | (err ? 0 : WORKER_NO_STDERR),
+			     &w, &e) < 0)
 		return api_reply_kerror(r, &e);
 	bool tty = container_tty(c);
 	struct api_stream_opts o = { tty ? "application/vnd.docker.raw-stream"
@@ -722,6 +725,7 @@ const struct api_route api_container_routes[] = {
 	{ "POST", "/containers/{}/attach", container_attach, false },
 	{ "GET", "/containers/{}/logs", container_logs, false },
 	{ "GET", "/containers/{}/changes", container_changes, false },
+	{ "GET", "/containers/{}/top", api_container_top, false },
 	{ "GET", "/containers/{}/export", container_export, false },
 	{ "DELETE", "/containers/{}", container_delete, false },
 	{ NULL, NULL, NULL, false },

@@ -593,6 +593,23 @@ struct run_procinfo {
 int run_container_procs(pid_t init, struct run_procinfo **out, size_t *n, struct kerror *e);
 void run_procs_free(struct run_procinfo *p, size_t n);
 
+/* ---- top (top.c) ------------------------------------------------------------ */
+/* A running container's processes as a table of text: one column per
+ * descriptor (Podman's: pid ppid user group comm args etime time tty vsz
+ * rss pcpu nice state hpid huser uid gid, and ps's AIX codes), titles as
+ * kiln top prints them. */
+struct run_top {
+	size_t cols, rows;
+	char **titles; /* cols */
+	char **cells;  /* rows × cols, row by row */
+};
+/* descs: words of descriptors ("pid,user" or one a word); NULL or empty:
+ * user pid ppid pcpu etime tty time args.  EINVAL names an unknown one. */
+int run_top(pid_t init, char *const *descs, struct run_top *t, struct kerror *e);
+void run_top_release(struct run_top *t);
+/* Its index when d is a descriptor (or alias), else -1. */
+int run_top_descriptor(const char *d);
+
 struct run_stats {
 	uint64_t cpu_ns;               /* CPU time used */
 	uint64_t mem_usage, mem_limit; /* bytes; limit: the host's without one */
