@@ -4,9 +4,7 @@
  * in for libmicrohttpd's own and forward to it (as registry/curl_shim.c
  * does for libcurl).  A function newly used from libmicrohttpd must be
  * added here. */
-#include <dlfcn.h>
 #include <microhttpd.h>
-#include <pthread.h>
 #include <stdio.h>
 
 #include "common/common.h"
@@ -37,45 +35,14 @@
 	X(const union MHD_ConnectionInfo *, get_connection_info,                             \
 	  (struct MHD_Connection *, enum MHD_ConnectionInfoType, ...))
 
-/* Filled once (pthread_once), read-only afterwards. */
-static struct {
-#define FIELD(ret, name, args) ret(*name) args;
-	MHD_FUNCS(FIELD)
-#undef FIELD
-} api;
-static bool loaded;
-static char load_error[256];
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-static void load(void)
-{
-	void *h = dlopen("libmicrohttpd.so.12", RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		snprintf(load_error, sizeof(load_error), "loading libmicrohttpd: %s", dlerror());
-		return;
-	}
-#define LOOKUP(ret, name, args)                                                             \
-	if (!(*(void **)&api.name = dlsym(h, "MHD_" #name))) {                               \
-		snprintf(load_error, sizeof(load_error), "libmicrohttpd lacks MHD_%s", #name); \
-		return;                                                                      \
-	}
-	MHD_FUNCS(LOOKUP)
-#undef LOOKUP
-	loaded = true;
-}
+/* api is filled once (dlib_load), read-only afterwards. */
+DLIB_SHIM("libmicrohttpd", "MHD_", MHD_FUNCS, "libmicrohttpd.so.12");
 
 /* Why the library could not be loaded ("" when it was). */
 const char *api_mhd_load_error(void);
 const char *api_mhd_load_error(void)
 {
-	pthread_once(&once, load);
-	return loaded ? "" : load_error;
-}
-
-static bool ready(void)
-{
-	pthread_once(&once, load);
-	return loaded;
+	return dlib_error(&lib);
 }
 
 struct MHD_Daemon *MHD_start_daemon(unsigned int flags, uint16_t port,
@@ -84,7 +51,7 @@ struct MHD_Daemon *MHD_start_daemon(unsigned int flags, uint16_t port,
 {
 	struct MHD_Daemon *d;
 	va_list ap;
-	if (!ready())
+	if (!dlib_load(&lib))
 		return NULL;
 	va_start(ap, dh_cls);
 	d = api.start_daemon_va(flags, port, apc, apc_cls, dh, dh_cls, ap);
@@ -94,72 +61,73 @@ struct MHD_Daemon *MHD_start_daemon(unsigned int flags, uint16_t port,
 
 void MHD_stop_daemon(struct MHD_Daemon *d)
 {
-	if (d && ready())
+	if (d && dlib_load(&lib))
 		api.stop_daemon(d);
 }
 
 struct MHD_Response *MHD_create_response_from_buffer(size_t size, void *buf,
 						     enum MHD_ResponseMemoryMode mode)
 {
-	return ready() ? api.create_response_from_buffer(size, buf, mode) : NULL;
+	return dlib_load(&lib) ? api.create_response_from_buffer(size, buf, mode) : NULL;
 }
 
 struct MHD_Response *MHD_create_response_from_callback(uint64_t size, size_t block,
 						       MHD_ContentReaderCallback crc, void *cls,
 						       MHD_ContentReaderFreeCallback crfc)
 {
-	return ready() ? api.create_response_from_callback(size, block, crc, cls, crfc) : NULL;
+	return dlib_load(&lib) ? api.create_response_from_callback(size, block, crc, cls, crfc)
+			       : NULL;
 }
 
 struct MHD_Response *MHD_create_response_from_fd(size_t size, int fd)
 {
-	return ready() ? api.create_response_from_fd(size, fd) : NULL;
+	return dlib_load(&lib) ? api.create_response_from_fd(size, fd) : NULL;
 }
 
 struct MHD_Response *MHD_create_response_for_upgrade(MHD_UpgradeHandler h, void *cls)
 {
-	return ready() ? api.create_response_for_upgrade(h, cls) : NULL;
+	return dlib_load(&lib) ? api.create_response_for_upgrade(h, cls) : NULL;
 }
 
 enum MHD_Result MHD_add_response_header(struct MHD_Response *r, const char *h, const char *v)
 {
-	return ready() ? api.add_response_header(r, h, v) : MHD_NO;
+	return dlib_load(&lib) ? api.add_response_header(r, h, v) : MHD_NO;
 }
 
 enum MHD_Result MHD_queue_response(struct MHD_Connection *c, unsigned int code,
 				   struct MHD_Response *r)
 {
-	return ready() ? api.queue_response(c, code, r) : MHD_NO;
+	return dlib_load(&lib) ? api.queue_response(c, code, r) : MHD_NO;
 }
 
 void MHD_destroy_response(struct MHD_Response *r)
 {
-	if (r && ready())
+	if (r && dlib_load(&lib))
 		api.destroy_response(r);
 }
 
 const char *MHD_lookup_connection_value(struct MHD_Connection *c, enum MHD_ValueKind k,
 					const char *key)
 {
-	return ready() ? api.lookup_connection_value(c, k, key) : NULL;
+	return dlib_load(&lib) ? api.lookup_connection_value(c, k, key) : NULL;
 }
 
 int MHD_get_connection_values(struct MHD_Connection *c, enum MHD_ValueKind k,
 			      MHD_KeyValueIterator it, void *cls)
 {
-	return ready() ? api.get_connection_values(c, k, it, cls) : 0;
+	return dlib_load(&lib) ? api.get_connection_values(c, k, it, cls) : 0;
 }
 
 /* kiln only uses the actions without arguments (CLOSE, CORK_*). */
 enum MHD_Result MHD_upgrade_action(struct MHD_UpgradeResponseHandle *urh,
 				   enum MHD_UpgradeAction action, ...)
 {
-	return ready() ? api.upgrade_action(urh, action) : MHD_NO;
+	return dlib_load(&lib) ? api.upgrade_action(urh, action) : MHD_NO;
 }
 
 /* kiln only asks for infos without arguments (CONNECTION_FD). */
 const union MHD_ConnectionInfo *MHD_get_connection_info(struct MHD_Connection *c,
 							enum MHD_ConnectionInfoType t, ...)
 {
-	return ready() ? api.get_connection_info(c, t) : NULL;
+	return dlib_load(&lib) ? api.get_connection_info(c, t) : NULL;
 }

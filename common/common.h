@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <unistd.h>
 #include <jansson.h>
 
@@ -123,6 +124,70 @@ void klog(enum log_level l, const char *fmt, ...) __attribute__((format(printf, 
 #define log_debug(...) klog(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...) klog(LOG_INFO, __VA_ARGS__)
 #define log_warn(...) klog(LOG_WARN, __VA_ARGS__)
+
+/* ---- shared libraries loaded on first use (dlib.c) --------------------- */
+
+/* A library that most kiln commands never need (libcurl, libseccomp,
+ * libmicrohttpd, libnftables, …) is not linked: a shim defines the few
+ * functions kiln calls and forwards them through pointers that dlib_load
+ * fills on first use.  Linked, such a library and its dependencies would be
+ * mapped and relocated by every command.
+ *
+ * A shim lists the functions it forwards as an X-macro and declares its
+ * library with one line:
+ *
+ *	#define CURL_FUNCS(X)                              \
+ *		X(CURL *, easy_init, (void))               \
+ *		X(CURLcode, easy_perform, (CURL *))
+ *	DLIB_SHIM("libcurl", "curl_", CURL_FUNCS, "libcurl.so.4");
+ *
+ * which defines, static to the file, `api` (one pointer per function:
+ * api.easy_init) and `lib`; each forward calls dlib_load(&lib) (cheap once
+ * loaded) before api.<name>.  DLIB_INIT builds the struct by hand. */
+struct dlib_sym {
+	const char *name; /* the symbol, after the library's prefix */
+	void **slot;      /* where its address goes */
+};
+
+struct dlib {
+	const char *name;            /* for messages: "libcurl" */
+	const char *prefix;          /* put before every symbol name: "curl_" */
+	const char *const *sonames;  /* tried in order, NULL-terminated */
+	const struct dlib_sym *syms; /* every one must resolve */
+	size_t nsyms;
+	/* Private to dlib.c. */
+	pthread_mutex_t lock;
+	int state; /* 0 not tried, 1 loaded, -1 failed (read atomically) */
+	char error[256];
+};
+
+#define DLIB_INIT(name_, prefix_, sonames_, syms_)                                   \
+	{                                                                            \
+		.name = (name_), .prefix = (prefix_), .sonames = (sonames_),         \
+		.syms = (syms_), .nsyms = ARRAY_SIZE(syms_),                         \
+		.lock = PTHREAD_MUTEX_INITIALIZER,                                   \
+	}
+#define DLIB_API_FIELD_(ret, name, args) ret(*name) args;
+#define DLIB_API_SYM_(ret, name, args) { #name, (void **)&api.name },
+#define DLIB_SHIM(name_, prefix_, FUNCS, ...)                                        \
+	static struct {                                                              \
+		FUNCS(DLIB_API_FIELD_)                                               \
+	} api;                                                                       \
+	static const char *const dlib_sonames_[] = { __VA_ARGS__, NULL };            \
+	static const struct dlib_sym dlib_syms_[] = { FUNCS(DLIB_API_SYM_) };        \
+	static struct dlib lib = DLIB_INIT(name_, prefix_, dlib_sonames_, dlib_syms_)
+
+/* Loads the library and resolves every symbol, once per process (the first
+ * caller does it, concurrent callers wait; later calls cost one atomic
+ * load).  True when every slot is filled.  On failure no slot is set, the
+ * library is unloaded, the reason is logged at debug level and kept for
+ * dlib_error; it is not tried again. */
+bool dlib_load(struct dlib *lib);
+/* Why the library could not be loaded: "loading libcurl: <dlerror of the
+ * first name>" or "libcurl lacks curl_easy_header"; "" when it was.  Loads it if needed. */
+const char *dlib_error(struct dlib *lib);
+/* dlib_load, with the reason as an ENOSYS error. */
+int dlib_require(struct dlib *lib, struct kerror *e);
 
 /* ---- files ------------------------------------------------------------ */
 

@@ -6,8 +6,6 @@
 /* The type-checking macros would rename our definitions. */
 #define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
-#include <dlfcn.h>
-#include <pthread.h>
 #include <stdio.h>
 
 #include "common/common.h"
@@ -38,80 +36,48 @@
 	X(CURLMsg *, multi_info_read, (CURLM *, int *))                                    \
 	X(CURLMcode, multi_setopt, (CURLM *, CURLMoption, ...))
 
-static struct {
-#define FIELD(ret, name, args) ret(*name) args;
-	CURL_FUNCS(FIELD)
-#undef FIELD
-} api;
-static bool loaded;
-static char load_error[256];
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-static void load(void)
-{
-	void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		snprintf(load_error, sizeof(load_error), "loading libcurl: %s", dlerror());
-		return;
-	}
-#define LOOKUP(ret, name, args)                                                             \
-	if (!(*(void **)&api.name = dlsym(h, "curl_" #name))) {                              \
-		snprintf(load_error, sizeof(load_error), "libcurl lacks curl_%s", #name);      \
-		return;                                                                      \
-	}
-	CURL_FUNCS(LOOKUP)
-#undef LOOKUP
-	loaded = true;
-}
-
-static bool ready(void)
-{
-	pthread_once(&once, load);
-	if (!loaded)
-		log_debug("%s", load_error);
-	return loaded;
-}
+DLIB_SHIM("libcurl", "curl_", CURL_FUNCS, "libcurl.so.4");
 
 CURLcode curl_global_init(long flags)
 {
-	return ready() ? api.global_init(flags) : CURLE_FAILED_INIT;
+	return dlib_load(&lib) ? api.global_init(flags) : CURLE_FAILED_INIT;
 }
 
 CURL *curl_easy_init(void)
 {
-	return ready() ? api.easy_init() : NULL;
+	return dlib_load(&lib) ? api.easy_init() : NULL;
 }
 
 void curl_easy_cleanup(CURL *c)
 {
-	if (c && ready())
+	if (c && dlib_load(&lib))
 		api.easy_cleanup(c);
 }
 
 void curl_easy_reset(CURL *c)
 {
-	if (ready())
+	if (dlib_load(&lib))
 		api.easy_reset(c);
 }
 
 CURLcode curl_easy_perform(CURL *c)
 {
-	return ready() ? api.easy_perform(c) : CURLE_FAILED_INIT;
+	return dlib_load(&lib) ? api.easy_perform(c) : CURLE_FAILED_INIT;
 }
 
 CURLcode curl_easy_pause(CURL *c, int bitmask)
 {
-	return ready() ? api.easy_pause(c, bitmask) : CURLE_FAILED_INIT;
+	return dlib_load(&lib) ? api.easy_pause(c, bitmask) : CURLE_FAILED_INIT;
 }
 
 const char *curl_easy_strerror(CURLcode code)
 {
-	return ready() ? api.easy_strerror(code) : load_error;
+	return dlib_load(&lib) ? api.easy_strerror(code) : dlib_error(&lib);
 }
 
 char *curl_easy_escape(CURL *c, const char *s, int len)
 {
-	return ready() ? api.easy_escape(c, s, len) : NULL;
+	return dlib_load(&lib) ? api.easy_escape(c, s, len) : NULL;
 }
 
 /* The value's C type follows from the option number's range. */
@@ -119,7 +85,7 @@ CURLcode curl_easy_setopt(CURL *c, CURLoption opt, ...)
 {
 	va_list ap;
 	CURLcode r;
-	if (!ready())
+	if (!dlib_load(&lib))
 		return CURLE_FAILED_INIT;
 	va_start(ap, opt);
 	if (opt < CURLOPTTYPE_OBJECTPOINT)
@@ -139,7 +105,7 @@ CURLcode curl_easy_getinfo(CURL *c, CURLINFO info, ...)
 {
 	va_list ap;
 	CURLcode r;
-	if (!ready())
+	if (!dlib_load(&lib))
 		return CURLE_FAILED_INIT;
 	va_start(ap, info);
 	r = api.easy_getinfo(c, info, va_arg(ap, void *));
@@ -150,72 +116,73 @@ CURLcode curl_easy_getinfo(CURL *c, CURLINFO info, ...)
 CURLHcode curl_easy_header(CURL *c, const char *name, size_t index, unsigned int origin,
 			   int request, struct curl_header **hout)
 {
-	return ready() ? api.easy_header(c, name, index, origin, request, hout) : CURLHE_NOT_BUILT_IN;
+	return dlib_load(&lib) ? api.easy_header(c, name, index, origin, request, hout)
+			       : CURLHE_NOT_BUILT_IN;
 }
 
 struct curl_slist *curl_slist_append(struct curl_slist *l, const char *s)
 {
-	return ready() ? api.slist_append(l, s) : NULL;
+	return dlib_load(&lib) ? api.slist_append(l, s) : NULL;
 }
 
 void curl_slist_free_all(struct curl_slist *l)
 {
-	if (l && ready())
+	if (l && dlib_load(&lib))
 		api.slist_free_all(l);
 }
 
 void curl_free(void *p)
 {
-	if (p && ready())
+	if (p && dlib_load(&lib))
 		api.free(p);
 }
 
 CURLM *curl_multi_init(void)
 {
-	return ready() ? api.multi_init() : NULL;
+	return dlib_load(&lib) ? api.multi_init() : NULL;
 }
 
 CURLMcode curl_multi_cleanup(CURLM *m)
 {
-	return ready() ? api.multi_cleanup(m) : CURLM_INTERNAL_ERROR;
+	return dlib_load(&lib) ? api.multi_cleanup(m) : CURLM_INTERNAL_ERROR;
 }
 
 CURLMcode curl_multi_add_handle(CURLM *m, CURL *c)
 {
-	return ready() ? api.multi_add_handle(m, c) : CURLM_INTERNAL_ERROR;
+	return dlib_load(&lib) ? api.multi_add_handle(m, c) : CURLM_INTERNAL_ERROR;
 }
 
 CURLMcode curl_multi_remove_handle(CURLM *m, CURL *c)
 {
-	return ready() ? api.multi_remove_handle(m, c) : CURLM_INTERNAL_ERROR;
+	return dlib_load(&lib) ? api.multi_remove_handle(m, c) : CURLM_INTERNAL_ERROR;
 }
 
 CURLMcode curl_multi_perform(CURLM *m, int *running)
 {
-	return ready() ? api.multi_perform(m, running) : CURLM_INTERNAL_ERROR;
+	return dlib_load(&lib) ? api.multi_perform(m, running) : CURLM_INTERNAL_ERROR;
 }
 
 CURLMcode curl_multi_poll(CURLM *m, struct curl_waitfd *fds, unsigned int n, int timeout,
 			  int *numfds)
 {
-	return ready() ? api.multi_poll(m, fds, n, timeout, numfds) : CURLM_INTERNAL_ERROR;
+	return dlib_load(&lib) ? api.multi_poll(m, fds, n, timeout, numfds) : CURLM_INTERNAL_ERROR;
 }
 
 CURLMcode curl_multi_wakeup(CURLM *m)
 {
-	return ready() ? api.multi_wakeup(m) : CURLM_INTERNAL_ERROR;
+	return dlib_load(&lib) ? api.multi_wakeup(m) : CURLM_INTERNAL_ERROR;
 }
 
 CURLMsg *curl_multi_info_read(CURLM *m, int *left)
 {
-	return ready() ? api.multi_info_read(m, left) : NULL;
+	return dlib_load(&lib) ? api.multi_info_read(m, left) : NULL;
 }
 
 CURLMcode curl_multi_setopt(CURLM *m, CURLMoption opt, ...)
 {
 	va_list ap;
 	CURLMcode r;
-	if (!ready())
+	if (!dlib_load(&lib))
 		return CURLM_INTERNAL_ERROR;
 	va_start(ap, opt);
 	if (opt < CURLOPTTYPE_OBJECTPOINT)

@@ -3,9 +3,7 @@
  * `run` without published ports never need (measured in docs/architecture.md).
  * Only the few functions nft.c calls are forwarded, as
  * run/seccomp_shim.c does for libseccomp. */
-#include <dlfcn.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,41 +20,16 @@
 	X(const char *, ctx_get_error_buffer, (struct nft_ctx *))                          \
 	X(int, run_cmd_from_buffer, (struct nft_ctx *, const char *))
 
-static struct {
-#define FIELD(ret, name, args) ret(*name) args;
-	NFT_FUNCS(FIELD)
-#undef FIELD
-} api;
-/* Filled once per process by pthread_once. */
-static bool loaded;
-static char load_error[256];
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-
-static void load(void)
-{
-	void *h = dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		snprintf(load_error, sizeof(load_error), "loading libnftables: %s", dlerror());
-		return;
-	}
-#define LOOKUP(ret, name, args)                                                              \
-	if (!(*(void **)&api.name = dlsym(h, "nft_" #name))) {                                \
-		snprintf(load_error, sizeof(load_error), "libnftables lacks nft_%s", #name);   \
-		return;                                                                       \
-	}
-	NFT_FUNCS(LOOKUP)
-#undef LOOKUP
-	loaded = true;
-}
+DLIB_SHIM("libnftables", "nft_", NFT_FUNCS, "libnftables.so.1");
 
 int nft_run(const char *script, char **out, struct kerror *e)
 {
 	struct nft_ctx *ctx;
 	int r;
 
-	pthread_once(&once, load);
-	if (!loaded)
-		return kerror_set(e, ENOSYS, "%s", load_error);
+	r = dlib_require(&lib, e);
+	if (r < 0)
+		return r;
 	ctx = api.ctx_new(NFT_CTX_DEFAULT);
 	if (!ctx)
 		return kerror_set(e, ENOMEM, "creating an nftables context");

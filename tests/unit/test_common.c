@@ -1,12 +1,15 @@
-/* Unit tests for common/: errors, digests, atomic writes, formats. */
+/* Unit tests for common/: errors, digests, atomic writes, formats, the
+ * on-demand library loader. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 #include "common/common.h"
 
@@ -143,12 +146,65 @@ static void test_log_level(void **state)
 	assert_int_equal(log_level_parse("loud", &l), -EINVAL);
 }
 
+/* The loader behind the dlopen shims, over zlib (present wherever kiln
+ * builds): a fallback name, calls through the loaded pointers, the messages
+ * naming a missing library or symbol, once-only under threads. */
+#define ZLIB_FUNCS(X)                                                                       \
+	X(const char *, Version, (void))                                                   \
+	X(unsigned long, CompileFlags, (void))
+DLIB_SHIM("libz", "zlib", ZLIB_FUNCS, "libkiln-no-such.so.9", "libz.so.1");
+
+static void *load_in_thread(void *arg)
+{
+	return dlib_load(arg) ? (void *)api.Version : NULL;
+}
+
+static void test_dlib(void **state)
+{
+	(void)state;
+	pthread_t t[8];
+	void *got[8];
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
+		assert_int_equal(pthread_create(&t[i], NULL, load_in_thread, &lib), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
+		assert_int_equal(pthread_join(t[i], &got[i]), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
+		assert_ptr_equal(got[i], (void *)api.Version);
+	assert_string_equal(dlib_error(&lib), "");
+	assert_string_equal(api.Version(), zlibVersion());
+	assert_int_equal(api.CompileFlags(), zlibCompileFlags());
+
+	static void *slot_a, *slot_b;
+	static const struct dlib_sym lacking[] = { { "zlibVersion", &slot_a },
+						   { "no_such_symbol", &slot_b } };
+	static const char *const zlib_only[] = { "libz.so.1", NULL };
+	static struct dlib partial = DLIB_INIT("libz", "", zlib_only, lacking);
+	struct kerror e = { 0 };
+	assert_false(dlib_load(&partial));
+	assert_string_equal(dlib_error(&partial), "libz lacks no_such_symbol");
+	/* No slot is left pointing into the unloaded library. */
+	assert_null(slot_a);
+	assert_null(slot_b);
+	assert_int_equal(dlib_require(&partial, &e), -ENOSYS);
+	assert_string_equal(e.msg, "libz lacks no_such_symbol");
+
+	static const char *const absent[] = { "libkiln-no-such.so.9", "libkiln-no-such.so.8", NULL };
+	static struct dlib missing = DLIB_INIT("libkiln-no-such", NULL, absent, lacking);
+	assert_false(dlib_load(&missing));
+	/* The first name's reason is the one given. */
+	assert_non_null(strstr(dlib_error(&missing),
+			       "loading libkiln-no-such: libkiln-no-such.so.9: "));
+	assert_false(dlib_load(&missing));
+	kerror_release(&e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_error_wrap),  cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_atomic_write), cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_json),        cmocka_unit_test(test_log_level),
+		cmocka_unit_test(test_dlib),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
