@@ -11,20 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "build/engine_state.h"
-
-#define MAX_DEPTH 256
-/* trusted.overlay.opaque, or user.overlay.opaque rootless. */
-#define OPQ opq_name()
-
-static const char *opq_name(void)
-{
-	return fs_in_user_namespace() ? "user.overlay.opaque" : "trusted.overlay.opaque";
-}
 
 static char **lowers_range(const struct bstate *s, size_t from, size_t to)
 {
@@ -102,149 +91,6 @@ int build_output(struct build *b, const struct bstate *s, struct kerror *e)
 	}
 }
 
-/* ---- merging layer dirs --------------------------------------------------- */
-
-static bool is_whiteout(const struct stat *st)
-{
-	return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);
-}
-
-static bool is_opaque(int dfd)
-{
-	char v[4];
-	_cleanup_free_ char *p = xasprintf("/proc/self/fd/%d", dfd);
-	ssize_t n = getxattr(p, OPQ, v, sizeof(v));
-	return n == 1 && v[0] == 'y';
-}
-
-static int copy_file(int sdir, const char *name, const struct stat *st, int ddir,
-		     struct kerror *e)
-{
-	_cleanup_close_ int in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	_cleanup_close_ int out = -1;
-	if (in < 0)
-		return kerror_sys(e, errno, "reading \"%s\"", name);
-	out = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (out < 0)
-		return kerror_sys(e, errno, "creating \"%s\"", name);
-	for (;;) {
-		ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
-		if (n > 0)
-			continue;
-		if (n == 0)
-			break;
-		if (errno == EINTR)
-			continue;
-		char buf[65536];
-		/* no copy_file_range here: plain reads */
-		for (;;) {
-			ssize_t m = read(in, buf, sizeof(buf));
-			if (m < 0 && errno == EINTR)
-				continue;
-			if (m < 0)
-				return kerror_sys(e, errno, "reading \"%s\"", name);
-			if (m == 0)
-				break;
-			if (fs_write_all(out, buf, (size_t)m) < 0)
-				return kerror_sys(e, errno, "writing \"%s\"", name);
-		}
-		break;
-	}
-	if (fchown(out, st->st_uid, st->st_gid) < 0 || fchmod(out, st->st_mode & 07777) < 0)
-		return kerror_sys(e, errno, "setting the owner of \"%s\"", name);
-	struct timespec ts[2] = { st->st_atim, st->st_mtim };
-	futimens(out, ts);
-	return 0;
-}
-
-/* Applies layer directory sdir on top of the merged directory ddir. */
-static int merge_dir(int sdir, int ddir, int depth, struct kerror *e)
-{
-	_cleanup_close_ int rfd = openat(sdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d;
-	struct dirent *de;
-	int r = 0;
-
-	if (depth > MAX_DEPTH)
-		return kerror_set(e, ELOOP, "layer directories nested too deeply");
-	if (rfd < 0 || !(d = fdopendir(rfd)))
-		return kerror_sys(e, errno, "reading a layer");
-	rfd = -1;
-	while (r == 0 && (de = readdir(d))) {
-		const char *name = de->d_name;
-		struct stat st, dst;
-		bool have;
-		if (!strcmp(name, ".") || !strcmp(name, ".."))
-			continue;
-		if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			r = kerror_sys(e, errno, "reading \"%s\"", name);
-			break;
-		}
-		have = fstatat(ddir, name, &dst, AT_SYMLINK_NOFOLLOW) == 0;
-		if (S_ISDIR(st.st_mode)) {
-			_cleanup_close_ int s2 = openat(dirfd(d), name, O_RDONLY | O_DIRECTORY |
-								       O_NOFOLLOW | O_CLOEXEC);
-			_cleanup_close_ int d2 = -1;
-			bool opq = s2 >= 0 && is_opaque(s2);
-			if (s2 < 0) {
-				r = kerror_sys(e, errno, "reading \"%s\"", name);
-				break;
-			}
-			if (have && (!S_ISDIR(dst.st_mode) || opq)) {
-				r = fs_rm_rf_at(ddir, name, e);
-				have = false;
-			}
-			if (r == 0 && !have && mkdirat(ddir, name, 0700) < 0)
-				r = kerror_sys(e, errno, "creating \"%s\"", name);
-			if (r < 0)
-				break;
-			d2 = openat(ddir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (d2 < 0 || fchown(d2, st.st_uid, st.st_gid) < 0 ||
-			    fchmod(d2, st.st_mode & 07777) < 0) {
-				r = kerror_sys(e, errno, "creating \"%s\"", name);
-				break;
-			}
-			if (opq) {
-				_cleanup_free_ char *p = xasprintf("/proc/self/fd/%d", d2);
-				if (setxattr(p, OPQ, "y", 1, 0) < 0) {
-					r = kerror_sys(e, errno, "marking \"%s\" opaque", name);
-					break;
-				}
-			}
-			r = merge_dir(s2, d2, depth + 1, e);
-			if (r == 0) {
-				struct timespec ts[2] = { st.st_atim, st.st_mtim };
-				futimens(d2, ts);
-			}
-			continue;
-		}
-		if (have && (r = fs_rm_rf_at(ddir, name, e)) < 0)
-			break;
-		if (S_ISREG(st.st_mode)) {
-			r = copy_file(dirfd(d), name, &st, ddir, e);
-		} else if (S_ISLNK(st.st_mode)) {
-			char target[4097];
-			ssize_t n = readlinkat(dirfd(d), name, target, sizeof(target) - 1);
-			if (n < 0)
-				r = kerror_sys(e, errno, "reading \"%s\"", name);
-			else {
-				target[n] = '\0';
-				if (symlinkat(target, ddir, name) < 0 ||
-				    fchownat(ddir, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
-					r = kerror_sys(e, errno, "creating \"%s\"", name);
-			}
-		} else {
-			/* whiteouts, devices, fifos, sockets */
-			if (mknodat(ddir, name, st.st_mode, st.st_rdev) < 0 ||
-			    fchownat(ddir, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
-				r = kerror_sys(e, errno, "creating \"%s\"", name);
-			(void)is_whiteout;
-		}
-	}
-	closedir(d);
-	return r;
-}
-
 /* Replaces layers [from, n) of s by one layer. */
 static int squash_range(struct build *b, struct bstate *s, size_t from, struct kerror *e)
 {
@@ -253,6 +99,8 @@ static int squash_range(struct build *b, struct bstate *s, size_t from, struct k
 	_cleanup_close_ int dfd = -1;
 	_cleanup_strv_ char **lowers = lowers_range(s, 0, from);
 	struct blayer *l;
+	/* The result is a layer over lowers: what it hides stays hidden. */
+	const struct store_merge_opts keep = { .keep_whiteouts = true };
 	int r = 0;
 
 	if (s->n <= from || s->n == from + 1)
@@ -266,7 +114,7 @@ static int squash_range(struct build *b, struct bstate *s, size_t from, struct k
 		_cleanup_close_ int sfd = open(s->layers[i]->diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (sfd < 0)
 			return kerror_sys(e, errno, "opening \"%s\"", s->layers[i]->diff);
-		r = merge_dir(sfd, dfd, 0, e);
+		r = store_merge_dir(sfd, dfd, &keep, e);
 	}
 	if (from == 0) {
 		/* Nothing below: the merged view itself (no whiteouts left). */
@@ -277,7 +125,7 @@ static int squash_range(struct build *b, struct bstate *s, size_t from, struct k
 			if (vfd < 0)
 				r = kerror_sys(e, errno, "opening \"%s\"", view);
 			else
-				r = merge_dir(vfd, dfd, 0, e);
+				r = store_merge_dir(vfd, dfd, &keep, e);
 		}
 	}
 	if (r < 0)

@@ -1,8 +1,12 @@
-/* A full copy of an image's root file system: its layers applied base
- * first into one directory, whiteouts deleting and opaque directories
- * emptying what is below, owners optionally shifted.  The rootfs of a
- * container under the vfs driver, and of a container in a user namespace
- * of its own as root (a chowned copy, where overlay cannot be idmapped). */
+/* Layer directories laid one over another (store_merge_dir):
+ * - a full copy of an image's root file system (store_layers_flatten): its
+ *   layers applied base first into one directory, whiteouts deleting and
+ *   opaque directories emptying what is below, owners optionally shifted.
+ *   The rootfs of a container under the vfs driver, and of a container in
+ *   a user namespace of its own as root (a chowned copy, where overlay
+ *   cannot be idmapped);
+ * - a build's --squash: later layers merged into one layer, whiteouts and
+ *   opaque markers kept to hide what is below it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -26,49 +30,43 @@ static unsigned shift_id(const struct id_shift *m, size_t n, unsigned id)
 	return 65534; /* unmapped: overflow id, as the kernel shows it */
 }
 
-struct flat {
-	const struct id_shift *uids, *gids;
-	size_t n_uids, n_gids;
-};
-
-static int set_owner(const struct flat *f, int dir, const char *name, const struct stat *st,
-		     struct kerror *e)
+static int set_owner(const struct store_merge_opts *f, int dir, const char *name,
+		     const struct stat *st, struct kerror *e)
 {
 	if (fchownat(dir, name, shift_id(f->uids, f->n_uids, st->st_uid),
 		     shift_id(f->gids, f->n_gids, st->st_gid), AT_SYMLINK_NOFOLLOW) < 0 &&
-	    !(errno == EPERM || errno == EINVAL))
+	    !(f->lenient && (errno == EPERM || errno == EINVAL)))
 		return kerror_sys(e, errno, "setting the owner of \"%s\"", name);
 	return 0;
 }
 
 static bool opaque(int dfd)
 {
-	char v[4], p[40];
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", dfd);
-	ssize_t n = getxattr(p, "trusted.overlay.opaque", v, sizeof(v));
+	char v[4];
+	ssize_t n = fgetxattr(dfd, "trusted.overlay.opaque", v, sizeof(v));
 	if (n < 0)
-		n = getxattr(p, "user.overlay.opaque", v, sizeof(v));
+		n = fgetxattr(dfd, "user.overlay.opaque", v, sizeof(v));
 	return n == 1 && v[0] == 'y';
 }
 
-/* xattrs other than overlay's own. */
+/* xattrs other than overlay's own.  (Through the fd: the l*xattr calls on
+ * /proc/self/fd/N would read the magic link's own, none.) */
 static void copy_xattrs(int in, int out)
 {
-	char names[4096], val[4096], p[40];
-	snprintf(p, sizeof(p), "/proc/self/fd/%d", in);
-	ssize_t n = llistxattr(p, names, sizeof(names));
+	char names[4096], val[4096];
+	ssize_t n = flistxattr(in, names, sizeof(names));
 	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(names + i) + 1) {
 		const char *k = names + i;
 		if (str_has_prefix(k, "trusted.overlay.") || str_has_prefix(k, "user.overlay."))
 			continue;
-		ssize_t m = lgetxattr(p, k, val, sizeof(val));
+		ssize_t m = fgetxattr(in, k, val, sizeof(val));
 		if (m >= 0)
 			fsetxattr(out, k, val, (size_t)m, 0);
 	}
 }
 
-static int copy_reg(const struct flat *f, int sdir, const char *name, const struct stat *st,
-		    int ddir, struct kerror *e)
+static int copy_reg(const struct store_merge_opts *f, int sdir, const char *name,
+		    const struct stat *st, int ddir, struct kerror *e)
 {
 	_cleanup_close_ int in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	_cleanup_close_ int out = -1;
@@ -92,19 +90,21 @@ static int copy_reg(const struct flat *f, int sdir, const char *name, const stru
 		}
 		left -= n;
 	}
-	copy_xattrs(in, out);
+	/* chown clears set-id bits and file capabilities: it goes first. */
 	if (fchown(out, shift_id(f->uids, f->n_uids, st->st_uid),
-		   shift_id(f->gids, f->n_gids, st->st_gid)) < 0 && errno != EPERM && errno != EINVAL)
+		   shift_id(f->gids, f->n_gids, st->st_gid)) < 0 &&
+	    !(f->lenient && (errno == EPERM || errno == EINVAL)))
 		return kerror_sys(e, errno, "setting the owner of \"%s\"", name);
 	if (fchmod(out, st->st_mode & 07777) < 0)
 		return kerror_sys(e, errno, "setting the mode of \"%s\"", name);
+	copy_xattrs(in, out);
 	struct timespec ts[2] = { st->st_atim, st->st_mtim };
 	futimens(out, ts);
 	return 0;
 }
 
-/* Applies layer directory sdir onto ddir. */
-static int apply_dir(const struct flat *f, int sdir, int ddir, int depth, struct kerror *e)
+static int merge_dir(const struct store_merge_opts *f, int sdir, int ddir, int depth,
+		     struct kerror *e)
 {
 	_cleanup_close_ int rfd = openat(sdir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d;
@@ -127,7 +127,7 @@ static int apply_dir(const struct flat *f, int sdir, int ddir, int depth, struct
 			break;
 		}
 		have = fstatat(ddir, name, &dst, AT_SYMLINK_NOFOLLOW) == 0;
-		if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
+		if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0) && !f->keep_whiteouts) {
 			/* a whiteout: what is below is gone */
 			if (have)
 				r = fs_rm_rf_at(ddir, name, e);
@@ -137,11 +137,12 @@ static int apply_dir(const struct flat *f, int sdir, int ddir, int depth, struct
 			_cleanup_close_ int s2 = openat(dirfd(d), name, O_RDONLY | O_DIRECTORY |
 								       O_NOFOLLOW | O_CLOEXEC);
 			_cleanup_close_ int d2 = -1;
+			bool opq = s2 >= 0 && opaque(s2);
 			if (s2 < 0) {
 				r = kerror_sys(e, errno, "reading \"%s\"", name);
 				break;
 			}
-			if (have && (!S_ISDIR(dst.st_mode) || opaque(s2))) {
+			if (have && (!S_ISDIR(dst.st_mode) || opq)) {
 				r = fs_rm_rf_at(ddir, name, e);
 				have = false;
 			}
@@ -154,7 +155,15 @@ static int apply_dir(const struct flat *f, int sdir, int ddir, int depth, struct
 				r = kerror_sys(e, errno, "creating \"%s\"", name);
 				break;
 			}
-			r = apply_dir(f, s2, d2, depth + 1, e);
+			/* Kept, the marker hides what is below the merged layer. */
+			if (opq && f->keep_whiteouts &&
+			    fsetxattr(d2, fs_in_user_namespace() ? "user.overlay.opaque"
+								 : "trusted.overlay.opaque",
+				      "y", 1, 0) < 0) {
+				r = kerror_sys(e, errno, "marking \"%s\" opaque", name);
+				break;
+			}
+			r = merge_dir(f, s2, d2, depth + 1, e);
 			if (r == 0)
 				r = set_owner(f, ddir, name, &st, e);
 			if (r == 0 && fchmod(d2, st.st_mode & 07777) < 0)
@@ -183,10 +192,11 @@ static int apply_dir(const struct flat *f, int sdir, int ddir, int depth, struct
 			else
 				r = set_owner(f, ddir, name, &st, e);
 		} else {
-			/* devices, fifos, sockets (a device needs privilege: skipped
-			 * without it, as tar_apply does rootless) */
+			/* kept whiteouts, devices, fifos, sockets (a device needs
+			 * privilege: skipped without it when lenient, as tar_apply
+			 * does rootless) */
 			if (mknodat(ddir, name, st.st_mode, st.st_rdev) < 0) {
-				if (errno != EPERM)
+				if (!f->lenient || errno != EPERM)
 					r = kerror_sys(e, errno, "creating \"%s\"", name);
 				continue;
 			}
@@ -197,11 +207,17 @@ static int apply_dir(const struct flat *f, int sdir, int ddir, int depth, struct
 	return r;
 }
 
+int store_merge_dir(int sdir, int ddir, const struct store_merge_opts *o, struct kerror *e)
+{
+	return merge_dir(o, sdir, ddir, 0, e);
+}
+
 int store_layers_flatten(struct store *s, char *const *layers, const char *dest,
 			 const struct id_shift *uids, size_t n_uids, const struct id_shift *gids,
 			 size_t n_gids, struct kerror *e)
 {
-	struct flat f = { uids, gids, n_uids, n_gids };
+	struct store_merge_opts f = { .uids = uids, .gids = gids, .n_uids = n_uids,
+				      .n_gids = n_gids, .lenient = true };
 	_cleanup_close_ int dfd = -1;
 	int r;
 
@@ -215,7 +231,7 @@ int store_layers_flatten(struct store *s, char *const *layers, const char *dest,
 		_cleanup_close_ int sfd = open(diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (sfd < 0)
 			return kerror_sys(e, errno, "opening layer \"%s\"", layers[i]);
-		if ((r = apply_dir(&f, sfd, dfd, 0, e)) < 0)
+		if ((r = store_merge_dir(sfd, dfd, &f, e)) < 0)
 			return kerror_wrap(e, "copying layer %.12s", layers[i]);
 	}
 	/* The root directory itself: root's, as the kernel maps it. */

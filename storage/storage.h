@@ -264,6 +264,26 @@ int store_layers_flatten(struct store *s, char *const *layers, const char *dest,
 			 const struct id_shift *uids, size_t n_uids, const struct id_shift *gids,
 			 size_t n_gids, struct kerror *e);
 
+/* How store_merge_dir lays one layer directory over another. */
+struct store_merge_opts {
+	/* Keep whiteouts (0/0 char devices) and opaque markers, as a layer
+	 * made of several must (a squash); otherwise apply them: delete what
+	 * they hide and drop them (a root file system). */
+	bool keep_whiteouts;
+	/* An owner or a device the process may not set is skipped rather than
+	 * an error (a copy made without privilege). */
+	bool lenient;
+	/* Owners mapped through these (NULL: kept; ids outside become 65534). */
+	const struct id_shift *uids, *gids;
+	size_t n_uids, n_gids;
+};
+/* Lays the layer directory sdir over ddir (both open directories): what
+ * sdir has replaces what ddir has under the same name, directories merge
+ * (an opaque one replaces), files are copied with mode, owner, times and
+ * xattrs other than overlay's; sdir's own owner and mode are the caller's
+ * to apply.  Nesting is bounded; a failure leaves ddir half merged. */
+int store_merge_dir(int sdir, int ddir, const struct store_merge_opts *o, struct kerror *e);
+
 /* Path of a layer's diff directory. */
 char *store_layer_diff_path(const struct store *s, const char *layer_id);
 

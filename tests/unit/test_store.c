@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -1502,6 +1504,111 @@ static void test_networks_ipam(void **state)
 	assert_int_equal(store_network_get(f->s, "net1", &got, &e), -ENOENT);
 }
 
+/* store_merge_dir both ways: a squash keeps whiteouts and opaque markers
+ * (the result is a layer), a flatten applies them and shifts owners; both
+ * copy modes, owners and xattrs other than overlay's. */
+static int open_dir(struct fx *f, const char *rel)
+{
+	_cleanup_free_ char *p = xasprintf("%s/%s", f->base, rel);
+	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+static void put(struct fx *f, const char *rel, const char *data)
+{
+	_cleanup_free_ char *p = xasprintf("%s/%s", f->base, rel);
+	_cleanup_kerror_ struct kerror e = { 0 };
+	assert_int_equal(fs_write_atomic(p, data, strlen(data), 0644, &e), 0);
+}
+
+static bool there(struct fx *f, const char *rel, struct stat *st)
+{
+	_cleanup_free_ char *p = xasprintf("%s/%s", f->base, rel);
+	struct stat dummy;
+	return lstat(p, st ? st : &dummy) == 0;
+}
+
+static void test_merge_dir(void **state)
+{
+	struct fx *f = *state;
+	const char *opq = fs_in_user_namespace() ? "user.overlay.opaque" : "trusted.overlay.opaque";
+	_cleanup_kerror_ struct kerror e = { 0 };
+	_cleanup_free_ char *wh = xasprintf("%s/up/w", f->base);
+	_cleanup_free_ char *ufile = xasprintf("%s/up/f", f->base);
+	_cleanup_free_ char *ua = xasprintf("%s/up/a", f->base);
+	bool xattrs;
+	struct stat st;
+	char v[8];
+
+	if (geteuid() != 0)
+		skip(); /* whiteouts, trusted xattrs and owners need root */
+	for (const char *d = "low\0low/a\0low/b\0up\0up/a\0keep\0flat\0"; *d; d += strlen(d) + 1) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", f->base, d);
+		assert_int_equal(mkdir(p, 0755), 0);
+	}
+	put(f, "low/a/old", "old");
+	put(f, "low/b/x", "x");
+	put(f, "low/w", "hidden");
+	put(f, "up/a/new", "new");
+	put(f, "up/f", "f");
+	assert_int_equal(mknod(wh, S_IFCHR | 0000, makedev(0, 0)), 0);
+	assert_int_equal(setxattr(ua, opq, "y", 1, 0), 0);
+	assert_int_equal(chown(ufile, 1234, 1234), 0);
+	assert_int_equal(chmod(ufile, 0640), 0);
+	xattrs = setxattr(ufile, "user.kiln", "v", 1, 0) == 0;
+	/* cap_net_bind_service+ep (VFS_CAP_REVISION_2): lost if chowned after. */
+	const unsigned char cap[20] = { 0x01, 0, 0, 0x02, 0x00, 0x04 };
+	assert_int_equal(setxattr(ufile, "security.capability", cap, sizeof(cap), 0), 0);
+
+	/* A squash: the result still hides what is below it. */
+	const struct store_merge_opts keep = { .keep_whiteouts = true };
+	{
+		_cleanup_close_ int low = open_dir(f, "low"), up = open_dir(f, "up");
+		_cleanup_close_ int dst = open_dir(f, "keep");
+		assert_int_equal(store_merge_dir(low, dst, &keep, &e), 0);
+		assert_int_equal(store_merge_dir(up, dst, &keep, &e), 0);
+	}
+	assert_false(there(f, "keep/a/old", NULL));
+	assert_true(there(f, "keep/a/new", NULL));
+	assert_true(there(f, "keep/b/x", NULL));
+	_cleanup_free_ char *ka = xasprintf("%s/keep/a", f->base);
+	assert_int_equal(getxattr(ka, opq, v, sizeof(v)), 1);
+	assert_true(there(f, "keep/w", &st));
+	assert_true(S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0));
+	assert_true(there(f, "keep/f", &st));
+	assert_int_equal(st.st_uid, 1234);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	_cleanup_free_ char *kf = xasprintf("%s/keep/f", f->base);
+	if (xattrs)
+		assert_int_equal(getxattr(kf, "user.kiln", v, sizeof(v)), 1);
+	unsigned char got[32];
+	assert_int_equal(getxattr(kf, "security.capability", got, sizeof(got)), 20);
+	assert_memory_equal(got, cap, sizeof(cap));
+
+	/* A flatten: whiteouts and markers applied, owners shifted. */
+	const struct id_shift ids = { 0, 100000, 65536 };
+	const struct store_merge_opts flat = { .lenient = true, .uids = &ids, .n_uids = 1,
+					       .gids = &ids, .n_gids = 1 };
+	{
+		_cleanup_close_ int low = open_dir(f, "low"), up = open_dir(f, "up");
+		_cleanup_close_ int dst = open_dir(f, "flat");
+		assert_int_equal(store_merge_dir(low, dst, &flat, &e), 0);
+		assert_int_equal(store_merge_dir(up, dst, &flat, &e), 0);
+	}
+	assert_false(there(f, "flat/a/old", NULL));
+	assert_true(there(f, "flat/a/new", &st));
+	assert_int_equal(st.st_uid, 100000);
+	assert_false(there(f, "flat/w", NULL));
+	_cleanup_free_ char *fa = xasprintf("%s/flat/a", f->base);
+	assert_true(getxattr(fa, opq, v, sizeof(v)) < 0);
+	assert_true(there(f, "flat/f", &st));
+	assert_int_equal(st.st_uid, 101234);
+	assert_int_equal(st.st_gid, 101234);
+	_cleanup_free_ char *ff = xasprintf("%s/flat/f", f->base);
+	assert_int_equal(getxattr(ff, "security.capability", got, sizeof(got)), 20);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1545,6 +1652,7 @@ int main(void)
 		T(test_check_missing_config),
 		T(test_crash_leftovers_swept),
 		T(test_networks_ipam),
+		T(test_merge_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
