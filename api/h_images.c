@@ -558,6 +558,10 @@ static enum MHD_Result build(struct api_req *r)
 	const char *target = api_query(r, "target");
 	if (target && *target)
 		api_argf(&args, "--target=%s", target);
+	/* Docker's networkmode: default, bridge, host, none (checked by the build) */
+	const char *netmode = api_query(r, "networkmode");
+	if (netmode && *netmode)
+		api_argf(&args, "--network=%s", netmode);
 	if (api_query_bool(r, "nocache"))
 		api_arg(&args, "--no-cache");
 	if (api_query_bool(r, "q"))

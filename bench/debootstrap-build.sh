@@ -3,8 +3,9 @@
 # base made with `debootstrap --variant=minbase` (cached as a tarball outside
 # the repository, in $KILN_BENCH_CACHE, default /var/tmp/kiln-bench-cache),
 # imported into a private store, then a Containerfile whose RUN does
-# `apt-get update && apt-get install -y --no-install-recommends PKG` with
-# host networking (kiln's default for RUN).  Prints the times; needs root.
+# `apt-get update && apt-get install -y --no-install-recommends PKG`, on
+# the private network RUN steps get by default (NAT through the bridge),
+# then again with --network host.  Prints the times; needs root.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 KILN=${KILN:-$here/../kiln}
@@ -37,4 +38,7 @@ t() { s=$(date +%s.%N); "$@"; e=$(date +%s.%N); python3 -c "print(f'{$e-$s:.2f}'
 cold=$(t K build -q -t deb-$PKG "$work/ctx" 2>"$work/err" | tail -1) || { cat "$work/err"; exit 1; }
 cached=$(t K build -q -t deb-$PKG "$work/ctx" 2>>"$work/err" | tail -1)
 out=$(K run --rm deb-$PKG | head -1)
-echo "RUN apt-get install $PKG: cold ${cold} s, cached ${cached} s; the image says: $out"
+echo "RUN apt-get install $PKG (private network): cold ${cold} s, cached ${cached} s; the image says: $out"
+hostnet=$(t K build -q --no-cache --network host -t deb-$PKG-host "$work/ctx" 2>>"$work/err" | tail -1) ||
+	{ cat "$work/err"; exit 1; }
+echo "RUN apt-get install $PKG (--network host): cold ${hostnet} s"

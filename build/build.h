@@ -388,7 +388,9 @@ struct build_opts {
 	bool no_cache;
 	bool layers;              /* --layers (default true): use and fill the cache */
 	bool quiet;               /* only the image ID */
-	bool network_none;        /* RUN without network (default: host) */
+	/* --network for RUN steps: private (bridge, default), none or host
+	 * (run_build_net_parse); NULL: the default, private */
+	const char *network;
 	int64_t timestamp;        /* --timestamp / SOURCE_DATE_EPOCH, -1 = none */
 	enum build_pull pull;
 	const struct pull_opts *pull_opts; /* registry options; NULL = defaults */

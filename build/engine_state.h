@@ -5,6 +5,8 @@
 
 #include "build/engine.h"
 
+struct run_build_net;
+
 /* One layer of a stage's state. */
 struct blayer {
 	char *diff; /* its diff dir */
@@ -43,7 +45,16 @@ struct build {
 	char **mounts;           /* read-only mounts to undo */
 	size_t step_no, step_total;
 	int exit_code;
+	int net_mode;            /* enum run_build_net_mode of --network */
+	bool net_resolved;       /* net_mode's DEFAULT resolved (run_build_net_resolve) */
+	/* The network namespaces of RUN steps (private, none), made on the
+	 * first step that needs each (run_build_net_open). */
+	struct run_build_net *nets[2];
 };
+
+/* executor.c: frees the RUN steps' network namespaces (a --jobs child
+ * its own, before it exits). */
+void build_nets_release(struct build *b);
 
 /* executor.c: the root of `from` (NULL: the context dir; a stage; an
  * image, pulled as --pull says), mounted read-only when needed; feeds the

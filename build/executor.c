@@ -448,6 +448,49 @@ static char *heredoc_script(const struct plan_step *st)
 	return buf_steal(&out);
 }
 
+/* The network namespace of a RUN step: its RUN --network, else the
+ * build's; made on the first step that needs it.  *out NULL: the host's. */
+static int step_net(struct build *b, const struct plan_step *st,
+		    const struct run_build_net **out, struct kerror *e)
+{
+	enum run_build_net_mode m;
+	struct run_build_net **slot;
+	int r;
+
+	*out = NULL;
+	/* Resolved on the first RUN step: a build without one warns of nothing. */
+	if (!b->net_resolved) {
+		b->net_mode = (int)run_build_net_resolve((enum run_build_net_mode)b->net_mode);
+		b->net_resolved = true;
+	}
+	m = (enum run_build_net_mode)b->net_mode;
+	/* RUN --network=default: the build's */
+	if (st->network && strcmp(st->network, "default") != 0) {
+		r = run_build_net_parse(st->network, &m, e);
+		if (r < 0)
+			return r;
+		m = run_build_net_resolve(m);
+	}
+	if (m == RUN_BUILD_NET_HOST)
+		return 0;
+	slot = &b->nets[m == RUN_BUILD_NET_NONE];
+	if (!*slot) {
+		r = run_build_net_open(b->s, m, b->tmp.path, slot, e);
+		if (r < 0)
+			return kerror_wrap(e, "setting up the network of RUN steps");
+	}
+	*out = *slot;
+	return 0;
+}
+
+void build_nets_release(struct build *b)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(b->nets); i++) {
+		run_build_net_free(b->nets[i]);
+		b->nets[i] = NULL;
+	}
+}
+
 /* Runs a layer step in a snapshot; fills the new layer. */
 static int layer_step(struct build *b, struct bstate *s, const struct plan_step *st,
 		      const struct copy_list *cl, const struct copy_source *src,
@@ -467,15 +510,15 @@ static int layer_step(struct build *b, struct bstate *s, const struct plan_step 
 		struct run_build_exec x = {
 			.rootfs = snap.merged, .argv = argv, .env = env,
 			.cwd = wd && *wd ? wd : "/", .user = config_str(s->cfg, "User"),
-			.network_host = !b->o->network_none &&
-					!(st->network && !strcmp(st->network, "none")),
 			.out_fd = b->o->quiet ? -1 : -1, .err_fd = -1,
 			.confine = !(st->security && !strcmp(st->security, "insecure")),
 			.seccomp_cache_dir = store_runroot(b->s),
 		};
 		struct run_mounts rm = { 0 };
 		int code = 0;
-		r = run_secret_env(b, st, &env, e);
+		r = step_net(b, st, &x.net, e);
+		if (r == 0)
+			r = run_secret_env(b, st, &env, e);
 		x.env = env; /* the list may have moved */
 		if (r == 0)
 			r = run_mounts_setup(b, st, snap.merged, &rm, e);
@@ -766,6 +809,7 @@ static void build_release(struct build *b)
 		json_decref(s->cfg);
 		free(s->layers);
 	}
+	build_nets_release(b);
 	for (size_t i = 0; b->mounts && b->mounts[i]; i++)
 		umount2(b->mounts[i], MNT_DETACH);
 	strv_free(b->mounts);
@@ -794,6 +838,11 @@ static int build_all(struct build *b, char id[DIGEST_HEX_LEN + 1], struct kerror
 				      .base_info = base_info, .base_ctx = b };
 	int r;
 
+	enum run_build_net_mode nm;
+	r = run_build_net_parse(b->o->network, &nm, e);
+	if (r < 0)
+		return r;
+	b->net_mode = (int)nm;
 	r = store_tmp_create(b->s, &b->tmp, e);
 	if (r == 0)
 		r = build_context_open(b->o->context, b->tmp.path, &b->ctx, e);

@@ -44,6 +44,7 @@ static _Noreturn void child_main(struct build *b, size_t idx, const bool *need)
 		r = build_commit_state(b, &b->st[idx], NULL, id, &e);
 	if (r == 0)
 		r = store_build_cache_put(s, b->rows, b->nrows, &e);
+	build_nets_release(b); /* its address claim, its pasta */
 	_exit(r < 0 ? 1 : 0);
 }
 

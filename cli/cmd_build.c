@@ -29,7 +29,8 @@ static const char build_options[] =
 	"      --jobs int               Stages built in parallel (default 1)\n"
 	"      --label list             Set metadata for an image\n"
 	"      --layers                 Use and fill the build cache (default true)\n"
-	"      --network string         Network for RUN: host (default) or none\n"
+	"      --network string         Network for RUN steps: private (default; also\n"
+	"                               \"bridge\", \"default\"), none or host\n"
 	"      --no-cache               Do not use the build cache\n"
 	"      --platform string        Target platform: the host's (linux/amd64 here)\n"
 	"      --pull[=string]          Pull base images: always (no value), missing (default),\n"
@@ -326,11 +327,7 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 				o.layers = true;
 			break;
 		case O_NET:
-			if (!strcmp(optarg, "none"))
-				o.network_none = true;
-			else if (strcmp(optarg, "host") && strcmp(optarg, "default"))
-				return kerror_set(e, ENOTSUP, "--network %s: only host and none are "
-							      "supported yet", optarg);
+			o.network = optarg; /* checked by build_run before any work */
 			break;
 		case O_NOCACHE: o.no_cache = true; break;
 		case O_PULL:

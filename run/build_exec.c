@@ -1,8 +1,9 @@
 /* RUN steps of a build: a command in an already mounted root (the build's
- * overlay snapshot), in new mount, PID, IPC and UTS namespaces, host
- * networking unless asked otherwise, with /proc, /dev, /sys and the host's
- * resolv.conf and hosts.  Mount points the image lacks are created for the
- * run and removed afterwards, so they do not end up in the layer. */
+ * overlay snapshot), in new mount, PID, IPC and UTS namespaces, in the
+ * build's network namespace (build_net.c) or the host's, with /proc, /dev,
+ * /sys, and resolv.conf and hosts (the namespace's or the host's).  Mount
+ * points the image lacks are created for the run and removed afterwards, so
+ * they do not end up in the layer. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -140,10 +141,9 @@ static _Noreturn void step_main(const struct run_build_exec *x, const struct run
 	setup_dev(x->rootfs, errfd);
 	if (mount("sysfs", sys, "sysfs", MS_NOSUID | MS_NOEXEC | MS_NODEV | MS_RDONLY, NULL) < 0)
 		mount("/sys", sys, NULL, MS_BIND | MS_REC | MS_RDONLY, NULL);
-	if (x->network_host) {
-		bind_file("/etc/resolv.conf", x->rootfs, "etc/resolv.conf");
-		bind_file("/etc/hosts", x->rootfs, "etc/hosts");
-	}
+	bind_file(x->net ? x->net->resolv_path : "/etc/resolv.conf", x->rootfs,
+		  "etc/resolv.conf");
+	bind_file(x->net ? x->net->hosts_path : "/etc/hosts", x->rootfs, "etc/hosts");
 	if (chdir(x->rootfs) < 0)
 		child_fail(errfd, 125, "entering the root", errno);
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
@@ -232,10 +232,13 @@ int run_build_exec(const struct run_build_exec *x, int *exit_code, struct kerror
 	make_point(rootfd, "proc", true, made, &nmade);
 	make_point(rootfd, "dev", true, made, &nmade);
 	make_point(rootfd, "sys", true, made, &nmade);
-	if (x->network_host) {
-		make_point(rootfd, "etc", true, made, &nmade);
-		make_point(rootfd, "etc/resolv.conf", false, made, &nmade);
-		make_point(rootfd, "etc/hosts", false, made, &nmade);
+	make_point(rootfd, "etc", true, made, &nmade);
+	make_point(rootfd, "etc/resolv.conf", false, made, &nmade);
+	make_point(rootfd, "etc/hosts", false, made, &nmade);
+	if (x->net) {
+		r = run_build_net_write_etc(x->net, e);
+		if (r < 0)
+			goto out;
 	}
 	if (x->confine) {
 		r = run_seccomp_filter(x->seccomp_cache_dir, &bpf, e);
@@ -257,8 +260,8 @@ int run_build_exec(const struct run_build_exec *x, int *exit_code, struct kerror
 		int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
 		pid_t inner;
 		close(pipefd[0]);
-		if (!x->network_host)
-			flags |= CLONE_NEWNET;
+		if (x->net && setns(x->net->fd, CLONE_NEWNET) < 0)
+			child_fail(pipefd[1], 125, "joining the build's network namespace", errno);
 		if (unshare(flags) < 0)
 			child_fail(pipefd[1], 125, "creating namespaces", errno);
 		inner = fork();

@@ -72,8 +72,9 @@ char *run_etc_hosts(const char *host, const struct run_etc_opts *o)
 	}
 	for (size_t i = 0; o->extra && o->extra[i]; i++)
 		buf_printf(&b, "%s\n", o->extra[i]);
-	buf_printf(&b, "%s\t%s %s\n", o->ip && *o->ip ? o->ip : "127.0.1.1",
-		   o->hostname ? o->hostname : "", o->name ? o->name : "");
+	buf_printf(&b, "%s\t%s%s%s\n", o->ip && *o->ip ? o->ip : "127.0.1.1",
+		   o->hostname ? o->hostname : "", o->name && *o->name ? " " : "",
+		   o->name ? o->name : "");
 	return buf_steal(&b);
 }
 

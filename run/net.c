@@ -160,7 +160,7 @@ int run_net_announce(struct store *s, const struct network_info *n, struct kerro
 
 /* The bridge and the table, created under the host-wide lock when one is
  * missing; the common case (both there) takes two netlink round trips. */
-static int network_ready(struct store *s, struct nl *nl, const struct network_info *n,
+int net_ready(struct store *s, struct nl *nl, const struct network_info *n,
 			 int *bridge_idx, bool *table_checked, struct kerror *e)
 {
 	_cleanup_close_ int lock = -1;
@@ -414,7 +414,7 @@ static int attach_one(struct store *s, const char *id, const char *name,
 		return r;
 	if (!net_parse_cidr(n->subnet, &sub, &prefix) || !net_parse_ip(n->gateway, &gw))
 		return kerror_set(e, EINVAL, "network %s: invalid subnet", n->name);
-	r = network_ready(s, host, n, &br, table_checked, e);
+	r = net_ready(s, host, n, &br, table_checked, e);
 	if (r < 0)
 		return kerror_wrap(e, "setting up network %s", n->name);
 	veth_name(id, index, veth);

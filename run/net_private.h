@@ -46,11 +46,30 @@ int run_net_announce(struct store *s, const struct network_info *n, struct kerro
 int run_net_announce_locked(struct store *s, struct nl *nl, const struct network_info *n,
 			    struct kerror *e);
 
+/* The network's bridge and kiln's nft table, created when missing (under
+ * the host-wide lock); *bridge_idx gets the bridge's index.  *table_checked
+ * (false on the first call) saves the table check on later calls. */
+int net_ready(struct store *s, struct nl *nl, const struct network_info *n, int *bridge_idx,
+	      bool *table_checked, struct kerror *e);
+
 /* Host-wide claim of ip on bridge for container id whose init is pid
  * (net_claim.c): 0, or -EADDRINUSE when a live container of another store
  * holds it. */
 int net_claim(const char *bridge, uint32_t ip, const char *id, pid_t pid);
 void net_unclaim(const char *bridge, uint32_t ip, const char *id);
+
+/* A build's namespace on the default network (net_build.c): a veth pair
+ * (eth0 inside) on its bridge, an address claimed host-wide for owner
+ * (whose process is this one) but not recorded in the store, the default
+ * route via the gateway.  net_build_detach drops the claim; the pair goes
+ * with the namespace. */
+struct net_build_link {
+	char bridge[16];
+	uint32_t ip, gw; /* host byte order */
+	char owner[32];
+};
+int net_build_attach(struct store *s, int nsfd, struct net_build_link *out, struct kerror *e);
+void net_build_detach(const struct net_build_link *l);
 
 /* ---- nftables (nft.c, nft_shim.c) --------------------------------------- */
 

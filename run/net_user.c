@@ -112,19 +112,15 @@ static char *pasta_ports(char *const *ports, bool udp)
 	return buf_steal(&b);
 }
 
-static int start_pasta(const struct run_plan *p, pid_t pid, const char *logdir,
-		       const char *log, struct kerror *e)
+/* pasta for the namespace nsfd, publishing ports. */
+static int start_pasta(char *const *ports, int nsfd, const char *logdir, const char *log,
+		       struct kerror *e)
 {
 	_cleanup_free_ char *pidfile = xasprintf("%s/pasta.pid", logdir);
-	_cleanup_free_ char *nspath = xasprintf("/proc/%d/ns/net", (int)pid);
-	_cleanup_free_ char *tcp = pasta_ports(p->ports, false);
-	_cleanup_free_ char *udp = pasta_ports(p->ports, true);
-	_cleanup_close_ int nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *tcp = pasta_ports(ports, false);
+	_cleanup_free_ char *udp = pasta_ports(ports, true);
 	char fdpath[32];
-	int r;
 
-	if (nsfd < 0)
-		return kerror_sys(e, errno, "opening \"%s\"", nspath);
 	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", NET_FD);
 	/* -T/-U none: the container does not reach the host's loopback
 	 * ports (Podman's default); --runas 0:0 keeps pasta from changing to
@@ -135,8 +131,17 @@ static int start_pasta(const struct run_plan *p, pid_t pid, const char *logdir,
 	pid_t c = spawn_tool(argv, log, nsfd, -1, false);
 	if (c < 0)
 		return kerror_sys(e, errno, "starting pasta");
-	r = wait_tool(c, "pasta", log, e);
-	return r;
+	return wait_tool(c, "pasta", log, e);
+}
+
+static int start_pasta_pid(const struct run_plan *p, pid_t pid, const char *logdir,
+			   const char *log, struct kerror *e)
+{
+	_cleanup_free_ char *nspath = xasprintf("/proc/%d/ns/net", (int)pid);
+	_cleanup_close_ int nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
+	if (nsfd < 0)
+		return kerror_sys(e, errno, "opening \"%s\"", nspath);
+	return start_pasta(p->ports, nsfd, logdir, log, e);
 }
 
 /* slirp4netns' API: one JSON request per connection. */
@@ -245,13 +250,21 @@ int net_user_start(const struct run_plan *p, pid_t pid, const char *logdir, int 
 	if ((r = fs_mkdir_p(logdir, 0700, e)) < 0)
 		return r;
 	unlink(log);
-	return pasta ? start_pasta(p, pid, logdir, log, e)
+	return pasta ? start_pasta_pid(p, pid, logdir, log, e)
 		     : start_slirp(p, pid, logdir, log, keep_fd, e);
 }
 
-void net_user_stop(struct store *s, const char *id)
+int net_user_pasta_ns(int nsfd, const char *dir, struct kerror *e)
 {
-	_cleanup_free_ char *dir = store_container_rundir(s, id);
+	_cleanup_free_ char *log = xasprintf("%s/network.log", dir);
+	int r = check_tun("pasta", e);
+	if (r == 0)
+		r = start_pasta(NULL, nsfd, dir, log, e);
+	return r;
+}
+
+void net_user_pasta_stop(const char *dir)
+{
 	_cleanup_free_ char *pidfile = xasprintf("%s/pasta.pid", dir);
 	_cleanup_free_ char *text = NULL, *cmd = NULL, *cmdpath = NULL;
 	struct kerror e = { 0 };
@@ -273,6 +286,12 @@ void net_user_stop(struct store *s, const char *id)
 		kerror_release(&e);
 	}
 	unlink(pidfile);
+}
+
+void net_user_stop(struct store *s, const char *id)
+{
+	_cleanup_free_ char *dir = store_container_rundir(s, id);
+	net_user_pasta_stop(dir);
 }
 
 bool run_network_user_mode(const char *network)

@@ -636,22 +636,54 @@ int run_mount_count(struct store *s, const char *id);
 /* Before a container's removal: undoes every kiln mount of it. */
 void run_rootfs_release(struct store *s, const struct container_info *c);
 
-/* ---- build steps (build_exec.c) ------------------------------------------ */
+/* ---- build steps (build_exec.c, build_net.c) ----------------------------- */
+
+/* The network of a build's RUN steps (kiln build --network, RUN --network). */
+enum run_build_net_mode {
+	RUN_BUILD_NET_DEFAULT, /* private; rootless without pasta: host (with a warning) */
+	RUN_BUILD_NET_PRIVATE, /* own namespace with outbound access: root, the default
+				* bridge network "kiln" (NAT); rootless, pasta */
+	RUN_BUILD_NET_NONE,    /* own namespace with only lo */
+	RUN_BUILD_NET_HOST,    /* the host's */
+};
+/* "private", "bridge" (Docker's name) → PRIVATE; "default", "" → DEFAULT;
+ * "none", "host"; anything else -EINVAL (a network name: not supported). */
+int run_build_net_parse(const char *s, enum run_build_net_mode *out, struct kerror *e);
+/* DEFAULT resolved for this user: PRIVATE, or HOST rootless without pasta. */
+enum run_build_net_mode run_build_net_resolve(enum run_build_net_mode m);
+
+/* One network namespace (mode PRIVATE or NONE) made for a build and shared
+ * by its RUN steps: a step's processes end with the step, so sharing shows
+ * a step nothing of the one before, and a step pays no set-up (it joins
+ * with one setns).  Its /etc/hosts and /etc/resolv.conf (the host's
+ * resolver configuration; hosts: localhost, the step's hostname with the
+ * namespace's address, host.containers.internal) are files in dir (the
+ * build's private tmp dir), bound over the image's for each step, so they
+ * never end up in a layer.  Root's private namespace holds a veth pair on
+ * the default network (address claimed host-wide, not in the store: a
+ * killed build leaves nothing behind). */
+struct run_build_net;
+int run_build_net_open(struct store *s, enum run_build_net_mode mode, const char *dir,
+		       struct run_build_net **out, struct kerror *e);
+/* Drops the address claim and the namespace (only in the process that
+ * opened it: a forked child's copy is just closed). */
+void run_build_net_free(struct run_build_net *n);
 
 /* A RUN step of a build: argv in rootfs (a mounted snapshot), in new mount,
- * PID, IPC and UTS namespaces (and network unless network_host), with
- * /proc, /dev, /sys and, with host networking, the host's resolv.conf and
- * hosts bound in.  Mount points the image lacks are created for the run
- * and removed after it.  cwd is created if absent; user resolved in the
- * image's /etc/passwd and /etc/group.  *exit_code: the command's status
- * (128+signal), or 125/126/127 with an error when it could not start. */
+ * PID, IPC and UTS namespaces, in net's network namespace (NULL: the
+ * host's), with /proc, /dev, /sys and /etc/hosts and /etc/resolv.conf
+ * (net's files, or the host's) bound in.  Mount points the image lacks are
+ * created for the run and removed after it.  cwd is created if absent; user
+ * resolved in the image's /etc/passwd and /etc/group.  *exit_code: the
+ * command's status (128+signal), or 125/126/127 with an error when it could
+ * not start. */
 struct run_build_exec {
 	const char *rootfs;
 	char *const *argv;
 	char *const *env;
 	const char *cwd;
 	const char *user;
-	bool network_host;
+	const struct run_build_net *net;
 	int out_fd, err_fd; /* -1: inherit */
 	/* Podman's confinement of a RUN step: the default capability set
 	 * (run_caps_default) and the default seccomp filter, compiled or read

@@ -71,6 +71,27 @@ int net_user_start(const struct run_plan *p, pid_t pid, const char *logdir, int 
  * called when the container ended, by its monitor or by whoever finds the
  * monitor dead. */
 void net_user_stop(struct store *s, const char *id);
+/* A build's namespace (build_net.c): pasta for nsfd, no ports, its pid
+ * file and log in dir; net_user_pasta_stop kills the pasta of dir. */
+int net_user_pasta_ns(int nsfd, const char *dir, struct kerror *e);
+void net_user_pasta_stop(const char *dir);
+
+/* Brings lo up in the calling thread's network namespace. */
+void run_loopback_up(void);
+
+/* A build's network namespace (build_net.c, used by build_exec.c). */
+struct run_build_net {
+	int fd;                 /* the namespace */
+	pid_t owner;            /* the process that made it */
+	char *dir;              /* its files: hosts, resolv.conf, pasta's */
+	char *hosts_path, *resolv_path;
+	char *hosts, *resolv;   /* their texts, written again before each step */
+	bool linked;            /* link holds a claimed address (root, private) */
+	struct net_build_link *link;
+};
+
+/* Writes n's /etc files again (a step may have changed them). */
+int run_build_net_write_etc(const struct run_build_net *n, struct kerror *e);
 
 /* setgroups(2), where clearing the list is not an error when the user
  * namespace forbids setgroups (a one-id rootless mapping). */

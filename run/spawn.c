@@ -48,7 +48,7 @@ static _Noreturn void child_fail(const struct child_ctx *c, int code, struct ker
 	_exit(code);
 }
 
-static void loopback_up(void)
+void run_loopback_up(void)
 {
 	struct ifreq ifr = { 0 };
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -300,7 +300,7 @@ static _Noreturn void child_main(struct child_ctx *c)
 		child_fail(c, 125, &e);
 	umask(022);
 	if (!p->network_host)
-		loopback_up();
+		run_loopback_up();
 	if (!(p->pod_ns & CLONE_NEWUTS) &&
 	    sethostname(p->hostname, strlen(p->hostname)) < 0 && !p->network_host) {
 		kerror_sys(&e, errno, "setting the hostname");

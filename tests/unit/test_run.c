@@ -410,6 +410,46 @@ static void test_etc_files(void **state)
 	assert_true(str_has_prefix(t, "1.2.3.4 hosty\n"));
 	assert_non_null(strstr(t, "127.0.1.1\th n\n"));
 	free(t);
+	/* no name (a build step): no trailing blank */
+	o.network_host = false;
+	o.name = NULL;
+	o.ip = "10.91.0.254";
+	t = run_etc_hosts(NULL, &o);
+	assert_non_null(strstr(t, "\n10.91.0.254\th\n"));
+	free(t);
+}
+
+/* kiln build --network values (Docker's spellings too) */
+static void test_build_net_parse(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		int mode; /* -1: refused */
+	} cases[] = {
+		{ NULL, RUN_BUILD_NET_DEFAULT },    { "", RUN_BUILD_NET_DEFAULT },
+		{ "default", RUN_BUILD_NET_DEFAULT }, { "private", RUN_BUILD_NET_PRIVATE },
+		{ "bridge", RUN_BUILD_NET_PRIVATE }, { "none", RUN_BUILD_NET_NONE },
+		{ "host", RUN_BUILD_NET_HOST },     { "kiln", -1 },
+		{ "container:x", -1 },              { "Host", -1 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		enum run_build_net_mode m = RUN_BUILD_NET_HOST;
+		struct kerror e = { 0 };
+		int r = run_build_net_parse(cases[i].in, &m, &e);
+		if (cases[i].mode < 0) {
+			assert_int_equal(r, -EINVAL);
+			assert_non_null(strstr(e.msg, cases[i].in));
+		} else {
+			assert_int_equal(r, 0);
+			assert_int_equal(m, cases[i].mode);
+		}
+		kerror_release(&e);
+	}
+	/* root: the default is the private network */
+	if (geteuid() == 0)
+		assert_int_equal(run_build_net_resolve(RUN_BUILD_NET_DEFAULT), RUN_BUILD_NET_PRIVATE);
+	assert_int_equal(run_build_net_resolve(RUN_BUILD_NET_NONE), RUN_BUILD_NET_NONE);
 }
 
 static void test_flag_parsers(void **state)
@@ -592,6 +632,7 @@ int main(void)
 		cmocka_unit_test(test_plan_json),     cmocka_unit_test(test_cgroup_v2_fake),
 		cmocka_unit_test(test_log_parse),     cmocka_unit_test(test_seccomp_cache),
 		cmocka_unit_test(test_etc_files),     cmocka_unit_test(test_flag_parsers),
+		cmocka_unit_test(test_build_net_parse),
 		cmocka_unit_test(test_subid_find),    cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_net_ports),     cmocka_unit_test(test_cidr),
 	};

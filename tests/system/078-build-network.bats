@@ -1,0 +1,129 @@
+#!/usr/bin/env bats
+# The network of RUN steps: by default a private namespace (lo and eth0 on
+# the default bridge network, with outbound access through its NAT), shared
+# by the build's steps; --network none (only lo), host (the host's
+# interfaces), Docker's spellings (default, bridge), RUN --network; the
+# generated /etc/hosts and /etc/resolv.conf never reach a layer; nothing is
+# left once the build ends.
+
+bats_require_minimum_version 1.5.0
+load helpers
+
+setup() {
+	[ "$(id -u)" = 0 ] || skip "the default bridge network needs root"
+	KROOT=$(mktemp -d "$BATS_TEST_TMPDIR/root.XXXXXX")
+	KRUN=$(mktemp -d "$BATS_TEST_TMPDIR/run.XXXXXX")
+	export KROOT KRUN
+	kiln import -q "$(busybox_tar)" bb >/dev/null
+	CTX=$BATS_TEST_TMPDIR/ctx
+	mkdir -p "$CTX"
+	SERVER_PID=
+}
+
+teardown() {
+	[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
+	stop_leftover_containers
+	umount_under "$BATS_TEST_TMPDIR"
+	rm -rf "$KROOT" "$KRUN"
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# build FILE-CONTENT [flags…]: builds $CTX without the cache, output in $output.
+build_with() {
+	printf '%s\n' "$1" > "$CTX/Containerfile"
+	shift
+	run kiln build --no-cache "$@" "$CTX"
+}
+
+# step_out K: the first line a STEP K/… printed.
+step_out() {
+	echo "$output" | awk -v k="STEP $1/" 'found { print; exit } index($0, k) == 1 { found = 1 }'
+}
+
+@test "build: RUN steps get a private network by default: lo and eth0 only, reaching a server on the bridge" {
+	# The first build creates the default network's bridge.
+	build_with 'FROM bb
+RUN ls /sys/class/net | tr "\n" " "; echo; ip -4 addr show eth0; ip route'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"eth0 lo "* ]]
+	[[ "$output" != *kiln0* ]]
+	[[ "$output" == *"inet 10.91.0."* ]]
+	gw=$(kiln network inspect kiln --format '{{range .IPAM.Config}}{{.Gateway}}{{end}}')
+	[[ "$output" == *"default via $gw"* ]]
+	# Outbound: a server the test runs on the bridge's address.
+	port=$(free_port)
+	www=$BATS_TEST_TMPDIR/www
+	mkdir -p "$www" && echo "served to the build" > "$www/index.html"
+	python3 -m http.server --bind "$gw" --directory "$www" "$port" >"$BATS_TEST_TMPDIR/http.log" 2>&1 3>&- &
+	SERVER_PID=$!
+	build_with "FROM bb
+RUN for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO /got http://$gw:$port/index.html && break; sleep 0.3; done; cat /got
+RUN cat /got; ip -4 -o addr show eth0"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"served to the build"*"served to the build"* ]]
+	# Two RUN steps, one namespace: one veth for the build, its address
+	# claim dropped at the end.
+	ip=$(echo "$output" | sed -n 's/.*inet \(10\.91\.0\.[0-9]*\).*/\1/p' | head -1)
+	[ -n "$ip" ]
+	[ ! -e "/run/kiln-ipam/kiln0/$ip" ] || ! grep -q '^build-' "/run/kiln-ipam/kiln0/$ip"
+	# Docker's spellings of the same network.
+	for n in default bridge private; do
+		build_with 'FROM bb
+RUN ls /sys/class/net | tr "\n" " "' --network "$n"
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"eth0 lo "* ]]
+	done
+}
+
+@test "build --network none: only lo, up; host: the host's interfaces" {
+	build_with 'FROM bb
+RUN ls /sys/class/net; ip -o link show lo' --network none
+	[ "$status" -eq 0 ]
+	[ "$(step_out 2)" = lo ]
+	[[ "$output" == *"lo: <LOOPBACK,UP"* ]]
+	[[ "$output" != *eth0* ]]
+	build_with 'FROM bb
+RUN ls /sys/class/net | tr "\n" " "' --network host
+	[ "$status" -eq 0 ]
+	for dev in $(ls /sys/class/net); do
+		[[ "$output" == *"$dev"* ]]
+	done
+	# RUN --network overrides the build's
+	build_with 'FROM bb
+RUN --network=none echo $(ls /sys/class/net)
+RUN --network=host echo $(ls /sys/class/net)
+RUN --network=default echo $(ls /sys/class/net)'
+	[ "$status" -eq 0 ]
+	[ "$(step_out 2)" = lo ]
+	[[ "$(step_out 3)" == *"kiln0"* ]]
+	[ "$(step_out 4)" = "eth0 lo" ]
+}
+
+@test "build --network: an unknown mode is refused before any work" {
+	build_with 'FROM bb
+RUN touch /x' --network foo
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"--network foo"* ]]
+	[[ "$output" != *"STEP 1"* ]]
+}
+
+@test "build: the private network's hosts and resolv.conf are the step's, never in a layer" {
+	out=$BATS_TEST_TMPDIR/out
+	build_with 'FROM bb
+RUN cat /etc/hosts; echo ---; cat /etc/resolv.conf; echo "1.2.3.4 added" >> /etc/hosts
+RUN grep -c added /etc/hosts || true' -t netfiles --output "type=local,dest=$out"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"127.0.0.1	localhost"* ]]
+	[[ "$output" == *"host.containers.internal"* ]]
+	[[ "$output" == *"10.91.0."*"	$(hostname)"* ]]
+	# the host's resolver configuration
+	first_ns=$(grep -m1 '^nameserver' /etc/resolv.conf || true)
+	[ -z "$first_ns" ] || [[ "$output" == *"$first_ns"* ]]
+	# A step's change to the file does not reach the next step or the image.
+	[ "$(step_out 3)" = 0 ]
+	[ ! -e "$out/etc/hosts" ]
+	[ ! -e "$out/etc/resolv.conf" ]
+}
