@@ -191,6 +191,26 @@ EOF
 	[[ "${lines[1]}" == 1000 ]]
 }
 
+@test "rootless: build's RUN network: none has only lo; the default is pasta's, or the host's with a warning" {
+	local ctx=$(rl_home)/ctxnet
+	mkdir -p "$ctx"
+	printf 'FROM bb\nRUN echo $(ls /sys/class/net)\n' > "$ctx/Containerfile"
+	chown -R "$RL_USER:" "$ctx"
+	run kr build --no-cache --network none "$ctx"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *$'\nlo\n'* ]]
+	run kr build --no-cache "$ctx"
+	[ "$status" -eq 0 ]
+	if command -v pasta >/dev/null; then
+		# lo and pasta's copy of the host's interface, nothing else
+		[[ "$output" != *"kiln0"* ]]
+		[[ "$output" == *" lo"* || "$output" == *$'\nlo '* ]]
+	else
+		[[ "$output" == *"pasta is not installed: RUN steps use the host's network"* ]]
+		[[ "$output" == *"$(ls /sys/class/net | head -1)"* ]]
+	fi
+}
+
 @test "rootless: push to and pull from a local registry" {
 	command -v docker-registry >/dev/null || skip "docker-registry is not installed"
 	start_registry "$BATS_TEST_TMPDIR/reg"
