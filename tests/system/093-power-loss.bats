@@ -18,6 +18,7 @@
 
 load helpers
 load ../lib/registry-helpers
+load ../lib/cut-helpers
 
 RUNS=${KILN_POWER_RUNS:-2}
 
@@ -25,26 +26,7 @@ setup_file() {
 	command -v losetup >/dev/null && command -v mkfs.ext4 >/dev/null ||
 		skip "losetup and mkfs.ext4 are needed"
 	registry_setup_file
-	export PL_DIR=$BATS_FILE_TMPDIR/pl
-	mkdir -p "$PL_DIR/ctx"
-	python3 - "$PL_DIR/ctx/data.tar" <<'PY'
-import io, os, sys, tarfile
-with tarfile.open(sys.argv[1], "w") as t:
-    for d in range(3):
-        ti = tarfile.TarInfo(f"data/d{d}"); ti.type = tarfile.DIRTYPE; ti.mode = 0o755
-        t.addfile(ti)
-        for f in range(100):
-            data = os.urandom(1024)
-            ti = tarfile.TarInfo(f"data/d{d}/f{f}"); ti.size = len(data); ti.mode = 0o644
-            t.addfile(ti, io.BytesIO(data))
-PY
-	printf 'FROM bb\nADD data.tar /\n' > "$PL_DIR/ctx/Containerfile"
-	local k="$KILN_BIN --root $PL_DIR/root --runroot $PL_DIR/run"
-	local reg=127.0.0.1:$(cat "$RDIR/port")
-	$k import -q "$(busybox_tar)" bb >/dev/null
-	$k build -q -t med "$PL_DIR/ctx" >/dev/null
-	$k save -o "$PL_DIR/med.tar" med
-	$k push -q --tls-verify=false med "$reg/pl/med:v1" >/dev/null
+	cut_image_setup "$BATS_FILE_TMPDIR/pl" pl/med
 }
 
 teardown_file() {
@@ -103,86 +85,44 @@ assert_survived() {
 	done
 }
 
-# power_loop NAME PREPARE REDO -- ARGS...
+# What came before the command is on the disk.
+synced() {
+	"$@"
+	sync
+}
+
+# The power cut: the command stopped (no more syscalls), the disk copied as
+# it is, the command killed, the copy mounted as after a reboot.
+power_cut() {
+	kill -STOP "$1" 2>/dev/null || true
+	cp --sparse=always "$DISK" "$DISK.cut"
+	kill -9 "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+	unmount_disk
+	mv "$DISK.cut" "$DISK"
+	mount_disk "$DISK"
+	rm -rf "$KRUN" && mkdir -p "$KRUN" # /run does not survive a reboot
+}
+
+# power_loop NAME PREPARE REDO -- ARGS...: cut_loop with power cuts, on a
+# fresh disk.
 power_loop() {
 	local name=$1 prepare=$2 redo=$3
 	shift 4
-	local i t0 t1 window delay
 	fresh_disk
-	$prepare
-	t0=$(date +%s%N)
-	kiln "$@" >/dev/null
-	t1=$(date +%s%N)
-	window=$(((t1 - t0) / 1000000 * 13 / 10 + 1))
-	for i in $(seq "$RUNS"); do
-		$prepare
-		sync # what came before the command is on the disk
-		delay=$((RANDOM % window))
-		"$KILN_BIN" --root "$KROOT" --runroot "$KRUN" "$@" >/dev/null 2>&1 &
-		local pid=$!
-		sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
-		kill -STOP "$pid" 2>/dev/null || true
-		cp --sparse=always "$DISK" "$DISK.cut"
-		kill -9 "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-		unmount_disk
-		mv "$DISK.cut" "$DISK"
-		mount_disk "$DISK"
-		rm -rf "$KRUN" && mkdir -p "$KRUN" # /run does not survive a reboot
-		assert_survived "$name (cut $i after ${delay} ms of ${window})"
-		run $redo
-		if [ "$status" -ne 0 ]; then
-			echo "$name again after the cut (run $i, ${delay} ms): $output"
-			return 1
-		fi
-		assert_survived "$name, then $name again"
-	done
-	echo "# $name: $RUNS power cuts, window ${window} ms" >&3
-}
-
-load_prepare() {
-	kiln rmi -f med >/dev/null 2>&1 || true
-}
-load_redo() {
-	kiln load -q -i "$PL_DIR/med.tar" && kiln run --rm med test -s /data/d2/f99
+	cut_loop "$name" "synced $prepare" "$redo" power_cut assert_survived -- "$@"
 }
 
 @test "power loss: load" {
-	power_loop load load_prepare load_redo -- load -q -i "$PL_DIR/med.tar"
-}
-
-pull_prepare() {
-	kiln rmi -f "$REG/pl/med:v1" >/dev/null 2>&1 || true
-}
-pull_redo() {
-	kiln pull -q --tls-verify=false "$REG/pl/med:v1" &&
-		kiln run --rm "$REG/pl/med:v1" test -s /data/d2/f99
+	power_loop load load_prepare load_redo -- load -q -i "$CUT_DIR/med.tar"
 }
 
 @test "power loss: pull" {
-	power_loop pull pull_prepare pull_redo -- pull -q --tls-verify=false "$REG/pl/med:v1"
-}
-
-rmi_prepare() {
-	kiln image exists med || kiln load -q -i "$PL_DIR/med.tar" >/dev/null
-}
-rmi_redo() {
-	if kiln image exists med; then kiln rmi med; fi
-	! kiln image exists med
+	power_loop pull pull_prepare pull_redo -- pull -q --tls-verify=false "$REG/$CUT_REPO:v1"
 }
 
 @test "power loss: rmi" {
 	power_loop rmi rmi_prepare rmi_redo -- rmi med
-}
-
-commit_prepare() {
-	kiln image exists med || kiln load -q -i "$PL_DIR/med.tar" >/dev/null
-	kiln container inspect c >/dev/null 2>&1 ||
-		kiln run --name c med sh -c 'cp -r /data /data2' >/dev/null
-	kiln rmi -f cimg >/dev/null 2>&1 || true
-}
-commit_redo() {
-	kiln commit c cimg >/dev/null && kiln run --rm cimg test -s /data2/d2/f99
 }
 
 @test "power loss: commit" {

@@ -30,21 +30,29 @@ busybox_tar() {
 	echo "$tar"
 }
 
+# random_tar OUT DIRS FILES SIZE [PREFIX]: a tar of DIRS directories (d0,
+# d1, …, under PREFIX/ if given) of FILES random files (f0, …) of SIZE bytes.
+random_tar() {
+	python3 - "$@" <<'PY'
+import io, os, sys, tarfile
+out, dirs, files, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+top = sys.argv[5] + "/" if len(sys.argv) > 5 else ""
+with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as t:
+    for d in range(dirs):
+        ti = tarfile.TarInfo(f"{top}d{d}"); ti.type = tarfile.DIRTYPE; ti.mode = 0o755
+        t.addfile(ti)
+        for f in range(files):
+            data = os.urandom(size)
+            ti = tarfile.TarInfo(f"{top}d{d}/f{f}"); ti.size = len(data); ti.mode = 0o644
+            t.addfile(ti, io.BytesIO(data))
+PY
+}
+
 # A tar of 20,000 small files, so that an import or load takes a while.
 many_files_tar() {
 	local tar=$BATS_RUN_TMPDIR/many.tar
 	if [ ! -f "$tar" ]; then
-		python3 - "$tar.tmp" <<'PY'
-import io, os, sys, tarfile
-with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
-    for d in range(40):
-        ti = tarfile.TarInfo(f"d{d}"); ti.type = tarfile.DIRTYPE; ti.mode = 0o755
-        t.addfile(ti)
-        for f in range(500):
-            data = os.urandom(2048)
-            ti = tarfile.TarInfo(f"d{d}/f{f}"); ti.size = len(data); ti.mode = 0o644
-            t.addfile(ti, io.BytesIO(data))
-PY
+		random_tar "$tar.tmp" 40 500 2048
 		mv "$tar.tmp" "$tar"
 	fi
 	echo "$tar"
