@@ -36,6 +36,15 @@ struct command {
 /* Rootless: runs outside kiln's user namespace (touches no store). */
 #define CMD_NO_USERNS 1u
 
+/* A command group ("kiln GROUP COMMAND"): runs the entry of cmds named by
+ * argv[1] with argv[1..]; -h/--help lists cmds ("TITLE", then each name
+ * and summary) on stdout; no command lists them on stderr and fails.
+ * CLI_DISPATCH passes a table's size along. */
+int cli_dispatch(struct cli *c, int argc, char **argv, const char *group, const char *title,
+		 const struct command *cmds, size_t n, struct kerror *e);
+#define CLI_DISPATCH(c, argc, argv, group, title, cmds, e)                                 \
+	cli_dispatch(c, argc, argv, group, title, cmds, ARRAY_SIZE(cmds), e)
+
 /* Parses a command's flags with getopt_long (flags and arguments may be
  * interleaved, as Docker allows).  Returns the option char, -1 at the end;
  * unknown flags and missing arguments fill e and return '?'. */

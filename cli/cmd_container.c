@@ -37,21 +37,7 @@ static const struct command container_commands[] = {
 
 int cmd_container(struct cli *c, int argc, char **argv, struct kerror *e)
 {
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		FILE *out = argc < 2 ? stderr : stdout;
-		fprintf(out, "Usage: kiln container COMMAND\n\nManage containers\n\nCommands:\n");
-		for (size_t i = 0; i < ARRAY_SIZE(container_commands); i++)
-			fprintf(out, "  %-10s %s\n", container_commands[i].name,
-				container_commands[i].summary);
-		return argc < 2 ? kerror_set(e, EINVAL, "missing command 'kiln container COMMAND'")
-				: 0;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(container_commands); i++)
-		if (strcmp(container_commands[i].name, argv[1]) == 0) {
-			optind = 0;
-			return container_commands[i].fn(c, argc - 1, argv + 1, e);
-		}
-	return kerror_set(e, EINVAL, "unrecognized command `kiln container %s`", argv[1]);
+	return CLI_DISPATCH(c, argc, argv, "container", "Manage containers", container_commands, e);
 }
 
 int container_get(struct cli *c, const char *what, struct container_info **out,

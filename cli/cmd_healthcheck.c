@@ -39,15 +39,12 @@ static int healthcheck_run(struct cli *c, int argc, char **argv, struct kerror *
 	return 0;
 }
 
+static const struct command healthcheck_commands[] = {
+	{ "run", healthcheck_run, "Run the health check of a container" },
+};
+
 int cmd_healthcheck(struct cli *c, int argc, char **argv, struct kerror *e)
 {
-	if (argc >= 2 && !strcmp(argv[1], "run"))
-		return healthcheck_run(c, argc - 1, argv + 1, e);
-	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf("Usage: kiln healthcheck COMMAND\n\nManage health checks on containers\n\n"
-		       "Commands:\n  run         Run the health check of a container\n");
-		return 0;
-	}
-	return kerror_set(e, EINVAL, "unrecognized command `kiln healthcheck %s`",
-			  argc >= 2 ? argv[1] : "");
+	return CLI_DISPATCH(c, argc, argv, "healthcheck", "Manage health checks on containers",
+			    healthcheck_commands, e);
 }

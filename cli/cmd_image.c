@@ -28,17 +28,5 @@ static const struct command image_commands[] = {
 
 int cmd_image(struct cli *c, int argc, char **argv, struct kerror *e)
 {
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		FILE *out = argc < 2 ? stderr : stdout;
-		fprintf(out, "Usage: kiln image COMMAND\n\nManage images\n\nCommands:\n");
-		for (size_t i = 0; i < ARRAY_SIZE(image_commands); i++)
-			fprintf(out, "  %-10s %s\n", image_commands[i].name, image_commands[i].summary);
-		return argc < 2 ? kerror_set(e, EINVAL, "missing command 'kiln image COMMAND'") : 0;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(image_commands); i++)
-		if (strcmp(image_commands[i].name, argv[1]) == 0) {
-			optind = 0;
-			return image_commands[i].fn(c, argc - 1, argv + 1, e);
-		}
-	return kerror_set(e, EINVAL, "unrecognized command `kiln image %s`", argv[1]);
+	return CLI_DISPATCH(c, argc, argv, "image", "Manage images", image_commands, e);
 }

@@ -665,16 +665,6 @@ static const struct command subs[] = {
 
 int cmd_manifest(struct cli *c, int argc, char **argv, struct kerror *e)
 {
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		printf("Usage: kiln manifest COMMAND\n\nCommands:\n");
-		for (size_t i = 0; i < ARRAY_SIZE(subs); i++)
-			printf("  %-10s %s\n", subs[i].name, subs[i].summary);
-		return argc < 2 ? kerror_set(e, EINVAL, "missing command 'kiln manifest COMMAND'") : 0;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(subs); i++)
-		if (!strcmp(argv[1], subs[i].name)) {
-			optind = 0;
-			return subs[i].fn(c, argc - 1, argv + 1, e);
-		}
-	return kerror_set(e, EINVAL, "unrecognized command `kiln manifest %s`", argv[1]);
+	return CLI_DISPATCH(c, argc, argv, "manifest",
+			    "Manipulate manifest lists and image indexes", subs, e);
 }

@@ -569,21 +569,7 @@ static const struct command network_commands[] = {
 
 int cmd_network(struct cli *c, int argc, char **argv, struct kerror *e)
 {
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		FILE *out = argc < 2 ? stderr : stdout;
-		fprintf(out, "Usage: kiln network COMMAND\n\nManage networks\n\nCommands:\n");
-		for (size_t i = 0; i < ARRAY_SIZE(network_commands); i++)
-			fprintf(out, "  %-11s %s\n", network_commands[i].name,
-				network_commands[i].summary);
-		return argc < 2 ? kerror_set(e, EINVAL, "missing command 'kiln network COMMAND'")
-				: 0;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(network_commands); i++)
-		if (!strcmp(network_commands[i].name, argv[1])) {
-			optind = 0;
-			return network_commands[i].fn(c, argc - 1, argv + 1, e);
-		}
-	return kerror_set(e, EINVAL, "unrecognized command `kiln network %s`", argv[1]);
+	return CLI_DISPATCH(c, argc, argv, "network", "Manage networks", network_commands, e);
 }
 
 /* kiln port CONTAINER [PRIVATE_PORT[/PROTO]]: "80/tcp -> 0.0.0.0:8080". */

@@ -761,17 +761,5 @@ int cmd_pod(struct cli *c, int argc, char **argv, struct kerror *e)
 		{ "stop", cmd_pod_stop, "Stop one or more pods" },
 		{ "top", cmd_pod_top, "Display the running processes of containers in a pod" },
 	};
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		FILE *out = argc < 2 ? stderr : stdout;
-		fprintf(out, "Usage: kiln pod COMMAND\n\nManage pods\n\nCommands:\n");
-		for (size_t i = 0; i < ARRAY_SIZE(pod_commands); i++)
-			fprintf(out, "  %-10s %s\n", pod_commands[i].name, pod_commands[i].summary);
-		return argc < 2 ? kerror_set(e, EINVAL, "missing command 'kiln pod COMMAND'") : 0;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(pod_commands); i++)
-		if (!strcmp(pod_commands[i].name, argv[1])) {
-			optind = 0;
-			return pod_commands[i].fn(c, argc - 1, argv + 1, e);
-		}
-	return kerror_set(e, EINVAL, "unrecognized command `kiln pod %s`", argv[1]);
+	return CLI_DISPATCH(c, argc, argv, "pod", "Manage pods", pod_commands, e);
 }

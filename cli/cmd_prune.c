@@ -156,19 +156,13 @@ static int builder_prune(struct cli *c, int argc, char **argv, struct kerror *e)
 	return 0;
 }
 
+static const struct command builder_commands[] = {
+	{ "build", cmd_build, "Build an image from a Containerfile" },
+	{ "prune", builder_prune, "Remove build cache" },
+};
+
 int cmd_builder(struct cli *c, int argc, char **argv, struct kerror *e)
 {
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		FILE *out = argc < 2 ? stderr : stdout;
-		fprintf(out, "Usage: kiln builder COMMAND\n\nManage the build cache\n\nCommands:\n"
-			     "  build      Build an image from a Containerfile\n"
-			     "  prune      Remove build cache\n");
-		return argc < 2 ? kerror_set(e, EINVAL, "missing command 'kiln builder COMMAND'") : 0;
-	}
-	optind = 0;
-	if (!strcmp(argv[1], "prune"))
-		return builder_prune(c, argc - 1, argv + 1, e);
-	if (!strcmp(argv[1], "build"))
-		return cmd_build(c, argc - 1, argv + 1, e);
-	return kerror_set(e, EINVAL, "unrecognized command `kiln builder %s`", argv[1]);
+	return CLI_DISPATCH(c, argc, argv, "builder", "Manage the build cache", builder_commands,
+			    e);
 }

@@ -192,17 +192,5 @@ int cmd_system(struct cli *c, int argc, char **argv, struct kerror *e)
 		  "Start the containers whose restart policy asks for it (after a reboot)" },
 		{ "service", cmd_service, "Run an API service (Docker-compatible)" },
 	};
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		FILE *out = argc < 2 ? stderr : stdout;
-		fprintf(out, "Usage: kiln system COMMAND\n\nManage kiln\n\nCommands:\n");
-		for (size_t i = 0; i < ARRAY_SIZE(system_commands); i++)
-			fprintf(out, "  %-10s %s\n", system_commands[i].name, system_commands[i].summary);
-		return argc < 2 ? kerror_set(e, EINVAL, "missing command 'kiln system COMMAND'") : 0;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(system_commands); i++)
-		if (strcmp(system_commands[i].name, argv[1]) == 0) {
-			optind = 0;
-			return system_commands[i].fn(c, argc - 1, argv + 1, e);
-		}
-	return kerror_set(e, EINVAL, "unrecognized command `kiln system %s`", argv[1]);
+	return CLI_DISPATCH(c, argc, argv, "system", "Manage kiln", system_commands, e);
 }

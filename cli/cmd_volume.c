@@ -433,21 +433,7 @@ static const struct command volume_commands[] = {
 
 int cmd_volume(struct cli *c, int argc, char **argv, struct kerror *e)
 {
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		FILE *out = argc < 2 ? stderr : stdout;
-		fprintf(out, "Usage: kiln volume COMMAND\n\nManage volumes\n\nCommands:\n");
-		for (size_t i = 0; i < ARRAY_SIZE(volume_commands); i++)
-			fprintf(out, "  %-10s %s\n", volume_commands[i].name,
-				volume_commands[i].summary);
-		return argc < 2 ? kerror_set(e, EINVAL, "missing command 'kiln volume COMMAND'")
-				: 0;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(volume_commands); i++)
-		if (!strcmp(volume_commands[i].name, argv[1])) {
-			optind = 0;
-			return volume_commands[i].fn(c, argc - 1, argv + 1, e);
-		}
-	return kerror_set(e, EINVAL, "unrecognized command `kiln volume %s`", argv[1]);
+	return CLI_DISPATCH(c, argc, argv, "volume", "Manage volumes", volume_commands, e);
 }
 
 /* rm -v: the container's anonymous volumes no other container uses. */
