@@ -143,8 +143,11 @@ extern const struct api_route api_system_routes[], api_image_routes[],
 
 /* /events (h_events.c), routed with the system endpoints. */
 enum MHD_Result api_events(struct api_req *r);
-/* /containers/{id}/top (h_top.c), routed with the container endpoints. */
+/* Routed with the container endpoints: /containers/{id}/top (h_top.c),
+ * /containers/{id}/attach and /containers/{id}/resize (h_attach.c). */
 enum MHD_Result api_container_top(struct api_req *r);
+enum MHD_Result api_container_attach(struct api_req *r);
+enum MHD_Result api_container_resize(struct api_req *r);
 
 /* Helpers shared by the handlers (util.c). */
 int64_t api_now_mono(void);

@@ -400,13 +400,6 @@ static enum MHD_Result container_inspect(struct api_req *r)
 	return api_reply_json(r, 200, one);
 }
 
-static enum MHD_Result container_resize(struct api_req *r)
-{
-	/* A detached container's pty belongs to its monitor: not resizable
-	 * from here yet. */
-	return api_reply_empty(r, 200);
-}
-
 static enum MHD_Result container_changes(struct api_req *r)
 {
 	char *args[] = { "diff", r->params[0], NULL };
@@ -519,7 +512,7 @@ static enum MHD_Result container_wait(struct api_req *r)
 	return res;
 }
 
-/* ---- logs and attach --------------------------------------------------------- */
+/* ---- logs --------------------------------------------------------- */
 
 static bool container_tty(const struct container_info *c)
 {
@@ -581,120 +574,6 @@ static enum MHD_Result container_logs(struct api_req *r)
 	return api_reply_worker_stream(r, &w, &o);
 }
 
-struct attach_ctx {
-	char id[DIGEST_HEX_LEN + 1];
-	bool tty, logs;
-	bool fresh; /* not started when attached: its whole log is this run's */
-};
-
-/* Sends the complete k8s-file lines of pending (framed unless tty);
- * keeps the rest.  False when the client is gone. */
-static bool send_lines(int sock, struct buf *pending, bool tty)
-{
-	size_t start = 0;
-	struct buf out = { 0 };
-	for (size_t i = 0; i < pending->len; i++) {
-		if (pending->data[i] != '\n')
-			continue;
-		struct log_line l;
-		if (run_log_parse(pending->data + start, i - start, &l)) {
-			struct buf t = { 0 };
-			buf_append(&t, l.text, l.len);
-			if (!l.partial)
-				buf_append(&t, "\n", 1);
-			if (tty)
-				buf_append(&out, t.data, t.len);
-			else
-				api_frame(&out, l.is_stderr ? 2 : 1, t.data, t.len);
-			buf_release(&t);
-		}
-		start = i + 1;
-	}
-	memmove(pending->data, pending->data + start, pending->len - start);
-	pending->len -= start;
-	bool ok = out.len == 0 || api_send_all(sock, out.data, out.len);
-	buf_release(&out);
-	return ok;
-}
-
-/* The attach session: a detached container writes to its log, so attaching
- * follows the log (from its end, or its start with logs=1) until the
- * container exited or was removed.  The log is opened as soon as it
- * exists and read through the fd, so a --rm container's removal does not
- * cut the tail.  Standard input is not connected: a detached monitor's
- * stdin is /dev/null. */
-static int attach_session(struct api_server *srv, void *ctx, int sock)
-{
-	struct attach_ctx *a = ctx;
-	_cleanup_kerror_ struct kerror e = { 0 };
-	_cleanup_store_ struct store *s = NULL;
-	_cleanup_free_ char *path = NULL;
-	_cleanup_close_ int fd = -1;
-	struct store_opts so = srv->o->store;
-	struct buf pending = { 0 };
-	bool started = false;
-	so.read_only = true;
-	if (store_open(&so, &s, &e) < 0)
-		return -1;
-	path = run_log_path(s, a->id);
-	for (;;) {
-		bool gone = false, stopped = false;
-		{
-			_cleanup_container_info_ struct container_info *c = NULL;
-			_cleanup_kerror_ struct kerror e2 = { 0 };
-			int rc = store_container_get(s, a->id, &c, &e2);
-			gone = rc == -ENOENT;
-			if (rc == 0 && c->state != CTR_CREATED)
-				started = true;
-			stopped = rc == 0 && started && c->state == CTR_EXITED;
-		}
-		if (fd < 0) {
-			/* Created here if absent: the monitor appends to it (no
-			 * O_TRUNC), and a --rm container that lives a few ms is
-			 * gone before a poll could open it. */
-			fd = open(path, O_RDONLY | O_CLOEXEC | (a->fresh ? O_CREAT : 0), 0600);
-			if (fd >= 0 && !a->logs && !a->fresh)
-				lseek(fd, 0, SEEK_END);
-		}
-		/* read what there is */
-		for (;;) {
-			char tmp[65536];
-			ssize_t n = fd >= 0 ? read(fd, tmp, sizeof(tmp)) : 0;
-			if (n <= 0)
-				break;
-			buf_append(&pending, tmp, (size_t)n);
-			if (!send_lines(sock, &pending, a->tty)) {
-				buf_release(&pending);
-				return -1;
-			}
-		}
-		if (gone || stopped)
-			break;
-		/* docker half-closes at once (no stdin), which may look like a
-		 * hang-up (see hijack.c): a failed send says the client left */
-		struct timespec ts = { 0, 20 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-	buf_release(&pending);
-	return 1;
-}
-
-static enum MHD_Result container_attach(struct api_req *r)
-{
-	_cleanup_container_info_ struct container_info *c = NULL;
-	enum MHD_Result res;
-	if (get_container(r, &c, &res) < 0)
-		return res;
-	if (!api_query_bool(r, "stream") && !api_query_bool(r, "logs"))
-		return api_reply_error(r, 400, "attach without stream or logs is not supported");
-	struct attach_ctx *a = xcalloc(1, sizeof(*a));
-	snprintf(a->id, sizeof(a->id), "%s", c->id);
-	a->tty = container_tty(c);
-	a->logs = api_query_bool(r, "logs");
-	a->fresh = c->state == CTR_CREATED;
-	return api_reply_hijack(r, NULL, 0, a->tty, attach_session, a, NULL);
-}
-
 /* ---- files --------------------------------------------------------------------- */
 
 static enum MHD_Result container_export(struct api_req *r)
@@ -721,8 +600,8 @@ const struct api_route api_container_routes[] = {
 	{ "POST", "/containers/{}/unpause", container_unpause, false },
 	{ "POST", "/containers/{}/rename", container_rename, false },
 	{ "POST", "/containers/{}/wait", container_wait, false },
-	{ "POST", "/containers/{}/resize", container_resize, false },
-	{ "POST", "/containers/{}/attach", container_attach, false },
+	{ "POST", "/containers/{}/resize", api_container_resize, false },
+	{ "POST", "/containers/{}/attach", api_container_attach, false },
 	{ "GET", "/containers/{}/logs", container_logs, false },
 	{ "GET", "/containers/{}/changes", container_changes, false },
 	{ "GET", "/containers/{}/top", api_container_top, false },

@@ -4,8 +4,10 @@
  *   monitor → client: 1 stdout data, 2 stderr data
  *   client → monitor: 1 stdin data, 2 stdin closed, 3 window size (rows,
  *                     cols as two uint16)
- * The socket path is bound and connected relative to the run dir (a
- * sockaddr_un holds 108 bytes; a run dir may be longer). */
+ * The socket is bound relative to the run dir (a sockaddr_un holds 108
+ * bytes; a run dir may be longer) and connected to through
+ * /proc/self/fd/N/attach (no chdir: the API service connects from many
+ * threads at once). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -22,9 +24,9 @@
 
 #define PKT_MAX (16384 + 1)
 
-/* bind or connect to "attach" inside dir, coming back to the current
- * directory afterwards. */
-static int at_dir(const char *dir, int fd, bool do_bind, struct kerror *e)
+/* Binds "attach" inside dir, coming back to the current directory
+ * afterwards (the monitor is single-threaded). */
+static int bind_in(const char *dir, int fd, struct kerror *e)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	_cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -32,16 +34,24 @@ static int at_dir(const char *dir, int fd, bool do_bind, struct kerror *e)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "attach");
 	if (chdir(dir) < 0)
 		return kerror_sys(e, errno, "entering \"%s\"", dir);
-	if (do_bind) {
-		unlink("attach");
-		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0)
-			r = kerror_sys(e, errno, "creating the attach socket in \"%s\"", dir);
-	} else if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = kerror_sys(e, errno, "connecting to the attach socket in \"%s\"", dir);
-	}
+	unlink("attach");
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0)
+		r = kerror_sys(e, errno, "creating the attach socket in \"%s\"", dir);
 	if (cwd >= 0 && fchdir(cwd) < 0 && r == 0)
 		r = kerror_sys(e, errno, "returning to the working directory");
 	return r;
+}
+
+static int connect_in(const char *dir, int fd, struct kerror *e)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int d = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (d < 0)
+		return kerror_sys(e, errno, "opening \"%s\"", dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/attach", d);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return kerror_sys(e, errno, "connecting to the attach socket in \"%s\"", dir);
+	return 0;
 }
 
 int attach_listen(const char *rundir, struct kerror *e)
@@ -49,7 +59,7 @@ int attach_listen(const char *rundir, struct kerror *e)
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return kerror_sys(e, errno, "creating the attach socket");
-	int r = at_dir(rundir, fd, true, e);
+	int r = bind_in(rundir, fd, e);
 	if (r < 0) {
 		close(fd);
 		return r;
@@ -166,15 +176,78 @@ bad:
 	return kerror_set(e, EINVAL, "invalid detach keys \"%s\"", spec);
 }
 
+static void send_size(int sock, unsigned rows, unsigned cols)
+{
+	char pkt[5] = { 3 };
+	uint16_t rc[2] = { (uint16_t)rows, (uint16_t)cols };
+	memcpy(pkt + 1, rc, sizeof(rc));
+	send(sock, pkt, sizeof(pkt), MSG_NOSIGNAL);
+}
+
 static void send_winsize(int sock)
 {
 	struct winsize ws;
-	if (ioctl(0, TIOCGWINSZ, &ws) == 0) {
-		char pkt[5] = { 3 };
-		uint16_t rc[2] = { ws.ws_row, ws.ws_col };
-		memcpy(pkt + 1, rc, sizeof(rc));
-		send(sock, pkt, sizeof(pkt), MSG_NOSIGNAL);
+	if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+		send_size(sock, ws.ws_row, ws.ws_col);
+}
+
+/* ---- the API's side ---------------------------------------------------------- */
+
+int run_attach_connect(struct store *s, const char *id, struct kerror *e)
+{
+	_cleanup_free_ char *rundir = store_container_rundir(s, id);
+	_cleanup_close_ int sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		return kerror_sys(e, errno, "creating a socket");
+	int r = connect_in(rundir, sock, e);
+	if (r < 0)
+		return r;
+	return steal_fd(&sock);
+}
+
+int run_attach_stdin(int sock, const void *data, size_t n)
+{
+	char pkt[PKT_MAX];
+	const char *p = data;
+	while (n > 0) {
+		size_t k = n < PKT_MAX - 1 ? n : PKT_MAX - 1;
+		pkt[0] = 1;
+		memcpy(pkt + 1, p, k);
+		ssize_t w;
+		do
+			w = send(sock, pkt, k + 1, MSG_NOSIGNAL);
+		while (w < 0 && errno == EINTR);
+		if (w < 0)
+			return -errno;
+		p += k;
+		n -= k;
 	}
+	return 0;
+}
+
+void run_attach_stdin_close(int sock)
+{
+	char end = 2;
+	send(sock, &end, 1, MSG_NOSIGNAL);
+}
+
+void run_attach_drain(int sock)
+{
+	char pkt[PKT_MAX];
+	while (recv(sock, pkt, sizeof(pkt), MSG_DONTWAIT) > 0)
+		;
+}
+
+int run_attach_resize(struct store *s, const char *id, unsigned rows, unsigned cols,
+		      struct kerror *e)
+{
+	if (rows > 65535 || cols > 65535)
+		return kerror_set(e, EINVAL, "invalid window size %ux%u", rows, cols);
+	_cleanup_close_ int sock = run_attach_connect(s, id, e);
+	if (sock < 0)
+		return sock;
+	send_size(sock, rows, cols);
+	return 0;
 }
 
 int run_attach(struct store *s, const struct container_info *c, const struct run_attach_opts *o,
@@ -193,7 +266,7 @@ int run_attach(struct store *s, const struct container_info *c, const struct run
 		return kerror_sys(e, errno, "creating a socket");
 	if (c->state != CTR_RUNNING)
 		return kerror_set(e, EINVAL, "you can only attach to running containers");
-	r = at_dir(rundir, sock, false, e);
+	r = connect_in(rundir, sock, e);
 	if (r < 0)
 		return kerror_wrap(e, "attaching to %s (only a container started detached "
 				      "can be attached to)",

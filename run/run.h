@@ -489,6 +489,21 @@ int run_attach(struct store *s, const struct container_info *c, const struct run
 	       bool *detached, struct kerror *e);
 /* "ctrl-p,ctrl-q" → bytes ("" → none). */
 int run_detach_keys_parse(const char *spec, char *out, size_t *n, struct kerror *e);
+/* The same attach socket for the API service: a connected SOCK_SEQPACKET
+ * socket (its packets: see attach.c; the monitor drops a client that does
+ * not read its output, so read or drain it), or a negative errno when the
+ * container has no monitor listening (not running, or not detached). */
+int run_attach_connect(struct store *s, const char *id, struct kerror *e);
+/* Container stdin through it (blocking); 0 or a negative errno. */
+int run_attach_stdin(int sock, const void *data, size_t n);
+/* The end of stdin (the container's stdin pipe closes; not for a tty). */
+void run_attach_stdin_close(int sock);
+/* Discards the output packets waiting on it. */
+void run_attach_drain(int sock);
+/* Sets the window size of a detached container's tty (ignored without
+ * one). */
+int run_attach_resize(struct store *s, const char *id, unsigned rows, unsigned cols,
+		      struct kerror *e);
 
 /* k8s-file log lines: "<RFC3339Nano> stdout|stderr F|P <text>". */
 struct log_line {

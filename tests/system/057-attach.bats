@@ -25,8 +25,9 @@ bb() {
 	# two clients at once both see the output
 	kiln run -d --name two bb sh -c 'sleep 1; echo both'
 	kiln attach two > "$BATS_TEST_TMPDIR/a1" &
+	bg=$!
 	kiln attach two > "$BATS_TEST_TMPDIR/a2"
-	wait
+	wait "$bg" # not a bare wait: BATS_TEST_TIMEOUT keeps a watchdog child
 	[ "$(cat "$BATS_TEST_TMPDIR/a1")" = both ]
 	[ "$(cat "$BATS_TEST_TMPDIR/a2")" = both ]
 }

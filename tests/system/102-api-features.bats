@@ -92,3 +92,48 @@ out2" ]
 	run curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" 'http://d/containers/nosuch/top'
 	[ "$output" = 404 ]
 }
+
+@test "api: attach feeds stdin (run -i, docker attach), detach keys, the end of stdin" {
+	run timeout 20 sh -c "echo hello | docker run -i --rm busybox sh -c 'cat; echo done'"
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello
+done" ]
+	# a running container started with -i: attach, send two lines, close
+	docker run -d -i --name a1 busybox sh -c 'while read l; do echo got:$l; done; echo eof'
+	run timeout 20 sh -c "printf 'one\ntwo\n' | docker attach a1"
+	[ "$status" -eq 0 ]
+	[ "$output" = "got:one
+got:two
+eof" ]
+	[[ "$(kiln ps -a --format '{{.Names}} {{.Status}}')" == "a1 Exited (0)"* ]]
+	# without -i the container has no stdin: what is sent is dropped
+	docker run -d --name a2 busybox sh -c 'sleep 1; cat; echo closed'
+	run timeout 20 sh -c "echo ignored | docker attach a2"
+	[ "$output" = closed ]
+	# a tty: the detach keys end the attachment, not the container
+	docker run -d -it --name a3 busybox sh
+	run timeout 20 script -qc "docker attach a3" /dev/null < <(sleep 0.5; printf 'echo hi-$((40+2))\n'; sleep 0.5; printf '\020\021')
+	[[ "$output" == *hi-42* ]]
+	[ "$(kiln inspect -f '{{.State.Status}}' a3)" = running ]
+	run timeout 20 script -qc "docker attach --detach-keys ctrl-x a3" /dev/null < <(sleep 0.5; printf 'echo x-$((1+1))\n'; sleep 0.5; printf '\030')
+	[[ "$output" == *x-2* ]]
+	[ "$(kiln inspect -f '{{.State.Status}}' a3)" = running ]
+}
+
+@test "api: resize sets the tty's window size (container and docker run -it)" {
+	docker run -d -t --name r1 busybox sleep 100
+	run curl -s -XPOST -w '%{http_code}' --unix-socket "$SOCK" 'http://d/containers/r1/resize?h=33&w=111'
+	[ "$output" = 200 ]
+	[ "$(kiln exec r1 sh -c 'stty size </proc/1/fd/0')" = "33 111" ]
+	run curl -s -o /dev/null -XPOST -w '%{http_code}' --unix-socket "$SOCK" 'http://d/containers/r1/resize?h=-1&w=x'
+	[ "$output" = 400 ]
+	docker run -d --name r2 busybox sleep 100
+	run curl -s -o /dev/null -XPOST -w '%{http_code}' --unix-socket "$SOCK" 'http://d/containers/r2/resize?h=10&w=10'
+	[ "$output" = 200 ]
+	docker create --name r3 -t busybox true
+	run curl -s -o /dev/null -XPOST -w '%{http_code}' --unix-socket "$SOCK" 'http://d/containers/r3/resize?h=10&w=10'
+	[ "$output" = 409 ]
+	# docker run -it sizes the container's tty as its terminal
+	run timeout 20 script -qc "stty cols 123 rows 45; docker run -it --rm busybox sh -c 'sleep 0.5; stty size'" /dev/null </dev/null
+	[[ "$output" == *"45 123"* ]]
+}
