@@ -80,6 +80,14 @@ int template_print_table(FILE *out, const char *tmpl, json_t *items, const char 
 			 struct kerror *e);
 /* template_print_table without headers. */
 int template_print_list(FILE *out, const char *tmpl, json_t *items, struct kerror *e);
+/* What inspect prints: items as an indented JSON array, or, with a format
+ * other than "json", the template run over each. */
+int template_print_inspect(FILE *out, const char *format, json_t *items, struct kerror *e);
+/* What a listing (network ls, volume ls) prints: without a format the
+ * tab-separated table (its header line first); with "json" items as an
+ * indented JSON array; with another the template (headers as above). */
+int template_print_listing(FILE *out, const char *format, json_t *items,
+			   const char *const *headers, const char *table, struct kerror *e);
 
 /* ---- commands ------------------------------------------------------------ */
 

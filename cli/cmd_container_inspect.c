@@ -226,13 +226,8 @@ int cmd_container_inspect(struct cli *c, int argc, char **argv, struct kerror *e
 		}
 		json_array_append_new(all, j);
 	}
-	if (format && strcmp(format, "json") != 0) {
-		r = template_print_list(stdout, format, all, e);
-		if (r < 0)
-			return r;
-	} else {
-		_cleanup_free_ char *txt = json_dump_pretty(all);
-		printf("%s\n", txt);
-	}
+	r = template_print_inspect(stdout, format, all, e);
+	if (r < 0)
+		return r;
 	return failed;
 }

@@ -208,13 +208,7 @@ static int inspect_common(struct cli *c, int argc, char **argv, const char *what
 		}
 		json_array_append_new(all, j);
 	}
-	if (format && strcmp(format, "json") != 0) {
-		r = template_print_list(stdout, format, all, e);
-	} else {
-		_cleanup_free_ char *out = json_dump_pretty(all);
-		printf("%s\n", out);
-		r = 0;
-	}
+	r = template_print_inspect(stdout, format, all, e);
 	fflush(stdout);
 	if (errs.data)
 		fputs(errs.data, stderr);

@@ -276,17 +276,9 @@ static int network_ls(struct cli *c, int argc, char **argv, struct kerror *e)
 						       l[i]->internal, "IPv6", 0, "CreatedAt", t,
 						       "Subnet", l[i]->subnet));
 	}
-	if (format && !quiet) {
+	if (!quiet) {
 		static const char *const headers[] = { "ID", "NETWORK ID", NULL };
-		if (!strcmp(format, "json")) {
-			_cleanup_free_ char *t = json_dump_pretty(items);
-			printf("%s\n", t);
-		} else {
-			r = template_print_table(stdout, format, items, headers, e);
-		}
-	} else if (!quiet) {
-		_cleanup_free_ char *t = buf_steal(&tbl);
-		table_print(stdout, t);
+		r = template_print_listing(stdout, format, items, headers, tbl.data, e);
 	}
 	buf_release(&tbl);
 	network_list_free(l, n);
@@ -330,13 +322,8 @@ static int network_inspect(struct cli *c, int argc, char **argv, struct kerror *
 		}
 		json_array_append_new(all, network_json(s, n, NULL));
 	}
-	if (format && strcmp(format, "json")) {
-		if ((r = template_print_list(stdout, format, all, e)) < 0)
-			return r;
-	} else {
-		_cleanup_free_ char *t = json_dump_pretty(all);
-		printf("%s\n", t);
-	}
+	if ((r = template_print_inspect(stdout, format, all, e)) < 0)
+		return r;
 	return failed ? 125 : 0;
 }
 

@@ -210,17 +210,9 @@ static int volume_ls(struct cli *c, int argc, char **argv, struct kerror *e)
 		buf_printf(&tbl, "local\t%s\n", list[i]->name);
 		json_array_append_new(items, volume_json(s, list[i]));
 	}
-	if (format && !quiet) {
+	if (!quiet) {
 		static const char *const headers[] = { "Name", "VOLUME NAME", NULL };
-		if (!strcmp(format, "json")) {
-			_cleanup_free_ char *t = json_dump_pretty(items);
-			printf("%s\n", t);
-		} else {
-			r = template_print_table(stdout, format, items, headers, e);
-		}
-	} else if (!quiet) {
-		_cleanup_free_ char *t = buf_steal(&tbl);
-		table_print(stdout, t);
+		r = template_print_listing(stdout, format, items, headers, tbl.data, e);
 	}
 	buf_release(&tbl);
 	volume_list_free(list, n);
@@ -276,13 +268,8 @@ static int volume_inspect(struct cli *c, int argc, char **argv, struct kerror *e
 		json_array_append_new(all, volume_json(s, v));
 		volume_info_free(v);
 	}
-	if (format && strcmp(format, "json")) {
-		if ((r = template_print_list(stdout, format, all, e)) < 0)
-			return r;
-	} else {
-		_cleanup_free_ char *t = json_dump_pretty(all);
-		printf("%s\n", t);
-	}
+	if ((r = template_print_inspect(stdout, format, all, e)) < 0)
+		return r;
 	return failed;
 }
 

@@ -86,3 +86,27 @@ int template_print_list(FILE *out, const char *tmpl, json_t *items, struct kerro
 {
 	return template_print_table(out, tmpl, items, NULL, e);
 }
+
+int template_print_inspect(FILE *out, const char *format, json_t *items, struct kerror *e)
+{
+	if (format && strcmp(format, "json") != 0)
+		return template_print_list(out, format, items, e);
+	_cleanup_free_ char *t = json_dump_pretty(items);
+	fprintf(out, "%s\n", t);
+	return 0;
+}
+
+int template_print_listing(FILE *out, const char *format, json_t *items,
+			   const char *const *headers, const char *table, struct kerror *e)
+{
+	if (!format) {
+		table_print(out, table ? table : "");
+		return 0;
+	}
+	if (strcmp(format, "json") == 0) {
+		_cleanup_free_ char *t = json_dump_pretty(items);
+		fprintf(out, "%s\n", t);
+		return 0;
+	}
+	return template_print_table(out, format, items, headers, e);
+}
