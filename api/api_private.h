@@ -3,6 +3,7 @@
 #define KILN_API_PRIVATE_H
 
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <sys/types.h>
 
@@ -14,12 +15,17 @@
 #define API_VERSION "1.47"
 #define API_MIN_VERSION "1.24"
 
-/* Read-only after api_serve set it up, but for the activity clock. */
+/* Read-only after api_serve set it up, but for the activity clock and
+ * the live ttys. */
+struct api_tty;
 struct api_server {
 	const struct api_opts *o;
 	_Atomic int64_t last_active; /* CLOCK_MONOTONIC seconds */
 	_Atomic int busy;            /* requests in flight */
 	char *tmpdir;                /* where uploaded bodies are spooled */
+	pthread_mutex_t tty_lock;    /* guards ttys (zero-initialised) */
+	struct api_tty *ttys;        /* exec sessions' ptys, ttys.c */
+	size_t n_ttys;
 };
 
 struct api_req;
@@ -85,6 +91,12 @@ enum {
 /* Starts `kiln <global options> args…`. */
 int api_worker_start(struct api_server *srv, char *const *args, int flags,
 		     struct api_worker *w, struct kerror *e);
+/* The same on the slave side of the pty master (its stdin, stdout and
+ * stderr, and its controlling terminal in a session of its own, so that a
+ * window size set on master reaches it as SIGWINCH): w->out, and w->in
+ * when with_in, are copies of master; w->err is -1. */
+int api_worker_start_pty(struct api_server *srv, char *const *args, int master, bool with_in,
+			 struct api_worker *w, struct kerror *e);
 /* Kills the worker's group (if kill) and reaps it; returns its exit code. */
 int api_worker_finish(struct api_worker *w, bool kill);
 /* Runs to completion: *out and *err get what it printed; returns the exit
@@ -128,6 +140,24 @@ typedef int (*api_hijack_fn)(struct api_server *srv, void *ctx, int sock);
 typedef void (*api_hijack_done_fn)(struct api_server *srv, void *ctx, int code);
 enum MHD_Result api_reply_hijack(struct api_req *r, char **args, int flags, bool tty,
 				 api_hijack_fn before, void *ctx, api_hijack_done_fn done);
+/* The same with a tty: the worker runs on the slave side of master (taken;
+ * see api_worker_start_pty), the client's bytes go to master when with_in,
+ * and master's output to the client, raw.  done() also comes (with 126)
+ * when the worker cannot start. */
+enum MHD_Result api_reply_hijack_pty(struct api_req *r, char **args, int master, bool with_in,
+				     api_hijack_fn before, void *ctx, api_hijack_done_fn done);
+
+/* ---- exec ttys (ttys.c) ----------------------------------------------------
+ * /exec/{id}/resize comes on a connection of its own while the session's
+ * pty is held by the thread relaying it: the live ones are listed here by
+ * exec ID (nothing outlives the service). */
+/* A pty master (O_CLOEXEC) whose slave is in raw mode. */
+int api_pty_open(int *master, struct kerror *e);
+/* Lists a copy of master under id / drops it. */
+void api_tty_add(struct api_server *srv, const char *id, int master);
+void api_tty_remove(struct api_server *srv, const char *id);
+/* Sets the window size of id's pty; -ENOENT when it has none. */
+int api_tty_resize(struct api_server *srv, const char *id, unsigned rows, unsigned cols);
 
 /* Summaries as /images/json and /containers/json give them. */
 int api_images_summary(struct store *s, bool all, json_t **out, struct kerror *e);

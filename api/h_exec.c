@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 
 #include "api/api_private.h"
@@ -89,6 +90,13 @@ static void exec_done(struct api_server *srv, void *ctx, int code)
 	exec_save(srv, x->id, j, &e);
 }
 
+static void exec_tty_done(struct api_server *srv, void *ctx, int code)
+{
+	struct exec_ctx *x = ctx;
+	api_tty_remove(srv, x->id);
+	exec_done(srv, ctx, code);
+}
+
 static int exec_begin(struct api_server *srv, void *ctx, int sock)
 {
 	struct exec_ctx *x = ctx;
@@ -143,8 +151,29 @@ static enum MHD_Result exec_start(struct api_req *r)
 		free(x);
 		return rc < 0 ? res : api_reply_empty(r, 200);
 	}
-	return api_reply_hijack(r, args, (in ? WORKER_STDIN : 0) | (tty ? WORKER_MERGE : 0), tty,
-				exec_begin, x, exec_done);
+	if (!tty)
+		return api_reply_hijack(r, args, in ? WORKER_STDIN : 0, false, exec_begin, x,
+					exec_done);
+	/* kiln exec -t runs on a pty of ours, so that /exec/{id}/resize can
+	 * reach it; ConsoleSize ([rows, cols], API 1.42) is its first size */
+	int master;
+	if (api_pty_open(&master, &e) < 0) {
+		strv_free(args);
+		free(x);
+		return api_reply_kerror(r, &e);
+	}
+	json_t *cs = json_object_get(body, "ConsoleSize");
+	if (!json_is_array(cs))
+		cs = json_object_get(cfg, "ConsoleSize");
+	if (json_is_array(cs) && json_array_size(cs) == 2) {
+		json_int_t h = json_integer_value(json_array_get(cs, 0)),
+			   w = json_integer_value(json_array_get(cs, 1));
+		struct winsize ws = { .ws_row = (unsigned short)h, .ws_col = (unsigned short)w };
+		if (h > 0 && w > 0 && h <= 65535 && w <= 65535)
+			ioctl(master, TIOCSWINSZ, &ws);
+	}
+	api_tty_add(r->srv, x->id, master);
+	return api_reply_hijack_pty(r, args, master, in, exec_begin, x, exec_tty_done);
 }
 
 static enum MHD_Result exec_inspect(struct api_req *r)
@@ -167,6 +196,21 @@ static enum MHD_Result exec_inspect(struct api_req *r)
 
 static enum MHD_Result exec_resize(struct api_req *r)
 {
+	_cleanup_kerror_ struct kerror e = { 0 };
+	_cleanup_json_ json_t *cfg = NULL;
+	const char *hs = api_query(r, "h"), *ws = api_query(r, "w");
+	char *end1 = NULL, *end2 = NULL;
+	long h = hs ? strtol(hs, &end1, 10) : -1, w = ws ? strtol(ws, &end2, 10) : -1;
+	if (!hs || !ws || *end1 || *end2 || h < 0 || w < 0 || h > 65535 || w > 65535)
+		return api_reply_error(r, 400, "invalid window size");
+	if (exec_load(r->srv, r->params[0], &cfg, &e) < 0)
+		return api_reply_kerror(r, &e);
+	/* no tty, or a session that ended (the docker client resizes right
+	 * after the start, which may be after a short command's end): nothing
+	 * to size */
+	int rc = api_tty_resize(r->srv, r->params[0], (unsigned)h, (unsigned)w);
+	if (rc < 0 && rc != -ENOENT)
+		return api_reply_error(r, 500, "resizing exec %s: %s", r->params[0], strerror(-rc));
 	return api_reply_empty(r, 201);
 }
 

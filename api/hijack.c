@@ -17,10 +17,14 @@ struct hijack {
 	api_hijack_fn before;
 	void *ctx;
 	api_hijack_done_fn done;
+	int pty; /* the worker's pty master, -1 */
+	bool pty_in;
 };
 
 static void hijack_free(struct hijack *h)
 {
+	if (h->pty >= 0)
+		close(h->pty);
 	strv_free(h->args);
 	free(h->ctx);
 	free(h);
@@ -119,15 +123,23 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *req_cls, co
 	(void)req_cls;
 	/* without args, before() is the whole session */
 	if ((!h->before || h->before(h->srv, h->ctx, sock) == 0) && h->args) {
-		if (api_worker_start(h->srv, h->args, h->flags, &w, &e) == 0) {
+		int r = h->pty >= 0 ? api_worker_start_pty(h->srv, h->args, h->pty, h->pty_in, &w, &e)
+				    : api_worker_start(h->srv, h->args, h->flags, &w, &e);
+		if (r == 0) {
 			int code = relay(h, &w, sock, extra, extra_len);
 			if (h->done)
 				h->done(h->srv, h->ctx, code);
-		} else if (!h->tty) {
-			struct buf b = { 0 };
-			api_frame(&b, 2, e.msg, strlen(e.msg));
-			api_send_all(sock, b.data, b.len);
-			buf_release(&b);
+		} else {
+			if (!h->tty) {
+				struct buf b = { 0 };
+				api_frame(&b, 2, e.msg, strlen(e.msg));
+				api_send_all(sock, b.data, b.len);
+				buf_release(&b);
+			} else {
+				api_send_all(sock, e.msg, strlen(e.msg));
+			}
+			if (h->done)
+				h->done(h->srv, h->ctx, 126);
 		}
 	}
 	shutdown(sock, SHUT_RDWR);
@@ -135,11 +147,9 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *req_cls, co
 	hijack_free(h);
 }
 
-enum MHD_Result api_reply_hijack(struct api_req *r, char **args, int flags, bool tty,
-				 api_hijack_fn before, void *ctx, api_hijack_done_fn done)
+static enum MHD_Result reply(struct api_req *r, struct hijack *h)
 {
-	struct hijack *h = xcalloc(1, sizeof(*h));
-	*h = (struct hijack){ r->srv, args, flags, tty, before, ctx, done };
+	bool tty = h->tty;
 	struct MHD_Response *resp = MHD_create_response_for_upgrade(on_upgrade, h);
 	if (!resp) {
 		hijack_free(h);
@@ -151,4 +161,20 @@ enum MHD_Result api_reply_hijack(struct api_req *r, char **args, int flags, bool
 	enum MHD_Result res = MHD_queue_response(r->conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
 	MHD_destroy_response(resp);
 	return res;
+}
+
+enum MHD_Result api_reply_hijack(struct api_req *r, char **args, int flags, bool tty,
+				 api_hijack_fn before, void *ctx, api_hijack_done_fn done)
+{
+	struct hijack *h = xcalloc(1, sizeof(*h));
+	*h = (struct hijack){ r->srv, args, flags, tty, before, ctx, done, -1, false };
+	return reply(r, h);
+}
+
+enum MHD_Result api_reply_hijack_pty(struct api_req *r, char **args, int master, bool with_in,
+				     api_hijack_fn before, void *ctx, api_hijack_done_fn done)
+{
+	struct hijack *h = xcalloc(1, sizeof(*h));
+	*h = (struct hijack){ r->srv, args, 0, true, before, ctx, done, master, with_in };
+	return reply(r, h);
 }

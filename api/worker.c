@@ -18,11 +18,12 @@ extern char **environ;
 /* What a worker may print before it is cut short. */
 #define WORKER_OUT_MAX (256u << 20)
 
-int api_worker_start(struct api_server *srv, char *const *args, int flags,
-		     struct api_worker *w, struct kerror *e)
+/* Spawns `kiln <global options> args…` with fa's stdio: in a process group
+ * of its own, or with setsid in a session of its own (its controlling
+ * terminal then comes from fa). */
+static int spawn(struct api_server *srv, char *const *args, posix_spawn_file_actions_t *fa,
+		 bool setsid, pid_t *pid, struct kerror *e)
 {
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
-	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t none, def;
 	_cleanup_strv_ char **argv = NULL;
@@ -33,6 +34,36 @@ int api_worker_start(struct api_server *srv, char *const *args, int flags,
 		api_arg(&argv, *a);
 	for (char *const *a = args; *a; a++)
 		api_arg(&argv, *a);
+	/* The service blocks SIGINT/SIGTERM and ignores SIGPIPE; a worker is
+	 * an ordinary command again. */
+	posix_spawnattr_init(&at);
+	sigemptyset(&none);
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	sigaddset(&def, SIGINT);
+	sigaddset(&def, SIGTERM);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &def);
+	/* a session leader leads its process group too */
+	if (!setsid)
+		posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+					      (setsid ? POSIX_SPAWN_SETSID : POSIX_SPAWN_SETPGROUP));
+	r = posix_spawn(pid, srv->o->self, fa, &at, argv, environ);
+	posix_spawnattr_destroy(&at);
+	if (r != 0) {
+		*pid = -1;
+		return kerror_sys(e, r, "starting a worker (%s)", srv->o->self);
+	}
+	return 0;
+}
+
+int api_worker_start(struct api_server *srv, char *const *args, int flags,
+		     struct api_worker *w, struct kerror *e)
+{
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	posix_spawn_file_actions_t fa;
+	int r;
 
 	*w = (struct api_worker){ .pid = -1, .in = -1, .out = -1, .err = -1 };
 	if (((flags & WORKER_STDIN) && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0 ||
@@ -53,27 +84,10 @@ int api_worker_start(struct api_server *srv, char *const *args, int flags,
 		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
 	else
 		posix_spawn_file_actions_adddup2(&fa, (flags & WORKER_MERGE) ? out[1] : err[1], 2);
-	/* The service blocks SIGINT/SIGTERM and ignores SIGPIPE; a worker is
-	 * an ordinary command again. */
-	posix_spawnattr_init(&at);
-	sigemptyset(&none);
-	sigemptyset(&def);
-	sigaddset(&def, SIGPIPE);
-	sigaddset(&def, SIGINT);
-	sigaddset(&def, SIGTERM);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &def);
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-					      POSIX_SPAWN_SETPGROUP);
-	r = posix_spawn(&w->pid, srv->o->self, &fa, &at, argv, environ);
+	r = spawn(srv, args, &fa, false, &w->pid, e);
 	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (r != 0) {
-		w->pid = -1;
-		r = kerror_sys(e, r, "starting a worker (%s)", srv->o->self);
+	if (r < 0)
 		goto fail;
-	}
 	if (in[0] >= 0)
 		close(in[0]);
 	close(out[1]);
@@ -89,6 +103,41 @@ fail:
 		if (out[i] >= 0) close(out[i]);
 		if (err[i] >= 0) close(err[i]);
 	}
+	return r;
+}
+
+int api_worker_start_pty(struct api_server *srv, char *const *args, int master, bool with_in,
+			 struct api_worker *w, struct kerror *e)
+{
+	posix_spawn_file_actions_t fa;
+	char pts[64];
+	int r;
+
+	*w = (struct api_worker){ .pid = -1, .in = -1, .out = -1, .err = -1 };
+	if (ptsname_r(master, pts, sizeof(pts)) != 0)
+		return kerror_sys(e, errno, "naming the worker's pty");
+	w->out = fcntl(master, F_DUPFD_CLOEXEC, 3);
+	if (with_in && w->out >= 0)
+		w->in = fcntl(master, F_DUPFD_CLOEXEC, 3);
+	if (w->out < 0 || (with_in && w->in < 0)) {
+		r = kerror_sys(e, errno, "duplicating the pty");
+		goto fail;
+	}
+	posix_spawn_file_actions_init(&fa);
+	/* opened after setsid and without O_NOCTTY: its controlling tty */
+	posix_spawn_file_actions_addopen(&fa, 0, pts, O_RDWR, 0);
+	posix_spawn_file_actions_adddup2(&fa, 0, 1);
+	posix_spawn_file_actions_adddup2(&fa, 0, 2);
+	r = spawn(srv, args, &fa, true, &w->pid, e);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r == 0)
+		return 0;
+fail:
+	if (w->in >= 0)
+		close(w->in);
+	if (w->out >= 0)
+		close(w->out);
+	w->in = w->out = -1;
 	return r;
 }
 

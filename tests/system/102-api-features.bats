@@ -137,3 +137,71 @@ eof" ]
 	run timeout 20 script -qc "stty cols 123 rows 45; docker run -it --rm busybox sh -c 'sleep 0.5; stty size'" /dev/null </dev/null
 	[[ "$output" == *"45 123"* ]]
 }
+
+@test "api: exec with a tty: docker exec -it gets the terminal's size, /exec/{id}/resize changes it" {
+	docker run -d --name x1 busybox sleep 100
+	run timeout 20 script -qc "stty cols 101 rows 37; docker exec -it x1 sh -c 'stty size; tty'" /dev/null </dev/null
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"37 101"* ]]
+	[[ "$output" == *"/dev/pts/"* ]]
+	# an interactive shell reads what the terminal sends, exit code back
+	run timeout 20 script -qec "docker exec -it x1 sh" /dev/null < <(sleep 1; printf 'echo in-$((6*7))\n'; sleep 0.5; printf 'exit 3\n'; sleep 2)
+	[ "$status" -eq 3 ]
+	[[ "$output" == *in-42* ]]
+	# the raw protocol: ConsoleSize first, a resize while it runs
+	run timeout 30 python3 - "$SOCK" x1 <<'PY'
+import sys, socket, json, time, http.client
+
+sock_path, ctr = sys.argv[1:3]
+
+class UConn(http.client.HTTPConnection):
+    def __init__(self):
+        super().__init__("d")
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(sock_path)
+
+def call(method, path, body=None):
+    c = UConn()
+    c.request(method, path, body=json.dumps(body) if body is not None else None,
+              headers={"Content-Type": "application/json"})
+    r = c.getresponse()
+    data = r.read()
+    return r.status, data
+
+st, data = call("POST", "/containers/%s/exec" % ctr,
+                {"Cmd": ["sh", "-c", "stty size; sleep 1; stty size"], "Tty": True,
+                 "AttachStdout": True, "AttachStderr": True})
+eid = json.loads(data)["Id"]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sock_path)
+body = json.dumps({"Detach": False, "Tty": True, "ConsoleSize": [24, 80]}).encode()
+s.sendall(b"POST /exec/%s/start HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n"
+          b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % (eid.encode(), len(body)) + body)
+buf = b""
+while b"\r\n\r\n" not in buf:
+    buf += s.recv(4096)
+head, rest = buf.split(b"\r\n\r\n", 1)
+print(head.split(b"\r\n")[0].decode())
+time.sleep(0.5)
+print("resize", call("POST", "/exec/%s/resize?h=50&w=132" % eid)[0])
+out = rest
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    out += d
+print(out.decode().replace("\r", ""))
+print("bad", call("POST", "/exec/%s/resize?h=x&w=1" % eid)[0])
+print("missing", call("POST", "/exec/%s/resize?h=1&w=1" % ("0" * 64))[0])
+st, data = call("GET", "/exec/%s/json" % eid)
+print("exit", json.loads(data)["ExitCode"])
+PY
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "HTTP/1.1 101 Switching Protocols" ]
+	[ "${lines[1]}" = "resize 201" ]
+	[ "${lines[2]}" = "24 80" ]
+	[ "${lines[3]}" = "50 132" ]
+	[[ "$output" == *"bad 400"* && "$output" == *"missing 404"* && "$output" == *"exit 0"* ]]
+}
