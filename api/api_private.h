@@ -165,10 +165,13 @@ int api_containers_summary(struct store *s, bool all, bool size, json_t **out, s
 int api_volumes_list(struct api_req *r, json_t **out, struct kerror *e);
 /* ?filters= as a JSON object (empty when absent). */
 int api_filters(struct api_req *r, json_t **out, struct kerror *e);
+/* One filter's values, in either of Docker's encodings ({"v": true} or
+ * ["v"]); never NULL. */
+char **api_filter_values(const json_t *vals);
 
 /* ---- handlers ------------------------------------------------------------ */
 extern const struct api_route api_system_routes[], api_image_routes[],
-	api_container_routes[], api_volume_routes[],
+	api_container_routes[], api_volume_routes[], api_network_routes[],
 	api_exec_routes[], api_archive_routes[];
 
 /* /events (h_events.c), routed with the system endpoints. */

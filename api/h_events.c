@@ -20,25 +20,16 @@ static int add_filter(char ***args, const char *key, const char *v, struct kerro
 
 static int filter_args(const json_t *filters, char ***args, struct kerror *e)
 {
-	const char *key, *v;
-	json_t *vals, *x;
-	size_t i;
-	int r = 0;
+	const char *key;
+	json_t *vals;
+	int r;
 	json_object_foreach((json_t *)filters, key, vals) {
-		if (json_is_object(vals)) {
-			json_object_foreach(vals, v, x)
-				if (json_is_true(x) && (r = add_filter(args, key, v, e)) < 0)
-					return r;
-		} else if (json_is_array(vals)) {
-			json_array_foreach(vals, i, x) {
-				if (!json_is_string(x))
-					return kerror_set(e, EINVAL, "invalid filter \"%s\"", key);
-				if ((r = add_filter(args, key, json_string_value(x), e)) < 0)
-					return r;
-			}
-		} else {
+		if (!json_is_object(vals) && !json_is_array(vals))
 			return kerror_set(e, EINVAL, "invalid filter \"%s\"", key);
-		}
+		_cleanup_strv_ char **v = api_filter_values(vals);
+		for (char **x = v; *x; x++)
+			if ((r = add_filter(args, key, *x, e)) < 0)
+				return r;
 	}
 	return 0;
 }

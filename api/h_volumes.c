@@ -1,4 +1,4 @@
-/* /volumes/… and /networks/… (the built-in none and host). */
+/* /volumes/…: `kiln volume` as workers. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,32 +130,11 @@ static enum MHD_Result volume_prune(struct api_req *r)
 						"SpaceReclaimed", (json_int_t)0));
 }
 
-static json_t *network(const char *name)
-{
-	return json_pack("{s:s, s:s, s:s, s:s, s:b, s:b, s:{}, s:{}, s:{}}", "Name", name, "Id",
-			 name, "Scope", "local", "Driver", name, "EnableIPv6", 0, "Internal", 0,
-			 "Containers", "Options", "Labels");
-}
-
-static enum MHD_Result networks_json(struct api_req *r)
-{
-	return api_reply_json(r, 200, json_pack("[o, o]", network("host"), network("none")));
-}
-
-static enum MHD_Result network_inspect(struct api_req *r)
-{
-	if (strcmp(r->params[0], "host") && strcmp(r->params[0], "none"))
-		return api_reply_error(r, 404, "network %s not found", r->params[0]);
-	return api_reply_json(r, 200, network(r->params[0]));
-}
-
 const struct api_route api_volume_routes[] = {
 	{ "GET", "/volumes", volumes_json, false },
 	{ "POST", "/volumes/create", volume_create, false },
 	{ "POST", "/volumes/prune", volume_prune, false },
 	{ "GET", "/volumes/{}", volume_inspect, false },
 	{ "DELETE", "/volumes/{}", volume_delete, false },
-	{ "GET", "/networks", networks_json, false },
-	{ "GET", "/networks/{}", network_inspect, false },
 	{ NULL, NULL, NULL, false },
 };

@@ -28,7 +28,7 @@ char *api_default_uri(const char *runroot)
 
 static const struct api_route *const route_tables[] = {
 	api_system_routes, api_image_routes, api_container_routes, api_volume_routes,
-	api_exec_routes, api_archive_routes,
+	api_network_routes, api_exec_routes, api_archive_routes,
 };
 
 /* Matches path against pattern, filling params: "{}" is one segment,

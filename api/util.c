@@ -103,3 +103,22 @@ char *api_authfile_from_header(struct api_req *r, const char *ref, struct kerror
 	close(fd);
 	return path;
 }
+
+char **api_filter_values(const json_t *vals)
+{
+	char **out = xcalloc(1, sizeof(char *));
+	const char *k;
+	json_t *x;
+	size_t i;
+	if (json_is_object(vals))
+		json_object_foreach((json_t *)vals, k, x) {
+			if (json_is_true(x))
+				api_arg(&out, k);
+		}
+	else if (json_is_array(vals))
+		json_array_foreach(vals, i, x) {
+			if (json_is_string(x))
+				api_arg(&out, json_string_value(x));
+		}
+	return out;
+}

@@ -205,3 +205,51 @@ PY
 	[ "${lines[3]}" = "50 132" ]
 	[[ "$output" == *"bad 400"* && "$output" == *"missing 404"* && "$output" == *"exit 0"* ]]
 }
+
+@test "api: networks: docker network create/ls/inspect/connect/disconnect/rm/prune as kiln network sees them" {
+	docker network create n1 >/dev/null
+	id2=$(docker network create --subnet 10.99.0.0/24 --label a=b n2)
+	[ "$id2" = "$(kiln network inspect -f '{{.Id}}' n2)" ]
+	run docker network create n1
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"already"* ]]
+	# the same networks, plus Docker's host and none
+	[ "$(docker network ls --format '{{.Name}}' | grep -v -x -e host -e none)" = "$(kiln network ls --format '{{.Name}}')" ]
+	run docker network ls --format '{{.Name}} {{.Driver}}'
+	[[ "$output" == *"host host"* && "$output" == *"none none"* && "$output" == *"n2 bridge"* ]]
+	[ "$(docker network ls --filter type=custom --format '{{.Name}}')" = "n1
+n2" ]
+	[ "$(docker network ls -q --no-trunc --filter name=n2)" = "$id2" ]
+	[ "$(docker network ls -q --filter label=a=b --filter type=custom)" = "${id2:0:12}" ]
+	[ "$(docker network ls --filter type=builtin --format "{{.Name}}")" = "host
+kiln
+none" ]
+	run docker network inspect n2 -f '{{.Name}} {{range .IPAM.Config}}{{.Subnet}}{{end}} {{.Labels.a}}'
+	[ "$output" = "n2 10.99.0.0/24 b" ]
+	[ "$(docker network inspect -f '{{.Name}} {{.Driver}}' host)" = "host host" ]
+	run docker network inspect nosuch
+	[ "$status" -ne 0 ]
+	# connect and disconnect change what kiln inspect shows
+	docker create --name nc busybox true >/dev/null
+	docker network connect --alias web n1 nc
+	run kiln inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' nc
+	[[ "$output" == *n1* ]]
+	run docker network rm n1
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"active endpoints"* ]]
+	docker network disconnect n1 nc
+	run kiln inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' nc
+	[[ "$output" != *n1* ]]
+	run docker network rm host
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"pre-defined"* ]]
+	docker network rm n1
+	run kiln network ls --format '{{.Name}}'
+	[[ "$output" != *n1* && "$output" == *n2* ]]
+	run docker network prune -f
+	[[ "$output" == *n2* ]]
+	run kiln network ls --format '{{.Name}}'
+	[[ "$output" != *n2* ]]
+	run curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" -XPOST -H 'Content-Type: application/json' -d '{"Name":""}' http://d/networks/create
+	[ "$output" = 400 ]
+}
