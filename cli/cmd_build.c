@@ -29,7 +29,7 @@ static const char build_options[] =
 	"      --jobs int               Stages built in parallel (default 1)\n"
 	"      --label list             Set metadata for an image\n"
 	"      --layers                 Use and fill the build cache (default true)\n"
-	"      --network string         Network for RUN steps: private (default; also\n"
+	"      --network, --net string  Network for RUN steps: private (default; also\n"
 	"                               \"bridge\", \"default\"), none or host\n"
 	"      --no-cache               Do not use the build cache\n"
 	"      --platform string        Target platform: the host's (linux/amd64 here)\n"
@@ -224,6 +224,7 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 		{ "label", required_argument, NULL, O_LABEL },
 		{ "layers", optional_argument, NULL, O_LAYERS },
 		{ "network", required_argument, NULL, O_NET },
+		{ "net", required_argument, NULL, O_NET }, /* podman's alias */
 		{ "no-cache", no_argument, NULL, O_NOCACHE },
 		{ "output", required_argument, NULL, 'o' },
 		{ "pull", optional_argument, NULL, O_PULL },

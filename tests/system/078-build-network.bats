@@ -91,6 +91,11 @@ RUN ls /sys/class/net | tr "\n" " "' --network host
 	for dev in $(ls /sys/class/net); do
 		[[ "$output" == *"$dev"* ]]
 	done
+	# podman's alias
+	build_with 'FROM bb
+RUN echo $(ls /sys/class/net)' --net none
+	[ "$status" -eq 0 ]
+	[ "$(step_out 2)" = lo ]
 	# RUN --network overrides the build's
 	build_with 'FROM bb
 RUN --network=none echo $(ls /sys/class/net)
