@@ -644,14 +644,12 @@ static bool is_archive(int fd)
 {
 	unsigned char h[512];
 	ssize_t n = pread(fd, h, sizeof(h), 0);
-	if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b)
-		return true;
-	if (n >= 3 && !memcmp(h, "BZh", 3))
-		return true;
-	if (n >= 6 && !memcmp(h, "\xfd" "7zXZ\0", 6))
-		return true;
-	if (n >= 4 && !memcmp(h, "\x28\xb5\x2f\xfd", 4))
-		return true;
+	/* a compression's magic: a tar only if what it holds decodes as one
+	 * (a compressed file that is no tar is copied as it is, as Docker) */
+	if ((n >= 2 && h[0] == 0x1f && h[1] == 0x8b) || (n >= 3 && !memcmp(h, "BZh", 3)) ||
+	    (n >= 6 && !memcmp(h, "\xfd" "7zXZ\0", 6)) ||
+	    (n >= 4 && !memcmp(h, "\x28\xb5\x2f\xfd", 4)))
+		return tar_fd_is_tar(fd);
 	return n == 512 && !memcmp(h + 257, "ustar", 5);
 }
 

@@ -77,6 +77,11 @@ int tar_apply(struct archive *a, int rootfd, const struct tar_apply_opts *o,
  * decoders only, never an external program) and applies. */
 int tar_apply_fd(int fd, int rootfd, const struct tar_apply_opts *o,
 		 struct tar_apply_stats *stats, struct kerror *e);
+/* Whether the regular file fd (read from offset 0, left there) holds a tar
+ * stream, plain or compressed as tar_apply_fd reads: its first entry's
+ * header decodes.  A compressed file that is no tar (or an empty one) is
+ * not (Docker's test for ADD's extraction). */
+bool tar_fd_is_tar(int fd);
 
 /* ---- the store -----------------------------------------------------------
  * Layout under root (see design.md): kiln.db (SQLite, WAL), blobs/sha256/,

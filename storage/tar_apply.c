@@ -572,14 +572,12 @@ int tar_apply(struct archive *a, int rootfd, const struct tar_apply_opts *o,
 	return r;
 }
 
-int tar_apply_fd(int fd, int rootfd, const struct tar_apply_opts *o,
-		 struct tar_apply_stats *stats, struct kerror *e)
+/* A reader of plain or compressed tar. */
+static struct archive *tar_reader_new(void)
 {
 	struct archive *a = archive_read_new();
-	int r;
-
 	if (!a)
-		return kerror_set(e, ENOMEM, "opening layer: out of memory");
+		return NULL;
 	/* The built-in decoders only: archive_read_support_filter_all would
 	 * also run external programs chosen by the input's first bytes. */
 	archive_read_support_filter_gzip(a);
@@ -587,6 +585,33 @@ int tar_apply_fd(int fd, int rootfd, const struct tar_apply_opts *o,
 	archive_read_support_filter_xz(a);
 	archive_read_support_filter_bzip2(a);
 	archive_read_support_format_tar(a); /* ustar, pax, GNU */
+	return a;
+}
+
+bool tar_fd_is_tar(int fd)
+{
+	struct archive *a = tar_reader_new();
+	struct archive_entry *ent;
+	bool yes = false;
+	if (!a)
+		return false;
+	if (lseek(fd, 0, SEEK_SET) == 0 && archive_read_open_fd(a, fd, 16 * 1024) == ARCHIVE_OK) {
+		int r = archive_read_next_header(a, &ent);
+		yes = r == ARCHIVE_OK || r == ARCHIVE_WARN;
+	}
+	archive_read_free(a);
+	lseek(fd, 0, SEEK_SET);
+	return yes;
+}
+
+int tar_apply_fd(int fd, int rootfd, const struct tar_apply_opts *o,
+		 struct tar_apply_stats *stats, struct kerror *e)
+{
+	struct archive *a = tar_reader_new();
+	int r;
+
+	if (!a)
+		return kerror_set(e, ENOMEM, "opening layer: out of memory");
 	archive_read_support_format_empty(a);
 	if (archive_read_open_fd(a, fd, 128 * 1024) != ARCHIVE_OK)
 		r = kerror_set(e, EIO, "opening layer: %s",

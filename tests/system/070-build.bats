@@ -275,6 +275,26 @@ a.tgz" ]
 	[ "$(cfg Labels lab)" = '{"k":"v"}' ]
 }
 
+@test "build: ADD extracts bzip2, xz and zstd tars too (a plain .zst file is copied)" {
+	build_setup
+	mkdir -p "$BATS_TEST_TMPDIR/t/inner"
+	echo in > "$BATS_TEST_TMPDIR/t/inner/f"
+	tar -C "$BATS_TEST_TMPDIR/t" -cf "$BATS_TEST_TMPDIR/a.tar" inner
+	bzip2 -c "$BATS_TEST_TMPDIR/a.tar" > "$CTX/a.tar.bz2"
+	xz -c "$BATS_TEST_TMPDIR/a.tar" > "$CTX/a.tar.xz"
+	zstd -q -c "$BATS_TEST_TMPDIR/a.tar" > "$CTX/a.tar.zst"
+	echo not a tar | zstd -q -c > "$CTX/plain.zst"
+	printf 'FROM busybox\nADD a.tar.bz2 /b/\nADD a.tar.xz /x/\nADD a.tar.zst /z/\nADD plain.zst /p/\n' \
+		> "$CTX/Containerfile"
+	run kiln build -q -t addc "$CTX"
+	[ "$status" -eq 0 ]
+	run kiln run --rm addc sh -c 'cat /b/inner/f /x/inner/f /z/inner/f; ls /p'
+	[ "$output" = "in
+in
+in
+plain.zst" ]
+}
+
 @test "build: --timestamp gives the same image ID in two stores; save/load keeps it" {
 	build_setup
 	mkdir -p "$CTX/d"; echo x > "$CTX/d/f"

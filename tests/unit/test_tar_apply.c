@@ -818,6 +818,8 @@ static void test_compressed_fd(void **state)
 		assert_int_equal(fs_write_all(fd, t->buf, t->used), 0);
 		assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
 		tb_free(t);
+		assert_true(tar_fd_is_tar(fd));
+		assert_int_equal(lseek(fd, 0, SEEK_CUR), 0);
 		if (tar_apply_fd(fd, f->rootfd, NULL, &st, &e) < 0)
 			fail_msg("%s", e.msg);
 		close(fd);
@@ -831,8 +833,30 @@ static void test_compressed_fd(void **state)
 	assert_int_equal(fs_write_all(fd, "\x1f\x8b garbage garbage", 18), 0);
 	lseek(fd, 0, SEEK_SET);
 	assert_true(tar_apply_fd(fd, f->rootfd, NULL, NULL, &e) < 0);
+	assert_false(tar_fd_is_tar(fd));
 	close(fd);
 	kerror_release(&e);
+	/* gzip of something that is no tar, and an empty file: not tars */
+	struct archive *a = archive_write_new();
+	char buf[4096];
+	size_t used = 0;
+	archive_write_set_format_raw(a);
+	archive_write_add_filter_gzip(a);
+	assert_int_equal(archive_write_open_memory(a, buf, sizeof(buf), &used), ARCHIVE_OK);
+	struct archive_entry *ae = ent("x", AE_IFREG, 0644);
+	archive_entry_set_size(ae, 12);
+	assert_int_equal(archive_write_header(a, ae), ARCHIVE_OK);
+	assert_int_equal(archive_write_data(a, "not a tar\n\n\n", 12), 12);
+	archive_entry_free(ae);
+	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
+	archive_write_free(a);
+	fd = memfd_create("plain", MFD_CLOEXEC);
+	assert_int_equal(fs_write_all(fd, buf, used), 0);
+	assert_false(tar_fd_is_tar(fd));
+	close(fd);
+	fd = memfd_create("empty", MFD_CLOEXEC);
+	assert_false(tar_fd_is_tar(fd));
+	close(fd);
 }
 
 static void test_xattrs(void **state)
