@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "build/engine_state.h"
+#include "run/run.h"
 
 #define SECRET_MAX (500 * 1024)
 
@@ -136,11 +137,30 @@ static int cache_mount(struct build *b, struct run_mounts *m, const struct plan_
 	char d[DIGEST_STR_LEN + 1];
 	_cleanup_free_ char *base = xasprintf("%s/build-mounts/cache", store_root(b->s));
 	_cleanup_free_ char *dir = NULL, *lock = NULL;
+	_cleanup_close_ int seed = -1;
 	int r;
 
-	if (pm->from)
-		return kerror_set(e, ENOTSUP, "cache mounts with from= are not supported yet");
-	digest_bytes(id, strlen(id), d);
+	if (pm->from) {
+		/* from=: the cache starts as a copy of that stage's or image's
+		 * source path (BuildKit's base of the cache mount); a cache of
+		 * its own per base, so a changed base starts afresh */
+		_cleanup_digester_ struct digester *dg = digester_new();
+		const char *root = NULL;
+		r = build_from_root(b, pm->from, pm->from_stage, dg, &root, e);
+		if (r < 0)
+			return r;
+		_cleanup_close_ int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (rootfd < 0)
+			return kerror_sys(e, errno, "opening \"%s\"", root);
+		seed = open_in(rootfd, pm->source ? pm->source : "", O_RDONLY | O_DIRECTORY);
+		if (seed < 0)
+			return kerror_sys(e, errno, "cache mount source \"%s\" in %s",
+					  pm->source ? pm->source : "/", pm->from);
+		digester_update(dg, id, strlen(id) + 1);
+		digester_final(dg, d);
+	} else {
+		digest_bytes(id, strlen(id), d);
+	}
 	dir = xasprintf("%s/%.32s", base, digest_hex(d));
 	lock = xasprintf("%s.lock", dir);
 	r = fs_mkdir_p(base, 0700, e);
@@ -158,11 +178,13 @@ static int cache_mount(struct build *b, struct run_mounts *m, const struct plan_
 			close(fd);
 			if (pm->sharing != SHARING_PRIVATE || errno != EWOULDBLOCK)
 				return kerror_sys(e, errno, "locking the cache mount \"%s\"", id);
-			/* private and in use: a fresh instance for this step */
-			free(dir);
-			dir = xasprintf("%s/cache-XXXXXX", b->tmp.path);
-			if (!mkdtemp(dir))
+			/* private and in use: a fresh instance for this step
+			 * (made below, with the mount's owner and mode) */
+			_cleanup_free_ char *tmpl = xasprintf("%s/cache-XXXXXX", b->tmp.path);
+			if (!mkdtemp(tmpl))
 				return kerror_sys(e, errno, "creating a private cache mount");
+			free(dir);
+			dir = xasprintf("%s/c", tmpl);
 			fd = -1;
 		}
 		if (fd >= 0) {
@@ -173,6 +195,16 @@ static int cache_mount(struct build *b, struct run_mounts *m, const struct plan_
 	if (mkdir(dir, 0755) == 0) {
 		if (chown(dir, pm->uid, pm->gid) < 0 || chmod(dir, pm->mode & 07777) < 0)
 			return kerror_sys(e, errno, "creating the cache mount \"%s\"", id);
+		if (seed >= 0) {
+			_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			r = dfd < 0 ? kerror_sys(e, errno, "opening \"%s\"", dir)
+				    : run_copy_tree(seed, dfd, e);
+			if (r < 0) {
+				/* no half-seeded cache for the next build */
+				fs_rm_rf(dir, NULL);
+				return kerror_wrap(e, "seeding the cache mount \"%s\"", id);
+			}
+		}
 	} else if (errno != EEXIST) {
 		return kerror_sys(e, errno, "creating the cache mount \"%s\"", id);
 	}

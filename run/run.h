@@ -653,6 +653,11 @@ void run_rootfs_release(struct store *s, const struct container_info *c);
 
 /* ---- build steps (build_exec.c, build_net.c) ----------------------------- */
 
+/* Copies the tree under the directory src into the directory dst (entries
+ * with their types, modes, owners and symlink targets; never following a
+ * link): what seeds a RUN --mount=type=cache with from= (volumes.c). */
+int run_copy_tree(int src, int dst, struct kerror *e);
+
 /* The network of a build's RUN steps (kiln build --network, RUN --network). */
 enum run_build_net_mode {
 	RUN_BUILD_NET_DEFAULT, /* private; rootless without pasta: host (with a warning) */

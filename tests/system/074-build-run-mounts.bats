@@ -44,6 +44,37 @@ CF
 	[ "$(kiln run --rm c3 cat /m)" = 2 ]
 }
 
+@test "RUN --mount=type=cache,from=STAGE starts as a copy of the stage's source path, then persists" {
+	build_setup
+	cat > "$CTX/Containerfile" <<'CF'
+FROM busybox AS seed
+RUN mkdir -p /seed/sub && echo seeded > /seed/sub/f && chown 1000:1000 /seed/sub/f
+FROM busybox
+ARG N
+RUN --mount=type=cache,id=s1,from=seed,source=/seed,target=/c \
+	echo "run$N" >> /c/log && { cat /c/sub/f; stat -c %u /c/sub/f; cat /c/log; } > /seen
+CF
+	run kiln build --build-arg N=1 -t cf1 "$CTX"
+	[ "$status" -eq 0 ]
+	run kiln run --rm cf1 cat /seen
+	[ "$output" = "seeded
+1000
+run1" ]
+	run kiln build --build-arg N=2 -t cf2 "$CTX"
+	[ "$status" -eq 0 ]
+	run kiln run --rm cf2 cat /seen
+	[ "$output" = "seeded
+1000
+run1
+run2" ]
+	# a missing source path is an error
+	printf 'FROM busybox AS seed\nFROM busybox\nRUN --mount=type=cache,from=seed,source=/nope,target=/c true\n' \
+		> "$CTX/Containerfile"
+	run kiln build "$CTX"
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"cache mount source \"/nope\" in seed"* ]]
+}
+
 @test "RUN --mount=type=bind from the context (read-only, content in the key), rw, from a stage" {
 	build_setup
 	mkdir -p "$CTX/src"
