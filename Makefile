@@ -170,4 +170,4 @@ fuzz-smoke: $(FUZZ_BINS)
 clean:
 	rm -rf $(OUT) kiln
 
--include $(LIB_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(ASAN_CLI_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d)
+-include $(UNIT_BINS:=.d) $(ASAN_BINS:=.d) $(LIB_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(ASAN_CLI_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d)

@@ -16,36 +16,7 @@
 #include "common/common.h"
 #include "storage/storage.h"
 
-struct fx {
-	char base[64];
-	char *root;
-	struct store *s;
-};
-
-static int setup(void **state)
-{
-	struct fx *f = xcalloc(1, sizeof(*f));
-	_cleanup_kerror_ struct kerror e = { 0 };
-	strcpy(f->base, "/tmp/kiln-events-XXXXXX");
-	assert_non_null(mkdtemp(f->base));
-	f->root = xasprintf("%s/root", f->base);
-	struct store_opts o = { .root = f->root };
-	if (store_open(&o, &f->s, &e) < 0)
-		fail_msg("store_open: %s", e.msg);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	_cleanup_kerror_ struct kerror e = { 0 };
-	store_close(f->s);
-	assert_int_equal(fs_rm_rf(f->base, &e), 0);
-	free(f->root);
-	free(f);
-	return 0;
-}
+#include "tests/unit/store_fixture.h"
 
 struct seen {
 	struct buf text; /* "Type Action ID;" per event */
