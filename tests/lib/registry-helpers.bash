@@ -34,6 +34,20 @@ registry_setup() {
 	export CONTAINERS_REGISTRIES_CONF=$BATS_TEST_TMPDIR/none.conf
 }
 
+# The defaults of a file that loads this one; a file that needs more
+# defines its own (after the load) and calls these.
+setup_file() {
+	registry_setup_file
+}
+
+teardown_file() {
+	registry_teardown_file
+}
+
+setup() {
+	registry_setup
+}
+
 # Waits for a server to write its port file.
 wait_port_file() {
 	for _ in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.05; done

@@ -5,18 +5,6 @@
 load helpers
 load ../lib/registry-helpers
 
-setup_file() {
-	registry_setup_file
-}
-
-teardown_file() {
-	registry_teardown_file
-}
-
-setup() {
-	registry_setup
-}
-
 @test "run pulls a missing image, --pull always pulls again, --pull never refuses" {
 	import_bb bb
 	kiln push -q --tls-verify=false bb $REG/runpull/bb:v1

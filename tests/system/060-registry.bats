@@ -11,14 +11,6 @@ setup_file() {
 	registry_setup_file --allow-urls
 }
 
-teardown_file() {
-	registry_teardown_file
-}
-
-setup() {
-	registry_setup
-}
-
 @test "push then pull: the same image, Podman's output, -q prints only the ID" {
 	import_bb bb
 	id=$(kiln inspect --format '{{.Id}}' bb)

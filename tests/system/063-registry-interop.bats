@@ -5,18 +5,6 @@
 load helpers
 load ../lib/registry-helpers
 
-setup_file() {
-	registry_setup_file
-}
-
-teardown_file() {
-	registry_teardown_file
-}
-
-setup() {
-	registry_setup
-}
-
 @test "skopeo inspects and podman pulls an image kiln pushed" {
 	command -v skopeo >/dev/null || skip "skopeo is not installed"
 	import_bb bb

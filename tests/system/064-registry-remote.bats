@@ -6,18 +6,6 @@
 load helpers
 load ../lib/registry-helpers
 
-setup_file() {
-	registry_setup_file
-}
-
-teardown_file() {
-	registry_teardown_file
-}
-
-setup() {
-	registry_setup
-}
-
 @test "list-tags: every tag, across Link pages, skopeo's JSON" {
 	import_bb bb
 	for t in a b c d e; do kiln push -q --tls-verify=false bb $REG/lt/bb:$t; done

@@ -6,18 +6,6 @@
 load helpers
 load ../lib/registry-helpers
 
-setup_file() {
-	registry_setup_file
-}
-
-teardown_file() {
-	registry_teardown_file
-}
-
-setup() {
-	registry_setup
-}
-
 # Two distinct images (imported at different times: different configs).
 two_images() {
 	import_bb bb1

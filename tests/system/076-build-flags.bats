@@ -7,14 +7,6 @@ load helpers
 load ../lib/registry-helpers
 bats_require_minimum_version 1.5.0
 
-setup_file() {
-	registry_setup_file
-}
-
-teardown_file() {
-	registry_teardown_file
-}
-
 setup() {
 	registry_setup
 	import_bb busybox

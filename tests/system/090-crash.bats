@@ -21,14 +21,6 @@ setup_file() {
 	cut_image_setup "$BATS_FILE_TMPDIR/crash" crash/med 'RUN echo hi > /hi'
 }
 
-teardown_file() {
-	registry_teardown_file
-}
-
-setup() {
-	registry_setup
-}
-
 # The store must be clean: system check (after its automatic clean-up).
 check_clean() {
 	run kiln system check

@@ -20,14 +20,6 @@ setup_file() {
 	$k push -q --tls-verify=false two "$reg/cc/two:v1" >/dev/null
 }
 
-teardown_file() {
-	registry_teardown_file
-}
-
-setup() {
-	registry_setup
-}
-
 assert_check_clean() {
 	run kiln system check
 	echo "$output"

@@ -23,10 +23,6 @@ setup_file() {
 	$k push -q --tls-verify=false big "$reg/df/big:v1" >/dev/null
 }
 
-teardown_file() {
-	registry_teardown_file
-}
-
 setup() {
 	registry_setup
 	SMALL=$BATS_TEST_TMPDIR/small

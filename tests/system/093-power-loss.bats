@@ -29,10 +29,6 @@ setup_file() {
 	cut_image_setup "$BATS_FILE_TMPDIR/pl" pl/med
 }
 
-teardown_file() {
-	registry_teardown_file
-}
-
 setup() {
 	registry_setup
 	DISK=$BATS_TEST_TMPDIR/disk

@@ -6,14 +6,6 @@ load helpers
 load ../lib/registry-helpers
 load ../lib/api-helpers
 
-setup_file() {
-	registry_setup_file
-}
-
-teardown_file() {
-	registry_teardown_file
-}
-
 setup() {
 	registry_setup
 	start_service
