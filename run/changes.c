@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -21,20 +20,6 @@ bool run_upper_generated(const char *rel)
 	       !strcmp(rel, "etc/resolv.conf");
 }
 
-static bool is_whiteout(const struct stat *st)
-{
-	return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0);
-}
-
-static bool opaque(const char *path)
-{
-	char v[4];
-	ssize_t n = lgetxattr(path, "trusted.overlay.opaque", v, sizeof(v));
-	if (n < 0)
-		n = lgetxattr(path, "user.overlay.opaque", v, sizeof(v));
-	return n == 1 && v[0] == 'y';
-}
-
 /* Is rel (relative) in the image: the top layer that has it or hides it
  * decides. */
 static bool in_lowers(char *const *lowers, const char *rel)
@@ -44,10 +29,10 @@ static bool in_lowers(char *const *lowers, const char *rel)
 		_cleanup_free_ char *p = xasprintf("%s/%s", lowers[i], rel);
 		struct stat st;
 		if (lstat(p, &st) == 0)
-			return !is_whiteout(&st);
+			return !store_is_whiteout(&st);
 		char *slash = strrchr(p, '/');
 		*slash = '\0';
-		if (strlen(p) > strlen(lowers[i]) && opaque(p))
+		if (strlen(p) > strlen(lowers[i]) && store_is_opaque(p))
 			return false;
 	}
 	return false;
@@ -90,7 +75,7 @@ static int walk_dir(struct walk *w, const char *dir, const char *rel, int depth,
 					       : xstrdup(de->d_name);
 		if (run_upper_generated(r2) || lstat(path, &st) < 0)
 			continue;
-		if (is_whiteout(&st)) {
+		if (store_is_whiteout(&st)) {
 			add(w, 'D', r2);
 			(*added)++;
 			continue;
@@ -104,7 +89,7 @@ static int walk_dir(struct walk *w, const char *dir, const char *rel, int depth,
 		size_t at = w->n, sub = 0;
 		add(w, lower ? 'C' : 'A', r2);
 		r = walk_dir(w, path, r2, depth + 1, &sub, e);
-		if (r == 0 && lower && sub == 0 && !opaque(path)) {
+		if (r == 0 && lower && sub == 0 && !store_is_opaque(path)) {
 			/* a directory only kiln's generated files touched */
 			free(w->list[at].path);
 			memmove(&w->list[at], &w->list[at + 1], (w->n - at - 1) * sizeof(*w->list));

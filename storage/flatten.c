@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -38,15 +37,6 @@ static int set_owner(const struct store_merge_opts *f, int dir, const char *name
 	    !(f->lenient && (errno == EPERM || errno == EINVAL)))
 		return kerror_sys(e, errno, "setting the owner of \"%s\"", name);
 	return 0;
-}
-
-static bool opaque(int dfd)
-{
-	char v[4];
-	ssize_t n = fgetxattr(dfd, "trusted.overlay.opaque", v, sizeof(v));
-	if (n < 0)
-		n = fgetxattr(dfd, "user.overlay.opaque", v, sizeof(v));
-	return n == 1 && v[0] == 'y';
 }
 
 /* xattrs other than overlay's own.  (Through the fd: the l*xattr calls on
@@ -127,7 +117,7 @@ static int merge_dir(const struct store_merge_opts *f, int sdir, int ddir, int d
 			break;
 		}
 		have = fstatat(ddir, name, &dst, AT_SYMLINK_NOFOLLOW) == 0;
-		if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0) && !f->keep_whiteouts) {
+		if (store_is_whiteout(&st) && !f->keep_whiteouts) {
 			/* a whiteout: what is below is gone */
 			if (have)
 				r = fs_rm_rf_at(ddir, name, e);
@@ -137,7 +127,7 @@ static int merge_dir(const struct store_merge_opts *f, int sdir, int ddir, int d
 			_cleanup_close_ int s2 = openat(dirfd(d), name, O_RDONLY | O_DIRECTORY |
 								       O_NOFOLLOW | O_CLOEXEC);
 			_cleanup_close_ int d2 = -1;
-			bool opq = s2 >= 0 && opaque(s2);
+			bool opq = s2 >= 0 && store_is_opaque_fd(s2);
 			if (s2 < 0) {
 				r = kerror_sys(e, errno, "reading \"%s\"", name);
 				break;

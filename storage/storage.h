@@ -289,6 +289,14 @@ struct store_merge_opts {
  * to apply.  Nesting is bounded; a failure leaves ddir half merged. */
 int store_merge_dir(int sdir, int ddir, const struct store_merge_opts *o, struct kerror *e);
 
+/* Overlay's markers in a layer directory (overlay_marks.c): a whiteout (a
+ * 0/0 character device); an opaque directory (trusted.overlay.opaque or
+ * user.overlay.opaque "y"), by path (not followed) or open directory. */
+struct stat;
+bool store_is_whiteout(const struct stat *st);
+bool store_is_opaque(const char *path);
+bool store_is_opaque_fd(int dirfd);
+
 /* Path of a layer's diff directory. */
 char *store_layer_diff_path(const struct store *s, const char *layer_id);
 

@@ -210,8 +210,7 @@ static int apply_whiteout(struct applier *ap, const char *parent, const char *ba
 	}
 	r = mknodat(pfd, name, S_IFCHR, makedev(0, 0));
 	if (r < 0 && errno == EEXIST) {
-		if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st.st_mode) &&
-		    st.st_rdev == makedev(0, 0))
+		if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && store_is_whiteout(&st))
 			return 0;
 		invalidate(ap);
 		if ((r = fs_rm_rf_at(pfd, name, e)) < 0)

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
 #include "storage/store_private.h"
@@ -131,15 +130,6 @@ static size_t read_xattrs(const char *path, struct tar_xattr **out, char **store
 	return cnt;
 }
 
-static bool is_opaque(const char *path)
-{
-	char v[2];
-	ssize_t n = lgetxattr(path, "trusted.overlay.opaque", v, sizeof(v));
-	if (n < 0)
-		n = lgetxattr(path, "user.overlay.opaque", v, sizeof(v));
-	return n == 1 && v[0] == 'y';
-}
-
 static bool dir_below(char *const *lowers, const char *rel)
 {
 	for (size_t i = 0; lowers && lowers[i]; i++) {
@@ -213,7 +203,7 @@ static int walk_entry(struct diff_walk *w, int dirfd, const char *name, int dept
 	t.uid = st.st_uid;
 	t.gid = st.st_gid;
 	t.mtime = st.st_mtim.tv_sec;
-	if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
+	if (store_is_whiteout(&st)) {
 		/* A whiteout: ".wh.NAME" in the same directory. */
 		size_t base = w->path.len - strlen(name);
 		tarname = xasprintf("%.*s.wh.%s", (int)base, w->path.data, name);
@@ -234,7 +224,7 @@ static int walk_entry(struct diff_walk *w, int dirfd, const char *name, int dept
 		r = tar_writer_add(&w->w, &t, e);
 		if (r < 0)
 			return r;
-		if (is_opaque(full) && dir_below(w->lowers, w->path.data)) {
+		if (store_is_opaque(full) && dir_below(w->lowers, w->path.data)) {
 			_cleanup_free_ char *opq = xasprintf("%s/.wh..wh..opq", w->path.data);
 			struct tar_entry o = { .name = opq, .type = TAR_REG, .mode = t.mode,
 					       .uid = t.uid, .gid = t.gid, .mtime = t.mtime };
