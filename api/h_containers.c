@@ -163,6 +163,34 @@ static void strv_flags(char ***args, const json_t *arr, const char *flag)
 			api_argf(args, "%s=%s", flag, json_string_value(v));
 }
 
+/* Healthcheck: {"Test": ["CMD", …] | ["CMD-SHELL", "…"] | ["NONE"],
+ * "Interval", "Timeout", "StartPeriod" (ns), "Retries"}. */
+static void health_flags(char ***args, const json_t *h)
+{
+	static const struct {
+		const char *key, *flag;
+	} times[] = { { "Interval", "--health-interval" },
+		      { "Timeout", "--health-timeout" },
+		      { "StartPeriod", "--health-start-period" } };
+	json_t *test = json_object_get(h, "Test");
+	const char *first = json_string_value(json_array_get(test, 0));
+	if (first && !strcmp(first, "NONE")) {
+		api_arg(args, "--no-healthcheck");
+		return;
+	}
+	if (first) {
+		_cleanup_free_ char *t = json_dump_compact(test);
+		api_argf(args, "--health-cmd=%s", t);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(times); i++) {
+		int64_t ns = json_int(h, times[i].key, 0);
+		if (ns > 0)
+			api_argf(args, "%s=%lldns", times[i].flag, (long long)ns);
+	}
+	if (json_int(h, "Retries", 0) > 0)
+		api_argf(args, "--health-retries=%lld", (long long)json_int(h, "Retries", 0));
+}
+
 static enum MHD_Result container_create(struct api_req *r)
 {
 	_cleanup_kerror_ struct kerror e = { 0 };
@@ -227,6 +255,15 @@ static enum MHD_Result container_create(struct api_req *r)
 					 src && *src ? ",source=" : "", src && *src ? src : "", dst,
 					 json_is_true(json_object_get(v, "ReadOnly")) ? ",ro" : "");
 		}
+		json_t *rp = json_object_get(hc, "RestartPolicy");
+		const char *rname = json_str(rp, "Name");
+		if (rname && *rname && strcmp(rname, "no")) {
+			int64_t max = json_int(rp, "MaximumRetryCount", 0);
+			if (!strcmp(rname, "on-failure") && max > 0)
+				api_argf(&args, "--restart=on-failure:%lld", (long long)max);
+			else
+				api_argf(&args, "--restart=%s", rname);
+		}
 		const char *net = json_str(hc, "NetworkMode");
 		if (net && *net)
 			api_argf(&args, "--network=%s", net);
@@ -240,6 +277,7 @@ static enum MHD_Result container_create(struct api_req *r)
 		if ((n = json_int(hc, "NanoCpus", 0)) > 0)
 			api_argf(&args, "--cpus=%.3f", (double)n / 1e9);
 	}
+	health_flags(&args, json_object_get(body, "Healthcheck"));
 	api_arg(&args, image);
 	size_t i;
 	json_array_foreach(json_object_get(body, "Cmd"), i, v)

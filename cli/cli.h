@@ -131,6 +131,11 @@ int image_load_config(struct cli *c, const struct image_info *i, struct image_co
 		      struct kerror *e);
 /* Docker's familiar form of a full name (new string). */
 char *image_familiar(const char *name);
+/* The full reference an image event names, as Podman's events do:
+ * "busybox" → "docker.io/library/busybox:latest", or with local (a name
+ * made here: tag, build) "built:1" → "localhost/built:1"; arg itself when
+ * it is no reference (a transport, an ID). */
+char *image_event_name(const char *arg, bool local);
 
 /* --filter for images and image prune. */
 struct image_filter {

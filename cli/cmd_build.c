@@ -405,7 +405,11 @@ int cmd_build(struct cli *c, int argc, char **argv, struct kerror *e)
 		c->exit_code = code;
 		return r;
 	}
-	store_image_event(s, "build", id, o.tags && o.tags[0] ? o.tags[0] : NULL);
+	{
+		_cleanup_free_ char *name = o.tags && o.tags[0] ? image_event_name(o.tags[0], true)
+							      : NULL;
+		store_image_event(s, "build", id, name);
+	}
 	fprintf(tar_stdout ? stderr : stdout, "%s\n", id);
 	return 0;
 }

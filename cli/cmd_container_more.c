@@ -48,10 +48,17 @@ static int restart_one(struct cli *c, const char *arg, void *ctx, struct kerror 
 	if (r == 0)
 		r = container_detach(c, ctr, &p, false, &code, e);
 	run_plan_release(&p);
-	if (r < 0)
+	if (r < 0) {
 		c->exit_code = code ? code : 125;
-	else
+	} else {
+		/* Docker's: after the stop's and the start's events (through
+		 * the CLI's current store: starting may reopen it) */
+		struct kerror e2 = { 0 };
+		if (cli_store(c, &s, &e2) == 0)
+			store_container_event(s, ctr, "restart", NULL, NULL);
+		kerror_release(&e2);
 		printf("%s\n", arg);
+	}
 	return r;
 }
 

@@ -121,7 +121,10 @@ int cmd_pull(struct cli *c, int argc, char **argv, struct kerror *e)
 		tty_progress_release(&tp);
 	if (r < 0)
 		return r;
-	store_image_event(s, "pull", argv[optind], argv[optind]);
+	{
+		_cleanup_free_ char *name = image_event_name(argv[optind], false);
+		store_image_event(s, "pull", name, name);
+	}
 	printf("%s\n", id);
 	return 0;
 }

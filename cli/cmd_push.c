@@ -115,7 +115,8 @@ int cmd_push(struct cli *c, int argc, char **argv, struct kerror *e)
 		return r;
 	{
 		const char *ref = argc - optind == 2 ? argv[optind + 1] : argv[optind];
-		store_image_event(s, "push", ref, ref);
+		_cleanup_free_ char *name = image_event_name(ref, false);
+		store_image_event(s, "push", name, name);
 	}
 	if (digestfile)
 		return fs_write_atomic(digestfile, digest, strlen(digest), 0644, e);

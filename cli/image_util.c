@@ -34,6 +34,18 @@ char *image_familiar(const char *name)
 	return ref_familiar(r);
 }
 
+char *image_event_name(const char *arg, bool local)
+{
+	_cleanup_ref_ struct image_ref *r = NULL;
+	if (str_has_prefix(arg, "sha256:"))
+		return xstrdup(arg);
+	if ((local ? ref_parse_local(arg, &r, NULL) : ref_parse(arg, &r, NULL)) < 0)
+		return xstrdup(arg); /* a transport (oci:…), an ID */
+	if (!r->tag && !r->digest)
+		r->tag = xstrdup(REF_DEFAULT_TAG);
+	return ref_string(r);
+}
+
 /* label=KEY or label=KEY=VALUE against the config's Labels. */
 static bool label_matches(json_t *labels, const char *want)
 {

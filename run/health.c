@@ -199,9 +199,15 @@ int run_health_check(struct store *s, const struct container_info *c, const stru
 					     out.data ? out.data : "", out.len));
 	while (json_array_size(log) > HEALTH_LOG_MAX)
 		json_array_remove(log, 0);
+	bool changed = strcmp(json_str(j, "Status") ? json_str(j, "Status") : "", st) != 0;
 	json_object_set_new(j, "Status", json_string(st));
 	json_object_set_new(j, "FailingStreak", json_integer(streak));
 	health_write(s, c->id, j);
+	if (changed) {
+		/* Docker's event when the status changes: "health_status: healthy" */
+		_cleanup_free_ char *action = xasprintf("health_status: %s", st);
+		store_container_event(s, c, action, NULL, NULL);
+	}
 	buf_release(&out);
 	*healthy = code == 0;
 	return 0;

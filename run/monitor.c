@@ -500,6 +500,9 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 		/* counted once it runs: "N exited" then means run N+1 is over */
 		if (restarts > 0)
 			write_restart_count(s, c->id, restarts);
+		/* a restart policy's restart: Podman's event, then the start */
+		if (restarts > 0)
+			store_container_event(s, c, "restart", NULL, NULL);
 		store_container_event(s, c, "start", NULL, NULL);
 		if (restarts == 0) {
 			report_ready(o->ready_fd, 0, NULL);

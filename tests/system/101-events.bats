@@ -127,8 +127,8 @@ container destroy c3"
 container start d1
 container die d1
 container destroy d1
-image tag docker.io/library/dtag:latest
-image untag docker.io/library/dtag:latest"
+image tag dtag:latest
+image untag dtag:latest"
 	[ "$output" = "$expected" ]
 	run docker events --since "$since" --until "$until" --filter event=die --filter type=container
 	[ "${#lines[@]}" -eq 1 ]
@@ -154,4 +154,37 @@ image untag docker.io/library/dtag:latest"
 	FOLLOW_PID=
 	for _ in $(seq 50); do [ "$(service_children)" -eq 0 ] && break; sleep 0.1; done
 	[ "$(service_children)" -eq 0 ]
+}
+
+@test "events: restart (kiln restart, a restart policy), health_status changes, full names in the journal and Docker's in /events" {
+	bb
+	since=$(date +%s)
+	kiln run -d --name r1 --restart on-failure:1 bb sh -c 'sleep 0.2; exit 1' >/dev/null
+	kiln run -d --name h1 --health-cmd true --health-interval 1s bb sleep 60 >/dev/null
+	for _ in $(seq 60); do [ "$(kiln inspect -f '{{.State.Health.Status}}' h1)" = healthy ] &&
+		[ "$(kiln inspect -f '{{.RestartCount}} {{.State.Status}}' r1)" = "1 exited" ] && break; sleep 0.1; done
+	kiln restart -t 0 h1 >/dev/null
+	printf 'FROM bb\nLABEL built=1\n' > "$BATS_TEST_TMPDIR/Containerfile"
+	kiln build -q -t built:1 -f "$BATS_TEST_TMPDIR/Containerfile" "$BATS_TEST_TMPDIR" >/dev/null
+	until=$(( $(date +%s) + 1 ))
+	run short --since "$since" --until "$until" --filter event=restart --filter event=health_status --filter event=build
+	[ "$status" -eq 0 ]
+	# the policy's restart of r1 (Podman's event), h1 healthy, kiln restart h1 (Docker's)
+	[[ "$output" == *"container restart r1"*"container restart h1"* ]]
+	[[ "$output" == *"container health_status: healthy h1"* ]]
+	[[ "$output" == *"image build localhost/built:1"* ]]
+	# in order: the restart after the die, before the start
+	run kiln events --stream=false --since "$since" --until "$until" --filter container=r1 --format '{{.Action}}'
+	[[ "$(echo $output)" == *"die restart start die"* ]]
+	start_service
+	run docker events --since "$since" --until "$until" --filter event=restart --filter event=health_status --filter event=build \
+		--format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'
+	[[ "$output" == *"container restart r1"* && "$output" == *"container health_status: healthy h1"* ]]
+	[[ "$output" == *"image build localhost/built:1"* ]]
+	# Docker's familiar names: a tag of a docker.io name loses docker.io/library/
+	since=$(date +%s)
+	kiln tag bb docker.io/library/fam:2
+	until=$(( $(date +%s) + 1 ))
+	[ "$(short --since "$since" --until "$until" --filter event=tag)" = "image tag docker.io/library/fam:2" ]
+	[ "$(docker events --since "$since" --until "$until" --filter event=tag --format '{{.Actor.Attributes.name}}')" = "fam:2" ]
 }

@@ -253,3 +253,17 @@ none" ]
 	run curl -s -o /dev/null -w '%{http_code}' --unix-socket "$SOCK" -XPOST -H 'Content-Type: application/json' -d '{"Name":""}' http://d/networks/create
 	[ "$output" = 400 ]
 }
+
+@test "api: create passes RestartPolicy and Healthcheck on (docker run --restart, --health-*)" {
+	docker run -d --name p1 --restart on-failure:2 busybox sh -c 'sleep 0.2; exit 1' >/dev/null
+	[ "$(kiln inspect -f '{{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}}' p1)" = on-failure:2 ]
+	for _ in $(seq 100); do [ "$(kiln inspect -f '{{.RestartCount}} {{.State.Status}}' p1)" = "2 exited" ] && break; sleep 0.1; done
+	[ "$(docker inspect -f '{{.RestartCount}} {{.State.Status}}' p1)" = "2 exited" ]
+	docker run -d --name p2 --health-cmd 'test -e /etc/passwd' --health-interval 1s --health-retries 2 busybox sleep 60 >/dev/null
+	[ "$(kiln inspect -f '{{json .Config.Healthcheck.Test}} {{.Config.Healthcheck.Interval}} {{.Config.Healthcheck.Retries}}' p2)" = '["CMD-SHELL","test -e /etc/passwd"] 1000000000 2' ]
+	for _ in $(seq 60); do [ "$(docker inspect -f '{{.State.Health.Status}}' p2)" = healthy ] && break; sleep 0.1; done
+	[ "$(docker inspect -f '{{.State.Health.Status}}' p2)" = healthy ]
+	docker run -d --name p3 --no-healthcheck busybox sleep 60 >/dev/null
+	run kiln inspect -f '{{json .Config}}' p3
+	[[ "$output" != *Healthcheck* ]]
+}
