@@ -26,7 +26,7 @@
 
 struct attach_ctx {
 	char id[DIGEST_HEX_LEN + 1];
-	bool tty, logs;
+	bool tty, logs, stream;
 	bool fresh; /* not started when attached: its whole log is this run's */
 	bool in;    /* the client's stdin goes to the container */
 	char keys[16];
@@ -178,7 +178,8 @@ static int attach_session(struct api_server *srv, void *ctx, int sock)
 				goto out;
 			}
 		}
-		if (gone || stopped || st.detached)
+		/* logs=1 without stream=1: what the log has, then the end */
+		if (gone || stopped || st.detached || !a->stream)
 			break;
 		feed(&st, s, running);
 		/* docker half-closes at once without stdin, which may look like
@@ -230,6 +231,7 @@ enum MHD_Result api_container_attach(struct api_req *r)
 	snprintf(a->id, sizeof(a->id), "%s", c->id);
 	a->tty = tty;
 	a->logs = api_query_bool(r, "logs");
+	a->stream = api_query_bool(r, "stream");
 	a->fresh = c->state == CTR_CREATED;
 	/* as Docker: stdin only where the container keeps one open */
 	a->in = interactive && api_query_bool(r, "stdin") && api_query_bool(r, "stream");

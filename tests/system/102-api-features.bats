@@ -110,6 +110,12 @@ eof" ]
 	docker run -d --name a2 busybox sh -c 'sleep 1; cat; echo closed'
 	run timeout 20 sh -c "echo ignored | docker attach a2"
 	[ "$output" = closed ]
+	# logs=1 without stream=1: the log so far, then the end
+	docker run -d --name a4 busybox sh -c 'echo l1; echo l2; sleep 100'
+	for _ in $(seq 50); do [ "$(kiln logs a4 | wc -l)" -eq 2 ] && break; sleep 0.1; done
+	run timeout 10 sh -c "curl -s --unix-socket $SOCK -XPOST 'http://d/containers/a4/attach?logs=1&stdout=1' -H 'Upgrade: tcp' -H 'Connection: Upgrade' --output - | od -An -c"
+	[ "$status" -eq 0 ]
+	[[ "$(echo $output)" == *"l 1 \n"*"l 2 \n"* ]]
 	# a tty: the detach keys end the attachment, not the container
 	docker run -d -it --name a3 busybox sh
 	run timeout 20 script -qc "docker attach a3" /dev/null < <(sleep 0.5; printf 'echo hi-$((40+2))\n'; sleep 0.5; printf '\020\021')
