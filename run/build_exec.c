@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -187,6 +188,9 @@ static _Noreturn void step_main(const struct run_build_exec *x, const struct run
 		if (x->err_fd >= 0)
 			dup2(x->err_fd, 2);
 	}
+	/* The step ends with the build (set after the user switch, which
+	 * clears it): pid 1's death ends the whole PID namespace. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	environ = (char **)x->env;
 	execvp(x->argv[0], x->argv);
 	child_fail(errfd, errno == ENOENT ? 127 : 126, x->argv[0], errno);
@@ -203,7 +207,7 @@ int run_build_exec(const struct run_build_exec *x, int *exit_code, struct kerror
 	int pipefd[2] = { -1, -1 };
 	char msg[600];
 	ssize_t n;
-	pid_t pid;
+	pid_t pid, parent;
 	int status, r = 0;
 
 	*exit_code = 125;
@@ -251,6 +255,7 @@ int run_build_exec(const struct run_build_exec *x, int *exit_code, struct kerror
 	}
 	fflush(stdout);
 	fflush(stderr);
+	parent = getpid();
 	pid = fork();
 	if (pid < 0) {
 		r = kerror_sys(e, errno, "forking");
@@ -260,6 +265,9 @@ int run_build_exec(const struct run_build_exec *x, int *exit_code, struct kerror
 		int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
 		pid_t inner;
 		close(pipefd[0]);
+		/* A killed build takes its step along (see step_main). */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+			_exit(125);
 		if (x->net && setns(x->net->fd, CLONE_NEWNET) < 0)
 			child_fail(pipefd[1], 125, "joining the build's network namespace", errno);
 		if (unshare(flags) < 0)

@@ -132,3 +132,40 @@ RUN grep -c added /etc/hosts || true' -t netfiles --output "type=local,dest=$out
 	[ ! -e "$out/etc/hosts" ]
 	[ ! -e "$out/etc/resolv.conf" ]
 }
+
+@test "build: a killed build takes its RUN step along; its veth and address claim go" {
+	build_with 'FROM bb
+RUN true'
+	[ "$status" -eq 0 ] # (makes the bridge; the next build is killed)
+	# a duration of its own: no other process runs "sleep $secs"
+	secs=$((100000 + RANDOM))
+	printf 'FROM bb\nRUN ip -4 -o addr show eth0; echo started; exec sleep %s\n' "$secs" > "$CTX/Containerfile"
+	"$KILN_BIN" --root "$KROOT" --runroot "$KRUN" build --no-cache "$CTX" >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
+	pid=$!
+	for i in $(seq 100); do
+		grep -q started "$BATS_TEST_TMPDIR/out" && break
+		sleep 0.1
+	done
+	grep -q started "$BATS_TEST_TMPDIR/out"
+	ip=$(sed -n 's/.*inet \(10\.91\.0\.[0-9]*\).*/\1/p' "$BATS_TEST_TMPDIR/out" | head -1)
+	veth=kb$(printf %x "$pid")
+	ip link show "$veth" >/dev/null
+	kill -9 "$pid"
+	wait "$pid" || true
+	# The step (pid 1 of its PID namespace) dies with the build, the
+	# namespace with it, and the kernel removes the pair.
+	for i in $(seq 50); do
+		! pgrep -f "sleep $secs" >/dev/null && ! ip link show "$veth" >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	run pgrep -f "sleep $secs"
+	[ "$status" -ne 0 ]
+	run ip link show "$veth"
+	[ "$status" -ne 0 ]
+	# The claim of a dead build is stale: it blocks no later build.
+	[ -n "$ip" ]
+	build_with 'FROM bb
+RUN ip -4 -o addr show eth0'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"inet 10.91.0."* ]]
+}
