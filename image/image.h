@@ -184,6 +184,12 @@ void platform_normalize(struct platform *p);
 bool platform_match(const struct platform *want, const struct platform *have);
 char *platform_string(const struct platform *p);
 void platform_release(struct platform *p);
+/* The entry of index x for platform ("os/arch[/variant]"; NULL: the
+ * host's): the first that matches, never an attestation manifest (os
+ * "unknown").  None: -ENOENT, "no image found in manifest list for
+ * platform P (available: …)". */
+int index_pick_platform(const struct manifest_index *x, const char *platform,
+			const struct descriptor **out, struct kerror *e);
 
 /* ---- Go templates (--format) ------------------------------------------- */
 

@@ -187,3 +187,47 @@ void platform_release(struct platform *p)
 	strv_free(p->os_features);
 	*p = (struct platform){ 0 };
 }
+
+static bool is_attestation(const struct descriptor *d)
+{
+	return d->platform && d->platform->os && !strcmp(d->platform->os, "unknown");
+}
+
+int index_pick_platform(const struct manifest_index *x, const char *platform,
+			const struct descriptor **out, struct kerror *e)
+{
+	struct platform want = { 0 };
+	struct buf avail = { 0 };
+	_cleanup_free_ char *ws = NULL;
+	int r;
+
+	if (platform) {
+		r = platform_parse(platform, &want, e);
+		if (r < 0)
+			return r;
+	} else {
+		platform_host(&want);
+	}
+	for (size_t i = 0; i < x->n_manifests; i++) {
+		const struct descriptor *d = &x->manifests[i];
+		if (d->platform && !is_attestation(d) && platform_match(&want, d->platform)) {
+			*out = d;
+			platform_release(&want);
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < x->n_manifests; i++) {
+		const struct descriptor *d = &x->manifests[i];
+		_cleanup_free_ char *ps = NULL;
+		if (!d->platform || is_attestation(d))
+			continue;
+		ps = platform_string(d->platform);
+		buf_printf(&avail, "%s%s", avail.len ? ", " : "", ps);
+	}
+	ws = platform_string(&want);
+	r = kerror_set(e, ENOENT, "no image found in manifest list for platform %s "
+				  "(available: %s)", ws, avail.len ? avail.data : "none");
+	buf_release(&avail);
+	platform_release(&want);
+	return r;
+}

@@ -120,45 +120,6 @@ void remote_image_release(struct remote_image *ri)
 	memset(ri, 0, sizeof(*ri));
 }
 
-/* The platform's entry of an index (same rules as pull). */
-static int pick(const char *platform, const struct manifest_index *x,
-		const struct descriptor **out, struct kerror *e)
-{
-	struct platform want = { 0 };
-	struct buf avail = { 0 };
-	_cleanup_free_ char *ws = NULL;
-	int r;
-
-	if (platform) {
-		r = platform_parse(platform, &want, e);
-		if (r < 0)
-			return r;
-	} else {
-		platform_host(&want);
-	}
-	for (size_t i = 0; i < x->n_manifests; i++) {
-		const struct descriptor *d = &x->manifests[i];
-		if (d->platform && platform_match(&want, d->platform)) {
-			*out = d;
-			platform_release(&want);
-			return 0;
-		}
-	}
-	for (size_t i = 0; i < x->n_manifests; i++) {
-		_cleanup_free_ char *ps = NULL;
-		if (!x->manifests[i].platform)
-			continue;
-		ps = platform_string(x->manifests[i].platform);
-		buf_printf(&avail, "%s%s", avail.len ? ", " : "", ps);
-	}
-	ws = platform_string(&want);
-	r = kerror_set(e, ENOENT, "no image found in manifest list for platform %s "
-				  "(available: %s)", ws, avail.len ? avail.data : "none");
-	buf_release(&avail);
-	platform_release(&want);
-	return r;
-}
-
 int registry_inspect_remote(const struct registry_opts *o, const char *input,
 			    const char *platform, bool raw_only, struct remote_image *out,
 			    struct kerror *e)
@@ -187,7 +148,7 @@ int registry_inspect_remote(const struct registry_opts *o, const char *input,
 		const struct descriptor *d = NULL;
 		r = index_parse(out->raw, out->raw_len, &x, e);
 		if (r == 0)
-			r = pick(platform, x, &d, e);
+			r = index_pick_platform(x, platform, &d, e);
 		if (r == 0)
 			r = remote_get_manifest(&rm, d->digest, &data, &len, &ctype, digest, e);
 		if (r < 0)

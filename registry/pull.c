@@ -49,53 +49,6 @@ static int get_manifest(struct puller *p, const char *reference, char **data, si
 				   ctype, digest, e);
 }
 
-static bool is_attestation(const struct descriptor *d)
-{
-	return d->platform && d->platform->os && !strcmp(d->platform->os, "unknown");
-}
-
-/* The manifest for the wanted platform out of an index. */
-static int choose(const struct pull_opts *o, const struct manifest_index *x,
-		  const struct descriptor **out, struct kerror *e)
-{
-	struct platform want = { 0 };
-	struct buf avail = { 0 };
-	_cleanup_free_ char *ws = NULL;
-	int r = 0;
-
-	if (o->platform) {
-		r = platform_parse(o->platform, &want, e);
-		if (r < 0)
-			return r;
-	} else {
-		platform_host(&want);
-	}
-	for (size_t i = 0; i < x->n_manifests; i++) {
-		const struct descriptor *d = &x->manifests[i];
-		if (!d->platform || is_attestation(d))
-			continue;
-		if (platform_match(&want, d->platform)) {
-			*out = d;
-			platform_release(&want);
-			return 0;
-		}
-	}
-	for (size_t i = 0; i < x->n_manifests; i++) {
-		const struct descriptor *d = &x->manifests[i];
-		_cleanup_free_ char *ps = NULL;
-		if (!d->platform || is_attestation(d))
-			continue;
-		ps = platform_string(d->platform);
-		buf_printf(&avail, "%s%s", avail.len ? ", " : "", ps);
-	}
-	ws = platform_string(&want);
-	r = kerror_set(e, ENOENT, "no image found in manifest list for platform %s "
-				  "(available: %s)", ws, avail.len ? avail.data : "none");
-	buf_release(&avail);
-	platform_release(&want);
-	return r;
-}
-
 static int get_config(struct puller *p, const struct descriptor *d, char **data, size_t *len,
 		      struct kerror *e)
 {
@@ -138,7 +91,7 @@ static int pull_from(struct puller *p, const struct image_ref *src, const char *
 		r = index_parse(mdata, mlen, &x, e);
 		if (r < 0)
 			return kerror_wrap(e, "reading the manifest list %s", digest);
-		r = choose(p->o, x, &d, e);
+		r = index_pick_platform(x, p->o->platform, &d, e);
 		if (r < 0)
 			return r;
 		index_digest = xstrdup(digest);

@@ -257,7 +257,7 @@ static int resolve_index(struct load_ctx *c, const char *data, size_t len, int d
 			 char **names, struct plans *p, struct kerror *e)
 {
 	_cleanup_index_ struct manifest_index *x = NULL;
-	struct platform host = { 0 };
+	const struct descriptor *d = NULL;
 	int r = index_parse(data, len, &x, e);
 
 	if (r < 0)
@@ -271,18 +271,8 @@ static int resolve_index(struct load_ctx *c, const char *data, size_t len, int d
 		return 0;
 	}
 	/* A nested index is a multi-platform image: the host's entry. */
-	platform_host(&host);
-	r = kerror_set(e, ENOENT, "no image for %s/%s in the index", host.os, host.architecture);
-	for (size_t i = 0; i < x->n_manifests; i++) {
-		const struct descriptor *d = &x->manifests[i];
-		if (d->platform && platform_match(&host, d->platform)) {
-			kerror_release(e);
-			r = resolve_desc(c, d, depth, names, p, e);
-			break;
-		}
-	}
-	platform_release(&host);
-	return r;
+	r = index_pick_platform(x, NULL, &d, e);
+	return r < 0 ? r : resolve_desc(c, d, depth, names, p, e);
 }
 
 /* ---- checks and commits ------------------------------------------------ */

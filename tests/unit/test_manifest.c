@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -165,6 +166,28 @@ static void test_index_oci(void **state)
 	assert_int_equal(index_parse(x->raw, x->raw_len, &x2, &e), 0);
 	index_serialize(x2);
 	assert_string_equal(x2->raw, x->raw);
+}
+
+/* The platform's entry of an index: the attestation manifest is never one,
+ * nor among the platforms the error lists. */
+static void test_index_pick(void **state)
+{
+	(void)state;
+	_cleanup_index_ struct manifest_index *x = NULL, *l = NULL;
+	const struct descriptor *d = NULL;
+	struct kerror e = { 0 };
+
+	assert_int_equal(index_parse(oci_index, strlen(oci_index), &x, &e), 0);
+	assert_int_equal(index_pick_platform(x, "linux/arm/v7", &d, &e), 0);
+	assert_ptr_equal(d, &x->manifests[0]);
+	assert_int_equal(index_pick_platform(x, "unknown/unknown", &d, &e), -ENOENT);
+	assert_string_equal(e.msg, "no image found in manifest list for platform unknown/unknown "
+				   "(available: linux/arm/v7, windows/amd64)");
+	assert_int_equal(index_parse(docker_list, strlen(docker_list), &l, &e), 0);
+	assert_int_equal(index_pick_platform(l, "linux/ppc64le", &d, &e), 0);
+	assert_ptr_equal(d, &l->manifests[0]);
+	assert_int_equal(index_pick_platform(l, "bogus", &d, &e), -EINVAL);
+	kerror_release(&e);
 }
 
 static void test_index_docker(void **state)
@@ -460,6 +483,7 @@ int main(void)
 		cmocka_unit_test(test_manifest_built),
 		cmocka_unit_test(test_index_oci),
 		cmocka_unit_test(test_index_docker),
+		cmocka_unit_test(test_index_pick),
 		cmocka_unit_test(test_config_docker),
 		cmocka_unit_test(test_rejections),
 		cmocka_unit_test(test_detect),
