@@ -85,8 +85,6 @@ struct api_worker {
 enum {
 	WORKER_STDIN = 1,  /* pipe stdin (else /dev/null) */
 	WORKER_MERGE = 2,  /* stderr into the stdout pipe */
-	WORKER_NO_STDOUT = 4, /* stdout to /dev/null (its pipe stays, empty) */
-	WORKER_NO_STDERR = 8, /* stderr to /dev/null (no pipe) */
 };
 /* Starts `kiln <global options> args…`. */
 int api_worker_start(struct api_server *srv, char *const *args, int flags,
@@ -179,6 +177,8 @@ enum MHD_Result api_events(struct api_req *r);
 /* Routed with the container endpoints: /containers/{id}/top (h_top.c),
  * /containers/{id}/attach and /containers/{id}/resize (h_attach.c). */
 enum MHD_Result api_container_top(struct api_req *r);
+/* /containers/{id}/logs (h_logs.c). */
+enum MHD_Result api_container_logs(struct api_req *r);
 enum MHD_Result api_container_attach(struct api_req *r);
 enum MHD_Result api_container_resize(struct api_req *r);
 

@@ -550,68 +550,6 @@ static enum MHD_Result container_wait(struct api_req *r)
 	return res;
 }
 
-/* ---- logs --------------------------------------------------------- */
-
-static bool container_tty(const struct container_info *c)
-{
-	_cleanup_json_ json_t *p = plan_json(c);
-	return json_is_true(json_object_get(p, "tty"));
-}
-
-static void time_flag(struct api_req *r, char ***args, const char *key, const char *flag)
-{
-	const char *v = api_query(r, key);
-	if (v && *v && strcmp(v, "0"))
-		api_argf(args, "%s=%s", flag, v);
-}
-
-static enum MHD_Result container_logs(struct api_req *r)
-{
-	_cleanup_container_info_ struct container_info *c = NULL;
-	_cleanup_strv_ char **args = NULL;
-	_cleanup_kerror_ struct kerror e = { 0 };
-	enum MHD_Result res;
-	if (get_container(r, &c, &res) < 0)
-		return res;
-	bool out = api_query_bool(r, "stdout"), err = api_query_bool(r, "stderr");
-	if (!out && !err)
-		return api_reply_error(r, 400, "you must choose at least one stream");
-	api_arg(&args, "logs");
-	if (api_query_bool(r, "follow"))
-		api_arg(&args, "--follow");
-	if (api_query_bool(r, "timestamps"))
-		api_arg(&args, "--timestamps");
-	const char *tail = api_query(r, "tail");
-	if (tail && *tail && strcmp(tail, "all"))
-		api_argf(&args, "--tail=%s", tail);
-	time_flag(r, &args, "since", "--since");
-	time_flag(r, &args, "until", "--until");
-	api_arg(&args, c->id);
-	/* A container started a moment ago may not have opened its log yet,
-	 * and `kiln logs -f` ends at once without one: create it (the monitor
-	 * appends to it). */
-	if (c->state != CTR_CREATED) {
-		_cleanup_store_ struct store *s = NULL;
-		if (api_store(r, &s, &e) == 0) {
-			_cleanup_free_ char *path = run_log_path(s, c->id);
-			int fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
-			if (fd >= 0)
-				close(fd);
-		}
-	}
-	/* `kiln logs` prints the stdout lines to its stdout and the stderr
-	 * lines to its stderr: a stream not asked for goes nowhere */
-	struct api_worker w;
-	if (api_worker_start(r->srv, args, (out ? 0 : WORKER_NO_STDOUT) | (err ? 0 : WORKER_NO_STDERR),
-			     &w, &e) < 0)
-		return api_reply_kerror(r, &e);
-	bool tty = container_tty(c);
-	struct api_stream_opts o = { tty ? "application/vnd.docker.raw-stream"
-					 : "application/vnd.docker.multiplexed-stream",
-				     !tty, NULL, NULL, NULL, NULL };
-	return api_reply_worker_stream(r, &w, &o);
-}
-
 /* ---- files --------------------------------------------------------------------- */
 
 static enum MHD_Result container_export(struct api_req *r)
@@ -640,7 +578,7 @@ const struct api_route api_container_routes[] = {
 	{ "POST", "/containers/{}/wait", container_wait, false },
 	{ "POST", "/containers/{}/resize", api_container_resize, false },
 	{ "POST", "/containers/{}/attach", api_container_attach, false },
-	{ "GET", "/containers/{}/logs", container_logs, false },
+	{ "GET", "/containers/{}/logs", api_container_logs, false },
 	{ "GET", "/containers/{}/changes", container_changes, false },
 	{ "GET", "/containers/{}/top", api_container_top, false },
 	{ "GET", "/containers/{}/export", container_export, false },

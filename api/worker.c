@@ -67,7 +67,7 @@ int api_worker_start(struct api_server *srv, char *const *args, int flags,
 
 	*w = (struct api_worker){ .pid = -1, .in = -1, .out = -1, .err = -1 };
 	if (((flags & WORKER_STDIN) && pipe2(in, O_CLOEXEC) < 0) || pipe2(out, O_CLOEXEC) < 0 ||
-	    (!(flags & (WORKER_MERGE | WORKER_NO_STDERR)) && pipe2(err, O_CLOEXEC) < 0)) {
+	    (!(flags & WORKER_MERGE) && pipe2(err, O_CLOEXEC) < 0)) {
 		r = kerror_sys(e, errno, "creating pipes");
 		goto fail;
 	}
@@ -76,14 +76,8 @@ int api_worker_start(struct api_server *srv, char *const *args, int flags,
 		posix_spawn_file_actions_adddup2(&fa, in[0], 0);
 	else
 		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	if (flags & WORKER_NO_STDOUT)
-		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	else
-		posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	if (flags & WORKER_NO_STDERR)
-		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	else
-		posix_spawn_file_actions_adddup2(&fa, (flags & WORKER_MERGE) ? out[1] : err[1], 2);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, (flags & WORKER_MERGE) ? out[1] : err[1], 2);
 	r = spawn(srv, args, &fa, false, &w->pid, e);
 	posix_spawn_file_actions_destroy(&fa);
 	if (r < 0)

@@ -273,3 +273,46 @@ none" ]
 	run kiln inspect -f '{{json .Config}}' p3
 	[[ "$output" != *Healthcheck* ]]
 }
+
+@test "api: the python3-docker SDK: logs by stream, top, networks, resize" {
+	python3 -c 'import docker' 2>/dev/null || skip "python3-docker is not installed (make deps)"
+	run timeout 60 python3 - "$SOCK" <<'PY'
+import sys, time, docker
+c = docker.DockerClient(base_url="unix://" + sys.argv[1])
+ct = c.containers.run("busybox", ["sh", "-c", "echo o; echo e >&2; exec sleep 30"], detach=True, name="sdk1")
+for _ in range(50):
+    if b"e" in ct.logs(): break
+    time.sleep(0.1)
+print("stdout", ct.logs(stdout=True, stderr=False).decode().strip())
+print("stderr", ct.logs(stdout=False, stderr=True).decode().strip())
+top = ct.top()
+print("top", top["Titles"][1], [p[-1] for p in top["Processes"]])
+n = c.networks.create("sdknet", labels={"x": "y"})
+print("net", n.name, n.attrs["Labels"])
+n.connect(ct)
+print("nets", sorted(x.name for x in c.networks.list()))
+print("ctr", sorted(c.containers.get("sdk1").attrs["NetworkSettings"]["Networks"]))
+n.disconnect(ct)
+n.remove()
+print("after", sorted(x.name for x in c.networks.list(filters={"type": "custom"})))
+ct2 = c.containers.run("busybox", ["sleep", "30"], detach=True, tty=True, name="sdk2")
+ct2.resize(20, 70)
+print("size", ct2.exec_run(["sh", "-c", "stty size </proc/1/fd/0"]).output.decode().strip())
+ct.remove(force=True)
+ct2.remove(force=True)
+# run(remove=True) asks for the logs after the start: a container that has
+# ended and been removed by then still gives its whole output
+bad = [i for i in range(10) if c.containers.run("busybox", ["echo", "n%d" % i], remove=True) != b"n%d\n" % i]
+print("rm-runs bad", bad)
+PY
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"stdout o"* && "$output" == *"stderr e"* ]]
+	[[ "$output" == *"top PID ['sleep 30']"* ]]
+	[[ "$output" == *"net sdknet {'x': 'y'}"* ]]
+	[[ "$output" == *"nets ['host', 'kiln', 'none', 'sdknet']"* ]]
+	[[ "$output" == *"ctr ["*"'sdknet'"* ]]
+	[[ "$output" == *"after []"* ]]
+	[[ "$output" == *"size 20 70"* ]]
+	[[ "$output" == *"rm-runs bad []"* ]]
+}
