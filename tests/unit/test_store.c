@@ -293,6 +293,25 @@ static void test_schema_version(void **state)
 	sqlite3_close(db);
 }
 
+/* The last connection to close leaves an empty WAL: a WAL whose
+ * checkpointed frames stayed valid made every later open re-read and
+ * checksum all of them (hundreds of reads per `kiln run`). */
+static void test_wal_truncated_on_close(void **state)
+{
+	struct fx *f = *state;
+	_cleanup_kerror_ struct kerror e = { 0 };
+	_cleanup_free_ char *wal = spath(f, "kiln.db-wal");
+	struct stat sb;
+	assert_int_equal(db_exec(f->s, "CREATE TABLE wal_probe (x);"
+				       "INSERT INTO wal_probe VALUES (randomblob(20000))", &e), 0);
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_true(sb.st_size > 0);
+	store_close(f->s);
+	assert_int_equal(stat(wal, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+	f->s = open_store(f, 0);
+}
+
 /* ---- blobs ---------------------------------------------------------------- */
 
 static void test_blob_roundtrip(void **state)
@@ -1578,6 +1597,7 @@ int main(void)
 		T(test_open_layout),
 		T(test_open_bad_driver),
 		T(test_schema_version),
+		T(test_wal_truncated_on_close),
 		T(test_blob_roundtrip),
 		T(test_blob_put_wrong_digest),
 		T(test_blob_get_corrupt),
