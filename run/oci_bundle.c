@@ -198,9 +198,6 @@ int run_oci_config(const struct run_plan *p, const char *rootfs, const char *use
 		caps, "effective", caps, "permitted", caps, "rlimits", rlimits_json(p->ulimits),
 		"noNewPrivileges", p->no_new_privs);
 	json_decref(caps);
-	/* No "seccomp": kiln's default profile is built with libseccomp in
-	 * the child and has no runtime-spec form yet, so an external runtime
-	 * runs the container without a filter. */
 	*out = json_pack("{s:s, s:o, s:{s:s, s:b}, s:s, s:o, s:{s:o, s:o, s:o, s:o}}",
 			 "ociVersion", "1.0.2", "process", process, "root", "path", rootfs,
 			 "readonly", p->read_only, "hostname", p->hostname ? p->hostname : "",
@@ -209,5 +206,9 @@ int run_oci_config(const struct run_plan *p, const char *rootfs, const char *use
 			 "readonlyPaths", strings(ro, n_ro));
 	if (!*out)
 		return kerror_set(e, ENOMEM, "building the OCI runtime config");
+	/* The same default profile as the built-in runtime's (no filter
+	 * with seccomp=unconfined or --privileged). */
+	if (p->seccomp)
+		json_object_set_new(json_object_get(*out, "linux"), "seccomp", run_seccomp_oci());
 	return 0;
 }

@@ -397,6 +397,9 @@ struct run_bpf {
 int run_seccomp_filter(const char *cache_dir, struct run_bpf *out, struct kerror *e);
 int run_seccomp_install(const struct run_bpf *b, struct kerror *e);
 void run_bpf_release(struct run_bpf *b);
+/* The default profile as runtime-spec's linux.seccomp (new reference),
+ * for an external OCI runtime. */
+json_t *run_seccomp_oci(void);
 /* Where the cache of the current profile lives in dir (new string). */
 char *run_seccomp_cache_path(const char *dir);
 /* Applies the capability set: bounding set dropped to caps; permitted and

@@ -69,31 +69,35 @@ static int rule(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned n,
 	return 0;
 }
 
-/* The profile as a libseccomp filter. */
-static int build(scmp_filter_ctx ctx, struct kerror *e)
+/* One rule of the profile: the named call fails with err, when arg is set
+ * only if (A0 & mask) == datum. */
+struct sc_rule {
+	const char *name;
+	int err;
+	bool arg;
+	uint64_t mask, datum;
+};
+typedef int (*sc_rule_fn)(const struct sc_rule *r, void *data, struct kerror *e);
+
+/* The profile, rule by rule, for libseccomp (build) and for an OCI
+ * runtime's config.json (run_seccomp_oci): one list for both. */
+static int each_rule(sc_rule_fn fn, void *data, struct kerror *e)
 {
 	static const uint64_t ns_flags[] = { CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC,
 					     CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
 					     CLONE_NEWCGROUP };
-	int r, nr;
+	int r;
 
-	for (size_t i = 0; i < ARRAY_SIZE(denied); i++) {
-		nr = seccomp_syscall_resolve_name(denied[i]);
-		if (nr == __NR_SCMP_ERROR)
-			continue; /* not on this architecture */
-		if ((r = rule(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0, NULL, denied[i], e)) < 0)
+	for (size_t i = 0; i < ARRAY_SIZE(denied); i++)
+		if ((r = fn(&(struct sc_rule){ .name = denied[i], .err = EPERM }, data, e)) < 0)
 			return r;
-	}
 	/* New namespaces through clone(2); clone3 hides its flags in memory,
 	 * so it reports ENOSYS and the C library falls back to clone. */
-	for (size_t i = 0; i < ARRAY_SIZE(ns_flags); i++) {
-		struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_MASKED_EQ, ns_flags[i], ns_flags[i]);
-		if ((r = rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, &c, "clone", e)) < 0)
+	for (size_t i = 0; i < ARRAY_SIZE(ns_flags); i++)
+		if ((r = fn(&(struct sc_rule){ "clone", EPERM, true, ns_flags[i], ns_flags[i] },
+			    data, e)) < 0)
 			return r;
-	}
-	nr = seccomp_syscall_resolve_name("clone3");
-	if (nr != __NR_SCMP_ERROR &&
-	    (r = rule(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0, NULL, "clone3", e)) < 0)
+	if ((r = fn(&(struct sc_rule){ .name = "clone3", .err = ENOSYS }, data, e)) < 0)
 		return r;
 	/* libseccomp allows one comparison per argument and rule, so the
 	 * complement of the allowed values is covered bit by bit: with bit
@@ -101,21 +105,63 @@ static int build(scmp_filter_ctx ctx, struct kerror *e)
 	 * 0xffffffff passes (any clear bit denies). */
 	for (int b = 0; b < 31; b++) {
 		uint64_t bit = 1ULL << b;
-		struct scmp_arg_cmp c1 = SCMP_A0(SCMP_CMP_MASKED_EQ, bit | 0x80000000ULL, bit);
-		struct scmp_arg_cmp c2 = SCMP_A0(SCMP_CMP_MASKED_EQ, bit | 0x80000000ULL,
-						 0x80000000ULL);
 		if (!(bit & 0x20008) &&
-		    (r = rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(personality), 1, &c1,
-			      "personality", e)) < 0)
+		    (r = fn(&(struct sc_rule){ "personality", EPERM, true, bit | 0x80000000ULL,
+					       bit },
+			    data, e)) < 0)
 			return r;
-		if ((r = rule(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(personality), 1, &c2,
-			      "personality", e)) < 0)
+		if ((r = fn(&(struct sc_rule){ "personality", EPERM, true, bit | 0x80000000ULL,
+					       0x80000000ULL },
+			    data, e)) < 0)
 			return r;
 	}
+	return 0;
+}
+
+static int add_rule(const struct sc_rule *sr, void *data, struct kerror *e)
+{
+	int nr = seccomp_syscall_resolve_name(sr->name);
+	if (nr == __NR_SCMP_ERROR)
+		return 0; /* not on this architecture */
+	struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_MASKED_EQ, sr->mask, sr->datum);
+	return rule(*(scmp_filter_ctx *)data, SCMP_ACT_ERRNO(sr->err), nr, sr->arg ? 1 : 0,
+		    sr->arg ? &c : NULL, sr->name, e);
+}
+
+/* The profile as a libseccomp filter. */
+static int build(scmp_filter_ctx ctx, struct kerror *e)
+{
+	int r = each_rule(add_rule, &ctx, e);
+	if (r < 0)
+		return r;
 	/* Loading needs no_new_privs or CAP_SYS_ADMIN: the child still has
 	 * the latter when it loads. */
 	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
 	return 0;
+}
+
+/* runtime-spec's form of a rule: MASKED_EQ's "value" is the mask and
+ * "valueTwo" the datum, as libseccomp takes them.  Calls the runtime's
+ * libseccomp does not know are skipped by the runtime, as here. */
+static int add_oci_rule(const struct sc_rule *sr, void *data, struct kerror *e)
+{
+	(void)e;
+	json_t *one = json_pack("{s:[s], s:s, s:i}", "names", sr->name, "action",
+				"SCMP_ACT_ERRNO", "errnoRet", sr->err);
+	if (sr->arg)
+		json_object_set_new(one, "args",
+				    json_pack("[{s:i, s:I, s:I, s:s}]", "index", 0, "value",
+					      (json_int_t)sr->mask, "valueTwo",
+					      (json_int_t)sr->datum, "op", "SCMP_CMP_MASKED_EQ"));
+	json_array_append_new(data, one);
+	return 0;
+}
+
+json_t *run_seccomp_oci(void)
+{
+	json_t *calls = json_array();
+	each_rule(add_oci_rule, calls, NULL);
+	return json_pack("{s:s, s:o}", "defaultAction", "SCMP_ACT_ALLOW", "syscalls", calls);
 }
 
 int run_seccomp_load(struct kerror *e)

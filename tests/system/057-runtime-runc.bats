@@ -130,3 +130,16 @@ teardown() {
 	run kiln logs t1
 	[[ "$output" == */dev/pts/0* ]]
 }
+
+@test "runtime runc: the default seccomp profile is in the bundle; unconfined has none" {
+	run kiln run --rm --runtime runc --cap-add SYS_ADMIN bb \
+		sh -c 'grep ^Seccomp: /proc/self/status; unshare -U true 2>&1; echo rc=$?'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Seccomp:	2"* ]]
+	[[ "$output" == *"Operation not permitted"* ]]
+	[[ "$output" == *"rc=1"* ]]
+	run kiln run --rm --runtime runc --security-opt seccomp=unconfined bb \
+		grep ^Seccomp: /proc/self/status
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Seccomp:	0"* ]]
+}

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,7 @@ static void base_plan(struct run_plan *p)
 	p->gid = 1001;
 	p->caps = run_caps_default();
 	p->no_new_privs = true;
+	p->seccomp = true;
 	p->runtime = "runc";
 }
 
@@ -142,7 +144,27 @@ static void test_shape(void **state)
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(res, "pids"),
 							    "limit")),
 			 50);
-	assert_null(json_object_get(lx, "seccomp"));
+	/* the default seccomp profile, in runtime-spec's form */
+	const json_t *sc = json_object_get(lx, "seccomp");
+	assert_string_equal(json_str(sc, "defaultAction"), "SCMP_ACT_ALLOW");
+	const json_t *calls = json_object_get(sc, "syscalls");
+	bool unshare = false, clone_ns = false, clone3 = false;
+	for (size_t i = 0; i < json_array_size(calls); i++) {
+		const json_t *c = json_array_get(calls, i);
+		const char *name = json_string_value(json_array_get(json_object_get(c, "names"), 0));
+		int err = (int)json_integer_value(json_object_get(c, "errnoRet"));
+		const json_t *arg = json_array_get(json_object_get(c, "args"), 0);
+		assert_string_equal(json_str(c, "action"), "SCMP_ACT_ERRNO");
+		if (!strcmp(name, "unshare"))
+			unshare = err == EPERM && !arg;
+		if (!strcmp(name, "clone3"))
+			clone3 = err == ENOSYS;
+		if (!strcmp(name, "clone") && arg &&
+		    json_integer_value(json_object_get(arg, "value")) == CLONE_NEWUSER &&
+		    json_integer_value(json_object_get(arg, "valueTwo")) == CLONE_NEWUSER)
+			clone_ns = !strcmp(json_str(arg, "op"), "SCMP_CMP_MASKED_EQ");
+	}
+	assert_true(unshare && clone_ns && clone3);
 	json_decref(cfg);
 }
 
@@ -154,6 +176,7 @@ static void test_host_network_no_userdata(void **state)
 	json_t *cfg = NULL;
 	base_plan(&p);
 	p.network_host = true;
+	p.seccomp = false;
 	assert_int_equal(run_oci_config(&p, "/merged", NULL, &cfg, &e), 0);
 	const json_t *lx = json_object_get(cfg, "linux");
 	assert_false(has_ns(lx, "network"));
@@ -162,6 +185,8 @@ static void test_host_network_no_userdata(void **state)
 	assert_null(find_mount(json_object_get(cfg, "mounts"), "/tmp"));
 	assert_true(json_is_false(json_object_get(json_object_get(cfg, "root"), "readonly")));
 	assert_null(json_object_get(json_object_get(lx, "resources"), "memory"));
+	/* seccomp=unconfined, --privileged: no filter */
+	assert_null(json_object_get(lx, "seccomp"));
 	json_decref(cfg);
 }
 
