@@ -74,14 +74,20 @@ static json_t *container_summary(struct store *s, const struct container_info *c
 		image = ref_parse(c->image_name, &ref, NULL) == 0 ? ref_familiar(ref)
 								  : xstrdup(c->image_name);
 	}
+	/* the networks by name (their addresses: inspect) */
+	json_t *nets = json_object();
+	size_t i;
+	json_t *v;
+	json_array_foreach(json_object_get(plan, "networks"), i, v)
+		if (json_is_string(v))
+			json_object_set_new(nets, json_string_value(v), json_object());
 	return json_pack("{s:s, s:[s], s:s, s:s, s:s, s:I, s:[], s:{}, s:s, s:s, s:{s:s},"
-			 " s:{s:{}}, s:o}",
+			 " s:{s:o}, s:o}",
 			 "Id", c->id, "Names", name, "Image", image, "ImageID",
 			 (char[DIGEST_STR_LEN + 1]){ 0 }, "Command", cmd, "Created",
 			 (json_int_t)(c->created / 1000000000LL), "Ports", "Labels", "State", st,
-			 "Status", status, "HostConfig", "NetworkMode",
-			 json_is_true(json_object_get(plan, "network_host")) ? "host" : "none",
-			 "NetworkSettings", "Networks", "Mounts", mounts);
+			 "Status", status, "HostConfig", "NetworkMode", run_host_network_mode(plan),
+			 "NetworkSettings", "Networks", nets, "Mounts", mounts);
 }
 
 int api_containers_summary(struct store *s, bool all, bool size, json_t **out, struct kerror *e)
@@ -112,21 +118,20 @@ static bool filter_match(const json_t *filters, const json_t *c)
 	const char *k;
 	json_t *vals;
 	json_object_foreach((json_t *)filters, k, vals) {
+		_cleanup_strv_ char **v = api_filter_values(vals);
 		bool any = false;
-		const char *v;
-		json_t *x;
-		json_object_foreach(vals, v, x) {
+		for (char **x = v; *x; x++) {
 			if (!strcmp(k, "id"))
-				any |= str_has_prefix(json_str(c, "Id"), v);
+				any |= str_has_prefix(json_str(c, "Id"), *x);
 			else if (!strcmp(k, "name")) {
 				const char *n = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
-				any |= n && strstr(n, v);
+				any |= n && strstr(n, *x);
 			} else if (!strcmp(k, "status"))
-				any |= !strcmp(json_str(c, "State"), v);
+				any |= !strcmp(json_str(c, "State"), *x);
 			else
 				any = true; /* unknown filters do not narrow */
 		}
-		if (!any && json_object_size(vals))
+		if (!any && *v)
 			return false;
 	}
 	return true;

@@ -5,18 +5,6 @@
 #include "cli/container.h"
 
 /* Docker's "Mounts": one object per volume, bind or tmpfs of the plan. */
-/* HostConfig.NetworkMode: the plan's network ("private", a namespace with
- * only lo, shows as "none"). */
-static const char *network_mode(json_t *plan)
-{
-	const char *n = json_str(plan, "network");
-	if (n && !strcmp(n, "bridge"))
-		return run_network_mode(plan); /* "bridge" or the first network's name */
-	if (!n)
-		return json_is_true(json_object_get(plan, "network_host")) ? "host" : "none";
-	return strcmp(n, "private") ? n : "none";
-}
-
 static json_t *mounts_json(json_t *plan)
 {
 	json_t *out = json_array(), *m;
@@ -159,7 +147,7 @@ int container_inspect_json(struct cli *c, const char *what, json_t **out, struct
 			   json_is_true(json_object_get(plan, "interactive")), "StopSignal", sig,
 			   "StopTimeout", (int)json_int(plan, "stop_timeout", 10));
 	hostcfg = json_pack("{s:s, s:b, s:b, s:I, s:I, s:I, s:I}", "NetworkMode",
-			    network_mode(plan),
+			    run_host_network_mode(plan),
 			    "Privileged", 0, "ReadonlyRootfs",
 			    json_is_true(json_object_get(plan, "read_only")), "Memory",
 			    json_int(plan, "memory", 0), "PidsLimit", json_int(plan, "pids_limit", 0),

@@ -123,3 +123,13 @@ const char *run_network_mode(const json_t *plan)
 		return "bridge";
 	return json_string_value(json_array_get(nets, 0)) ?: "bridge";
 }
+
+const char *run_host_network_mode(const json_t *plan)
+{
+	const char *n = json_str(plan, "network");
+	if (n && !strcmp(n, "bridge"))
+		return run_network_mode(plan);
+	if (!n)
+		return json_is_true(json_object_get(plan, "network_host")) ? "host" : "none";
+	return strcmp(n, "private") ? n : "none";
+}

@@ -319,6 +319,9 @@ char *run_ports_text(const json_t *plan);
 json_t *run_ports_json(const json_t *plan);
 json_t *run_net_settings(struct store *s, const char *id, const json_t *plan);
 const char *run_network_mode(const json_t *plan);
+/* HostConfig.NetworkMode: the plan's network mode ("private", a namespace
+ * with only lo, shows as "none"; bridge: run_network_mode's). */
+const char *run_host_network_mode(const json_t *plan);
 
 /* User namespaces of containers (idmap.c): fills p->userns, p->uid_map,
  * p->gid_map (and p->uid/gid for keep-id without -u) from the flags. */

@@ -240,6 +240,11 @@ none" ]
 	docker network connect --alias web n1 nc
 	run kiln inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' nc
 	[[ "$output" == *n1* ]]
+	# the container list says so too (filters in either of Docker's encodings)
+	[[ "$(docker ps -a --filter name=nc --format '{{.Networks}}')" == *n1* ]]
+	run api_get '/containers/json?all=1&filters=%7B%22name%22%3A%5B%22nc%22%5D%7D'
+	[ "$(echo "$output" | jq -r '.[].Names[0]')" = /nc ]
+	[ "$(echo "$output" | jq -r '.[0].HostConfig.NetworkMode')" = "$(kiln inspect -f '{{.HostConfig.NetworkMode}}' nc)" ]
 	run docker network rm n1
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"active endpoints"* ]]
