@@ -102,6 +102,10 @@ int run_secret_env(struct build *b, const struct plan_step *st, char ***env, str
 /* A read-only file holding data (mode, root-owned) at target. */
 int run_mounts_add_file(struct build *b, struct run_mounts *m, const char *target,
 			const char *data, uint32_t mode, struct kerror *e);
+/* ctx_view.c: the directory srcfd of the context (rel: its path there,
+ * "" for the root) without what the context's ignore rules exclude, as a
+ * new tree under the build's tmp dir (*out). */
+int build_ctx_view(struct build *b, int srcfd, const char *rel, char **out, struct kerror *e);
 /* Unmounts, removes the mount points it created, drops the locks. */
 void run_mounts_teardown(struct run_mounts *m);
 

@@ -390,8 +390,10 @@ static int run_mounts_key(struct build *b, const struct plan_step *st, struct di
 				p++;
 			char *paths[] = { p, NULL };
 			struct copy_list cl = { .paths = paths, .n = 1 };
-			struct copy_source src = { .root = b->ctx.dir, .hash_content = true,
-						   .memo = b->memo };
+			/* what the mount shows: the context without its
+			 * ignored files (build_ctx_view) */
+			struct copy_source src = { .root = b->ctx.dir, .ign = b->ctx.ign,
+						   .hash_content = true, .memo = b->memo };
 			r = copy_list_hash(&cl, &src, d, e);
 			if (r < 0)
 				return kerror_wrap(e, "bind mount source \"%s\"",

@@ -198,7 +198,7 @@ static int cache_mount(struct build *b, struct run_mounts *m, const struct plan_
 		if (seed >= 0) {
 			_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			r = dfd < 0 ? kerror_sys(e, errno, "opening \"%s\"", dir)
-				    : run_copy_tree(seed, dfd, e);
+				    : run_copy_tree(seed, dfd, NULL, e);
 			if (r < 0) {
 				/* no half-seeded cache for the next build */
 				fs_rm_rf(dir, NULL);
@@ -382,6 +382,21 @@ static int bind_mount(struct build *b, struct run_mounts *m, const struct plan_m
 		return kerror_sys(e, errno, "bind mount source \"%s\"",
 				  pm->source ? pm->source : "/");
 	r = fd_path(sfd, root, &src, e);
+	if (r == 0 && !pm->from && b->ctx.ign) {
+		/* the context without its ignored files, as BuildKit sees it */
+		_cleanup_free_ char *rel = xstrdup(src[strlen(root)] ? src + strlen(root) + 1 : "");
+		if (!S_ISDIR(st.st_mode)) {
+			if (rel[0] && ignore_match(b->ctx.ign, rel))
+				return kerror_set(e, ENOENT, "bind mount source \"%s\": excluded by %s",
+						  pm->source, strrchr(b->ctx.ign_file, '/') + 1);
+		} else {
+			_cleanup_close_ int dfd = open_in(srcroot, rel, O_RDONLY | O_DIRECTORY);
+			free(src);
+			src = NULL;
+			r = dfd < 0 ? kerror_sys(e, errno, "bind mount source \"%s\"", rel)
+				    : build_ctx_view(b, dfd, rel, &src, e);
+		}
+	}
 	if (r == 0)
 		r = make_target(m, rootfd, pm->target, !S_ISDIR(st.st_mode), &host, e);
 	if (r < 0)

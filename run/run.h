@@ -329,6 +329,22 @@ int run_userns_plan(const struct run_flags *f, struct run_plan *p, struct kerror
 /* Map lines to id_shift entries (new array); -EINVAL if malformed. */
 int run_id_shifts(char *const *map, struct id_shift **out, size_t *n);
 
+/* Copies the tree under the directory src into the (empty) directory dst
+ * (copy_tree.c): every entry with its type, mode, owner and symlink target,
+ * never following a link.  A volume's first mount, a build's cache mount
+ * seeded from= a stage, the context view of a build's bind mount. */
+struct run_copy_opts {
+	/* rel: the entry's path (prefix/…); true leaves it (a directory with
+	 * all beneath it) out */
+	bool (*skip)(void *ctx, const char *rel, bool dir);
+	void *ctx;
+	const char *prefix;  /* src's own path for skip and messages ("" none) */
+	bool link;           /* regular files hard-linked where the kernel lets us */
+	bool lenient;        /* owners we may not give and nodes we may not make
+			      * are left out, not errors */
+};
+int run_copy_tree(int src, int dst, const struct run_copy_opts *o, struct kerror *e);
+
 /* ---- cgroups ------------------------------------------------------------ */
 
 struct cg_limits {
@@ -659,10 +675,6 @@ void run_rootfs_release(struct store *s, const struct container_info *c);
 
 /* ---- build steps (build_exec.c, build_net.c) ----------------------------- */
 
-/* Copies the tree under the directory src into the directory dst (entries
- * with their types, modes, owners and symlink targets; never following a
- * link): what seeds a RUN --mount=type=cache with from= (volumes.c). */
-int run_copy_tree(int src, int dst, struct kerror *e);
 
 /* The network of a build's RUN steps (kiln build --network, RUN --network). */
 enum run_build_net_mode {

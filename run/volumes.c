@@ -16,8 +16,6 @@
 #include "run/run_private.h"
 #include "storage/volumes.h"
 
-#define COPY_DEPTH_MAX 256
-
 static char *anon_name(void)
 {
 	unsigned char b[32];
@@ -131,92 +129,7 @@ char **run_plan_volumes(const char *plan_json)
 	return out;
 }
 
-/* ---- copy-up (in the child, after pivot_root; run_copy_tree for builds) ---- */
-
-static int copy_tree(int src, int dst, int depth, struct kerror *e);
-
-static int copy_file(int sdir, int ddir, const char *name, const struct stat *st,
-		     struct kerror *e)
-{
-	_cleanup_close_ int in = openat(sdir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	_cleanup_close_ int out = -1;
-	char buf[65536];
-	ssize_t n;
-	if (in < 0)
-		return kerror_sys(e, errno, "opening %s", name);
-	out = openat(ddir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (out < 0)
-		return kerror_sys(e, errno, "creating %s", name);
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (fs_write_all(out, buf, (size_t)n) < 0)
-			return kerror_sys(e, errno, "writing %s", name);
-	if (n < 0)
-		return kerror_sys(e, errno, "reading %s", name);
-	if (fchown(out, st->st_uid, st->st_gid) < 0 || fchmod(out, st->st_mode & 07777) < 0)
-		return kerror_sys(e, errno, "owner of %s", name);
-	return 0;
-}
-
-static int copy_entry(int sdir, int ddir, const char *name, int depth, struct kerror *e)
-{
-	struct stat st;
-	if (fstatat(sdir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return kerror_sys(e, errno, "stat %s", name);
-	if (S_ISREG(st.st_mode))
-		return copy_file(sdir, ddir, name, &st, e);
-	if (S_ISLNK(st.st_mode)) {
-		char link[4096];
-		ssize_t n = readlinkat(sdir, name, link, sizeof(link) - 1);
-		if (n < 0)
-			return kerror_sys(e, errno, "readlink %s", name);
-		link[n] = '\0';
-		if (symlinkat(link, ddir, name) < 0 ||
-		    fchownat(ddir, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
-			return kerror_sys(e, errno, "symlink %s", name);
-		return 0;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		_cleanup_close_ int s2 = -1, d2 = -1;
-		if (mkdirat(ddir, name, 0700) < 0)
-			return kerror_sys(e, errno, "mkdir %s", name);
-		s2 = openat(sdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		d2 = openat(ddir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (s2 < 0 || d2 < 0)
-			return kerror_sys(e, errno, "opening %s", name);
-		int r = copy_tree(s2, d2, depth + 1, e);
-		if (r == 0 && (fchown(d2, st.st_uid, st.st_gid) < 0 ||
-			       fchmod(d2, st.st_mode & 07777) < 0))
-			r = kerror_sys(e, errno, "owner of %s", name);
-		return r;
-	}
-	/* fifos, sockets, devices */
-	if (mknodat(ddir, name, st.st_mode, st.st_rdev) < 0 ||
-	    fchownat(ddir, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
-		return kerror_sys(e, errno, "mknod %s", name);
-	return 0;
-}
-
-static int copy_tree(int src, int dst, int depth, struct kerror *e)
-{
-	if (depth > COPY_DEPTH_MAX)
-		return kerror_set(e, ELOOP, "directories nested too deep");
-	int fd = fcntl(src, F_DUPFD_CLOEXEC, 3);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *de;
-	int r = 0;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return kerror_sys(e, errno, "reading a directory");
-	}
-	while (r == 0 && (de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		r = copy_entry(src, dst, de->d_name, depth, e);
-	}
-	closedir(d);
-	return r;
-}
+/* ---- copy-up (in the child, after pivot_root) ----------------------------- */
 
 static bool dir_empty(int fd)
 {
@@ -253,7 +166,7 @@ int volume_copy_up(int tree, const char *target, struct kerror *e)
 	src = (int)syscall(SYS_openat2, root, target, &how, sizeof(how));
 	if (src < 0)
 		return 0; /* nothing in the image there */
-	int r = copy_tree(src, dst, 0, e);
+	int r = run_copy_tree(src, dst, NULL, e);
 	if (r < 0)
 		return kerror_wrap(e, "volume copy-up for \"%s\"", target);
 	if (fstat(src, &st) == 0 &&
@@ -262,10 +175,6 @@ int volume_copy_up(int tree, const char *target, struct kerror *e)
 	return r;
 }
 
-int run_copy_tree(int src, int dst, struct kerror *e)
-{
-	return copy_tree(src, dst, 0, e);
-}
 
 void run_volumes_remove_anonymous(struct store *s, const char *plan_json)
 {

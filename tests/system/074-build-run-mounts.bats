@@ -105,6 +105,48 @@ CF
 	[ "$(kiln run --rm b2 cat /copied)" = two ]
 }
 
+@test "RUN --mount=type=bind from the context hides what .containerignore excludes (as BuildKit)" {
+	build_setup
+	mkdir -p "$CTX/src/sub" "$CTX/src/logs"
+	echo keep > "$CTX/src/keep.txt"
+	echo secret > "$CTX/src/secret.txt"
+	echo log > "$CTX/src/sub/x.log"
+	echo kept > "$CTX/src/sub/y.txt"
+	echo l > "$CTX/src/logs/a.log"
+	echo back > "$CTX/src/logs/important.log"
+	printf 'src/secret.txt\nsrc/sub/*.log\nsrc/logs\n!src/logs/important.log\n' > "$CTX/.containerignore"
+	cat > "$CTX/Containerfile" <<'CF'
+FROM busybox
+RUN --mount=type=bind,source=src,target=/m find /m | sort > /ro
+RUN --mount=type=bind,target=/c,rw touch /c/new && find /c/src | sort > /rw
+CF
+	run kiln build -t ign1 "$CTX"
+	[ "$status" -eq 0 ]
+	run kiln run --rm ign1 cat /ro
+	[ "$output" = "/m
+/m/keep.txt
+/m/logs
+/m/logs/important.log
+/m/sub
+/m/sub/y.txt" ]
+	run kiln run --rm ign1 cat /rw
+	[[ "$output" == *"/c/src/keep.txt"* ]]
+	[[ "$output" != *secret* ]]
+	[[ "$output" != *x.log* ]]
+	# the context itself is untouched by the rw mount
+	[ ! -e "$CTX/new" ]
+	# an ignored file changing does not change what the step saw: a hit
+	echo other > "$CTX/src/secret.txt"
+	run kiln build -t ign2 "$CTX"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c 'Using cache' <<<"$output")" -eq 2 ]
+	# an ignored file as the source is not there
+	printf 'FROM busybox\nRUN --mount=type=bind,source=src/secret.txt,target=/s cat /s\n' > "$CTX/Containerfile"
+	run kiln build "$CTX"
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'bind mount source "src/secret.txt": excluded by .containerignore'* ]]
+}
+
 @test "RUN --mount=type=tmpfs" {
 	build_setup
 	printf 'FROM busybox\nRUN --mount=type=tmpfs,target=/t,size=1m echo x > /t/y && grep " /t tmpfs" /proc/mounts > /mnt-line\n' > "$CTX/Containerfile"
