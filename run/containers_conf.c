@@ -1,7 +1,19 @@
-/* kiln's containers.conf (its own path, like storage.conf):
- * $KILN_CONTAINERS_CONF, else $XDG_CONFIG_HOME/kiln/containers.conf
- * (~/.config/kiln/…) for a rootless user, else /etc/kiln/containers.conf.
+/* containers.conf, merged as Podman reads it: each file found overrides
+ * the keys of the ones before it (tables merged key by key, any other
+ * value replaced whole):
+ *   /usr/share/containers/containers.conf, /usr/share/containers/containers.conf.d/[*].conf,
+ *   /etc/containers/containers.conf, /etc/containers/containers.conf.d/[*].conf,
+ *   for a rootless user $XDG_CONFIG_HOME/containers/containers.conf (else
+ *   ~/.config/containers/…) and its containers.conf.d/[*].conf;
+ *   $CONTAINERS_CONF instead of all of these when set;
+ *   then kiln's own: /etc/kiln/containers.conf, for a rootless user
+ *   $XDG_CONFIG_HOME/kiln/containers.conf (else ~/.config/kiln/…);
+ *   $CONTAINERS_CONF_OVERRIDE last.
+ * $KILN_CONTAINERS_CONF, when set, is the only file read (and must exist).
+ * [network] counts only from kiln's files: kiln's networks live beside
+ * Podman's, and Podman's default_subnet would put kiln's bridge on its. 
  * The [containers] table gives run/create their defaults. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,41 +22,125 @@
 
 #define CONF_MAX (1024 * 1024)
 
-int run_containers_conf_load(json_t **out, struct kerror *e)
+/* Copies the keys of src over dst, merging tables that both have. */
+static void merge(json_t *dst, json_t *src)
 {
-	_cleanup_free_ char *user = NULL, *data = NULL;
-	const char *env = getenv("KILN_CONTAINERS_CONF");
-	const char *paths[3] = { NULL, NULL, NULL };
-	size_t n = 0, len;
-
-	*out = NULL;
-	if (env && *env)
-		paths[n++] = env;
-	else {
-		if (fs_rootless()) {
-			const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-			if (xdg && xdg[0] == '/')
-				user = xasprintf("%s/kiln/containers.conf", xdg);
-			else if (home && home[0] == '/')
-				user = xasprintf("%s/.config/kiln/containers.conf", home);
-			if (user)
-				paths[n++] = user;
-		}
-		paths[n++] = "/etc/kiln/containers.conf";
+	const char *k;
+	json_t *v;
+	json_object_foreach(src, k, v) {
+		json_t *old = json_object_get(dst, k);
+		if (json_is_object(old) && json_is_object(v))
+			merge(old, v);
+		else
+			json_object_set(dst, k, v);
 	}
-	for (size_t i = 0; i < n; i++) {
-		int r = fs_read_file(paths[i], CONF_MAX, &data, &len, e);
-		if (r == -ENOENT && !(env && *env)) {
-			kerror_release(e);
-			continue;
-		}
-		if (r == 0)
-			r = toml_parse(data, len, out, e);
-		if (r < 0)
-			return kerror_wrap(e, "reading \"%s\"", paths[i]);
+}
+
+/* Reads one file into *acc; absent files are skipped unless required.
+ * podman: a file of Podman's, whose [network] is left out. */
+static int load(const char *path, bool required, bool podman, json_t **acc, struct kerror *e)
+{
+	_cleanup_free_ char *data = NULL;
+	json_t *t = NULL;
+	size_t len;
+	int r = fs_read_file(path, CONF_MAX, &data, &len, e);
+	if (r == -ENOENT && !required) {
+		kerror_release(e);
 		return 0;
 	}
+	if (r == 0)
+		r = toml_parse(data, len, &t, e);
+	if (r < 0)
+		return kerror_wrap(e, "reading \"%s\"", path);
+	if (podman)
+		json_object_del(t, "network");
+	if (!*acc)
+		*acc = t;
+	else {
+		merge(*acc, t);
+		json_decref(t);
+	}
 	return 0;
+}
+
+static int conf_only(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+	return d->d_name[0] != '.' && n > 5 && !strcmp(d->d_name + n - 5, ".conf");
+}
+
+/* FILE, then FILE.d/[*].conf in name order. */
+static int load_with_dropins(const char *file, json_t **acc, struct kerror *e)
+{
+	_cleanup_free_ char *dir = xasprintf("%s.d", file);
+	struct dirent **names = NULL;
+	int r = load(file, false, true, acc, e);
+	if (r < 0)
+		return r;
+	int n = scandir(dir, &names, conf_only, alphasort);
+	if (n < 0)
+		return errno == ENOENT || errno == ENOTDIR
+			       ? 0
+			       : kerror_sys(e, errno, "reading \"%s\"", dir);
+	for (int i = 0; i < n; i++) {
+		if (r == 0) {
+			_cleanup_free_ char *p = xasprintf("%s/%s", dir, names[i]->d_name);
+			r = load(p, false, true, acc, e);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return r;
+}
+
+/* $XDG_CONFIG_HOME/SUB (else ~/.config/SUB), or NULL. */
+static char *user_conf(const char *sub)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	if (xdg && xdg[0] == '/')
+		return xasprintf("%s/%s", xdg, sub);
+	if (home && home[0] == '/')
+		return xasprintf("%s/.config/%s", home, sub);
+	return NULL;
+}
+
+int run_containers_conf_load(json_t **out, struct kerror *e)
+{
+	const char *only = getenv("KILN_CONTAINERS_CONF");
+	const char *podman = getenv("CONTAINERS_CONF");
+	const char *over = getenv("CONTAINERS_CONF_OVERRIDE");
+	bool rootless = fs_rootless();
+	int r = 0;
+
+	*out = NULL;
+	if (only && *only)
+		return load(only, true, false, out, e);
+	if (podman && *podman)
+		r = load(podman, true, true, out, e);
+	else {
+		r = load_with_dropins("/usr/share/containers/containers.conf", out, e);
+		if (r == 0)
+			r = load_with_dropins("/etc/containers/containers.conf", out, e);
+		if (r == 0 && rootless) {
+			_cleanup_free_ char *u = user_conf("containers/containers.conf");
+			if (u)
+				r = load_with_dropins(u, out, e);
+		}
+	}
+	if (r == 0)
+		r = load("/etc/kiln/containers.conf", false, false, out, e);
+	if (r == 0 && rootless) {
+		_cleanup_free_ char *u = user_conf("kiln/containers.conf");
+		if (u)
+			r = load(u, false, false, out, e);
+	}
+	if (r == 0 && over && *over)
+		r = load(over, true, true, out, e);
+	if (r < 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return r;
 }
 
 static char **strings(const json_t *t, const char *key, const char *what, struct kerror *e,

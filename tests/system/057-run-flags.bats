@@ -225,6 +225,24 @@ CONF
 	[[ "$output" == *"log_driver"* ]]
 }
 
+@test "containers.conf: Podman's CONTAINERS_CONF and CONTAINERS_CONF_OVERRIDE merge key by key" {
+	bb
+	printf '[containers]\nenv = ["A=base"]\ndefault_ulimits = ["nofile=300:400"]\n' > "$BATS_TEST_TMPDIR/base.conf"
+	printf '[containers]\nenv = ["A=over"]\n' > "$BATS_TEST_TMPDIR/over.conf"
+	CONTAINERS_CONF=$BATS_TEST_TMPDIR/base.conf run kiln run --rm bb sh -c 'echo $A; ulimit -n'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "base" ]
+	[ "${lines[1]}" = "300" ]
+	CONTAINERS_CONF=$BATS_TEST_TMPDIR/base.conf CONTAINERS_CONF_OVERRIDE=$BATS_TEST_TMPDIR/over.conf \
+		run kiln run --rm bb sh -c 'echo $A; ulimit -n'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "over" ]
+	[ "${lines[1]}" = "300" ]
+	CONTAINERS_CONF=$BATS_TEST_TMPDIR/missing.conf run kiln run --rm bb true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"missing.conf"* ]]
+}
+
 @test "the image's EXPOSE and HEALTHCHECK are carried into the container's config" {
 	bb
 	printf 'FROM bb\nEXPOSE 8080 53/udp\nHEALTHCHECK --interval=5m --retries=4 CMD true\n' > "$BATS_TEST_TMPDIR/Containerfile"
