@@ -67,8 +67,7 @@ char *xasprintf_arena(struct arena *a, const char *fmt, ...)
 	va_list ap;
 	char *t;
 	va_start(ap, fmt);
-	if (vasprintf(&t, fmt, ap) < 0)
-		abort();
+	t = xvasprintf(fmt, ap);
 	va_end(ap);
 	char *r = arena_strdup(a, t);
 	free(t);

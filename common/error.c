@@ -51,8 +51,7 @@ int kerror_set(struct kerror *e, int code, const char *fmt, ...)
 	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	set_msg(e, code, msg);
 	return -(code > 0 ? code : EINVAL);
@@ -64,8 +63,7 @@ int kerror_sys(struct kerror *e, int errnum, const char *fmt, ...)
 	char *what, *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&what, fmt, ap) < 0)
-		abort();
+	what = xvasprintf(fmt, ap);
 	va_end(ap);
 	msg = xasprintf("%s: %s", what, strerror(errnum));
 	free(what);
@@ -81,8 +79,7 @@ int kerror_wrap(struct kerror *e, const char *fmt, ...)
 	if (!e)
 		return -EINVAL;
 	va_start(ap, fmt);
-	if (vasprintf(&ctx, fmt, ap) < 0)
-		abort();
+	ctx = xvasprintf(fmt, ap);
 	va_end(ap);
 	ctx = visible(ctx);
 	msg = e->msg ? xasprintf("%s: %s", ctx, e->msg) : xstrdup(ctx);

@@ -94,8 +94,7 @@ __attribute__((format(printf, 3, 4))) static int err_at(struct parser *p, size_t
 	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	kerror_set(p->e, EINVAL, "line %u: %s", line_at(p, pos), msg);
 	free(msg);

@@ -32,8 +32,7 @@ static int xerr(struct texec *x, size_t pos, size_t end, const char *fmt, ...)
 		end = pos;
 	size_t n = end - pos;
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	kerror_set(x->e, EINVAL, "template: :%zu:%zu: executing \"\" at <%.*s%s>: %s", line, col,
 		   (int)(n > 20 ? 20 : n), src + pos, n > 20 ? "..." : "", msg ? msg : "error");

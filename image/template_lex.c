@@ -36,8 +36,7 @@ static int lex_error(struct lexer *l, size_t pos, const char *fmt, ...)
 	for (size_t i = 0; i < pos && i < l->len; i++)
 		line += l->s[i] == '\n';
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	kerror_set(l->e, EINVAL, "template: :%d: %s", line, msg ? msg : "error");
 	free(msg);

@@ -29,8 +29,7 @@ static int perr(struct parser *p, size_t pos, const char *fmt, ...)
 	for (size_t i = 0; i < pos && i < p->len; i++)
 		line += p->src[i] == '\n';
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	kerror_set(p->e, EINVAL, "template: :%d: %s", line, msg ? msg : "error");
 	free(msg);

@@ -34,8 +34,7 @@ static void say(const struct pull_opts *o, const char *fmt, ...)
 	if (!o->progress)
 		return;
 	va_start(ap, fmt);
-	if (vasprintf(&line, fmt, ap) < 0)
-		abort();
+	line = xvasprintf(fmt, ap);
 	va_end(ap);
 	o->progress(o->progress_ctx, line);
 	free(line);

@@ -56,8 +56,7 @@ static void say(struct pusher *p, const char *fmt, ...)
 	if (!p->o->progress)
 		return;
 	va_start(ap, fmt);
-	if (vasprintf(&line, fmt, ap) < 0)
-		abort();
+	line = xvasprintf(fmt, ap);
 	va_end(ap);
 	pthread_mutex_lock(&p->lock);
 	p->o->progress(p->o->progress_ctx, line);

@@ -39,8 +39,7 @@ static void problem(struct check *c, bool repaired, const char *fmt, ...)
 	char *msg;
 
 	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		abort();
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
 	strv_push(&c->rep->problems, msg);
 	c->rep->repaired = xrealloc(c->rep->repaired, strv_len(c->rep->problems) * sizeof(bool));
