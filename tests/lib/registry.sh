@@ -2,6 +2,8 @@
 # Starts docker-registry (CNCF distribution) on 127.0.0.1 and a free port.
 #   registry.sh start DIR [--tls CERT KEY] [--htpasswd FILE] [--token REALM CERT]
 #                         [--allow-urls] (foreign layers' http(s) URLs accepted)
+#                         [--clientca CA CERT KEY] (client certificates signed by CA
+#                         required; CERT/KEY is one for the readiness check)
 # writes DIR/config.yml, DIR/port, DIR/pid and waits for GET /v2/ to answer
 # (200, or 401 with auth).  registry.sh stop DIR stops it.
 set -e
@@ -16,7 +18,7 @@ case $cmd in
 start)
 	mkdir -p "$dir/data"
 	port=$(free_port)
-	tls="" auth="" validation="" scheme=http
+	tls="" auth="" validation="" scheme=http ccert=()
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--tls) tls="  tls:
@@ -37,6 +39,9 @@ start)
     urls:
       allow:
         - ^https?://"; shift ;;
+		--clientca) tls="$tls
+    clientcas:
+      - $2"; ccert=(--cert "$3" --key "$4"); shift 4 ;;
 		*) echo "registry.sh: unknown option $1" >&2; exit 2 ;;
 		esac
 	done
@@ -61,7 +66,7 @@ YML
 	echo $! > "$dir/pid"
 	echo "$port" > "$dir/port"
 	for _ in $(seq 100); do
-		code=$(curl -sk -o /dev/null -w '%{http_code}' "$scheme://127.0.0.1:$port/v2/" || true)
+		code=$(curl -sk "${ccert[@]}" -o /dev/null -w '%{http_code}' "$scheme://127.0.0.1:$port/v2/" || true)
 		if [ "$code" = 200 ] || [ "$code" = 401 ]; then exit 0; fi
 		sleep 0.1
 	done
