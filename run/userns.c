@@ -182,10 +182,12 @@ static _Noreturn void pause_main(int ready_w, int go_r)
 	int null = open("/dev/null", O_RDWR);
 	for (int fd = 0; fd < 3 && null >= 0; fd++)
 		dup2(null, fd);
-	close_range(3, ~0U, 0);
+	/* ready_w among them: it closes when the exec is done (or failed). */
+	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 	/* A process of its own name rather than a copy of the command that
 	 * happened to create it (ps, pgrep -f): sleep keeps the namespace. */
 	execl("/bin/sleep", PAUSE_NAME, "infinity", (char *)NULL);
+	close_range(3, ~0U, 0);
 	sigfillset(&all);
 	sigdelset(&all, SIGKILL);
 	sigdelset(&all, SIGTERM);
@@ -279,6 +281,11 @@ static int create_pause(const char *pidfile, struct kerror *e)
 		r = kerror_sys(e, errno, "starting the user namespace's holder");
 		goto out;
 	}
+	/* Its end of the pipe closes with its exec: until then try_join
+	 * could see neither name (the command line still ours, the name no
+	 * longer kiln-pause but sleep during the exec). */
+	while (read(ready[0], &b, 1) < 0 && errno == EINTR)
+		;
 	snprintf(num, sizeof(num), "%d\n", (int)pid);
 	r = fs_write_atomic(pidfile, num, strlen(num), 0600, e);
 out:
