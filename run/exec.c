@@ -1,8 +1,9 @@
 /* kiln exec: a new process in a running container's namespaces, cgroups,
  * capability set, seccomp filter and user.  No monitor is involved: the
- * calling kiln joins the container's namespaces itself (one setns on a
- * pidfd), forks the process, relays a pty if there is one, forwards
- * signals and returns its exit code. */
+ * calling kiln forks a set-up process that joins the container's
+ * namespaces (one setns on a pidfd) and creates the exec process as the
+ * caller's child; the caller, which stays in its own namespaces, relays a
+ * pty if there is one, forwards signals and returns the exit code. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -14,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -237,22 +239,96 @@ static int supervise(pid_t pid, int sfd, int pty, bool in)
 	return code;
 }
 
+/* The set-up process, forked by kiln exec: it joins the container's
+ * namespaces (the caller stays in its own, so that nothing it does later
+ * lands in the container: an event written by path, /proc/self, a process
+ * it forks such as LeakSanitizer's tracer at exit), resolves the user in
+ * the container's files, allocates the pty in the container's devpts and
+ * creates the exec process as the caller's child (CLONE_PARENT: only a
+ * process's children enter a PID namespace it joins).  It sends the exec
+ * process's pid, then the pty master, on sock and exits.  Its failures go
+ * through x->err_fd as the exec process's do. */
+static _Noreturn void setup_main(struct exec_child *x, int pidfd, int sock, const char *id)
+{
+	const struct run_plan *p = x->p;
+	const struct run_exec_opts *o = x->o;
+	struct run_user u = { 0 };
+	struct kerror e = { 0 };
+	int master = -1;
+	char pts[64];
+	pid_t pid;
+
+	if (setns(pidfd, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
+				 CLONE_NEWCGROUP | (p->network_host ? 0 : CLONE_NEWNET) |
+				 (p->uid_map ? CLONE_NEWUSER : 0)) < 0) {
+		kerror_sys(&e, errno, "joining the namespaces of container %.12s", id);
+		fail(x, 125, &e);
+	}
+	if (o->user && *o->user) {
+		_cleanup_free_ char *passwd = NULL, *group = NULL;
+		size_t len;
+		bool home_set = false;
+		/* Our root is the container's now: its files, its symlinks. */
+		fs_read_file("/etc/passwd", 4 * 1024 * 1024, &passwd, &len, NULL);
+		fs_read_file("/etc/group", 4 * 1024 * 1024, &group, &len, NULL);
+		if (run_user_resolve(o->user, passwd, group, &u, &e) < 0)
+			fail(x, 125, &e);
+		x->uid = u.uid;
+		x->gid = u.gid;
+		x->gids = u.gids;
+		x->n_gids = u.n_gids;
+		for (size_t i = 0; o->env && o->env[i]; i++)
+			home_set |= str_has_prefix(o->env[i], "HOME=");
+		if (!home_set) {
+			_cleanup_free_ char *h = xasprintf("HOME=%s", u.home ? u.home : "/");
+			char *one[] = { h, NULL };
+			x->env = run_merge_env(x->env, NULL, one);
+		}
+	}
+	if (o->tty) {
+		master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (master < 0 || unlockpt(master) < 0 || ptsname_r(master, pts, sizeof(pts)) != 0) {
+			kerror_sys(&e, errno, "allocating a pty in the container");
+			fail(x, 125, &e);
+		}
+		x->pts = pts;
+		if (isatty(0)) {
+			struct winsize ws;
+			if (ioctl(0, TIOCGWINSZ, &ws) == 0)
+				ioctl(master, TIOCSWINSZ, &ws);
+		}
+	}
+	/* This process is single-threaded: a raw clone is a fork. */
+	pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (pid < 0) {
+		kerror_sys(&e, errno, "forking the exec process");
+		fail(x, 125, &e);
+	}
+	if (pid == 0)
+		child(x);
+	if (write(sock, &pid, sizeof(pid)) != (ssize_t)sizeof(pid) ||
+	    (master >= 0 && run_send_fd(sock, master) < 0)) {
+		kill(pid, SIGKILL);
+		kerror_sys(&e, errno, "handing the exec process over");
+		fail(x, 125, &e);
+	}
+	_exit(0);
+}
+
 int run_exec(struct store *s, const struct container_info *c, const struct run_exec_opts *o,
 	     int *exit_code, struct kerror *e)
 {
 	struct run_plan p = { 0 };
-	struct run_user u = { 0 };
 	__attribute__((cleanup(run_bpf_release))) struct run_bpf bpf = { 0 };
 	struct exec_child x = { .o = o, .err_fd = -1 };
 	_cleanup_strv_ char **env = NULL;
-	_cleanup_close_ int pidfd = -1, err_r = -1, sfd = -1, master = -1;
-	char pts[64];
+	_cleanup_close_ int pidfd = -1, err_r = -1, sfd = -1, master = -1, sock = -1;
 	struct exec_msg m;
 	struct termios saved;
 	bool raw = false;
 	sigset_t set, old;
-	int errp[2], r;
-	pid_t pid;
+	int errp[2], sv[2], r;
+	pid_t setup, pid = -1;
 	ssize_t n;
 
 	*exit_code = 125;
@@ -276,65 +352,26 @@ int run_exec(struct store *s, const struct container_info *c, const struct run_e
 		x.bpf = &bpf;
 	}
 	x.n_cg = open_cgroups(c->pid, x.cg_fds);
-	/* From here on this process sees the container's world; the store's
-	 * open descriptors still work, its paths do not. */
-	if (setns(pidfd, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
-				 CLONE_NEWCGROUP | (p.network_host ? 0 : CLONE_NEWNET) |
-				 (p.uid_map ? CLONE_NEWUSER : 0)) < 0) {
-		r = kerror_sys(e, errno, "joining the namespaces of container %.12s", c->id);
-		goto out;
-	}
 	x.p = &p;
 	x.uid = p.uid;
 	x.gid = p.gid;
 	x.gids = p.gids;
 	x.n_gids = p.n_gids;
 	env = run_merge_env(p.env, NULL, o->env);
-	if (o->user && *o->user) {
-		_cleanup_free_ char *passwd = NULL, *group = NULL;
-		size_t len;
-		/* Our root is the container's now: its files, its symlinks. */
-		fs_read_file("/etc/passwd", 4 * 1024 * 1024, &passwd, &len, NULL);
-		fs_read_file("/etc/group", 4 * 1024 * 1024, &group, &len, NULL);
-		r = run_user_resolve(o->user, passwd, group, &u, e);
-		if (r < 0)
-			goto out;
-		x.uid = u.uid;
-		x.gid = u.gid;
-		x.gids = u.gids;
-		x.n_gids = u.n_gids;
-		bool home_set = false;
-		for (size_t i = 0; o->env && o->env[i]; i++)
-			home_set |= str_has_prefix(o->env[i], "HOME=");
-		if (!home_set) {
-			_cleanup_free_ char *h = xasprintf("HOME=%s", u.home ? u.home : "/");
-			char *one[] = { h, NULL };
-			char **merged = run_merge_env(env, NULL, one);
-			strv_free(env);
-			env = merged;
-		}
-	}
 	x.env = env;
 	x.cwd = o->cwd && *o->cwd ? o->cwd : p.cwd;
-	if (o->tty) {
-		master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-		if (master < 0 || unlockpt(master) < 0 || ptsname_r(master, pts, sizeof(pts)) != 0) {
-			r = kerror_sys(e, errno, "allocating a pty in the container");
-			goto out;
-		}
-		x.pts = pts;
-		if (isatty(0)) {
-			struct winsize ws;
-			if (ioctl(0, TIOCGWINSZ, &ws) == 0)
-				ioctl(master, TIOCSWINSZ, &ws);
-		}
-	}
 	if (pipe2(errp, O_CLOEXEC) < 0) {
 		r = kerror_sys(e, errno, "creating a pipe");
 		goto out;
 	}
 	err_r = errp[0];
 	x.err_fd = errp[1];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		r = kerror_sys(e, errno, "creating a socket pair");
+		close(x.err_fd);
+		goto out;
+	}
+	sock = sv[0];
 	sigemptyset(&set);
 	for (int sig = 1; sig < 32; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGSEGV && sig != SIGBUS &&
@@ -344,23 +381,38 @@ int run_exec(struct store *s, const struct container_info *c, const struct run_e
 	sigprocmask(SIG_BLOCK, &set, &old);
 	fflush(stdout);
 	fflush(stderr);
-	pid = fork();
-	if (pid < 0) {
+	setup = fork();
+	if (setup == 0) {
+		close(err_r);
+		close(sock);
+		setup_main(&x, pidfd, sv[1], c->id);
+	}
+	close(x.err_fd);
+	close(sv[1]);
+	if (setup < 0) {
 		r = kerror_sys(e, errno, "forking the exec process");
-		close(x.err_fd);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		goto out;
 	}
-	if (pid == 0) {
-		close(err_r);
-		child(&x);
-	}
-	close(x.err_fd);
+	do
+		n = read(sock, &pid, sizeof(pid));
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(pid))
+		pid = -1;
+	else if (o->tty)
+		master = run_recv_fd(sock);
+	while (waitpid(setup, NULL, 0) < 0 && errno == EINTR)
+		;
 	do
 		n = read(err_r, &m, sizeof(m));
 	while (n < 0 && errno == EINTR);
-	if (n != 0) {
-		waitpid(pid, NULL, 0);
+	if (n == 0 && pid > 0 && o->tty && master < 0) {
+		kill(pid, SIGKILL);
+		n = -1;
+	}
+	if (n != 0 || pid <= 0) {
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		if (n != (ssize_t)sizeof(m)) {
 			r = kerror_set(e, EIO, "the exec process died during set-up");
@@ -396,7 +448,6 @@ int run_exec(struct store *s, const struct container_info *c, const struct run_e
 out:
 	for (size_t i = 0; i < x.n_cg; i++)
 		close(x.cg_fds[i]);
-	run_user_release(&u);
 	run_plan_release(&p);
 	return r;
 }

@@ -103,6 +103,8 @@ int run_execvpe(char *const *argv, char *const *env, struct kerror *e);
 
 /* One descriptor passed with SCM_RIGHTS on sock (close-on-exec); -1 if none. */
 int run_recv_fd(int sock);
+/* Sends fd over sock with SCM_RIGHTS; 0 or a negative errno. */
+int run_send_fd(int sock, int fd);
 
 /* The monitor's side of kiln attach (attach.c). */
 #define ATTACH_MAX_CLIENTS 16

@@ -62,7 +62,7 @@ void run_loopback_up(void)
 	close(s);
 }
 
-static int send_fd(int sock, int fd)
+int run_send_fd(int sock, int fd)
 {
 	char c = 'p';
 	struct iovec iov = { &c, 1 };
@@ -120,7 +120,7 @@ static int setup_tty(const struct child_ctx *c, struct kerror *e)
 			close(t);
 		mount(name, "/dev/console", NULL, MS_BIND, NULL);
 	}
-	if (send_fd(c->sock_fd, master) < 0)
+	if (run_send_fd(c->sock_fd, master) < 0)
 		return kerror_sys(e, errno, "sending the pty to the monitor");
 	close(master);
 	if (ioctl(slave, TIOCSCTTY, 0) < 0)

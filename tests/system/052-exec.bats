@@ -95,3 +95,23 @@ teardown() {
 	run kiln exec ex cat /tmp/d
 	[ "$output" = "done" ]
 }
+
+@test "exec leaves its caller in the host's namespaces: exec_die is journaled, nothing is written into the container" {
+	start
+	run kiln exec ex sh -c 'exit 3'
+	[ "$status" -eq 3 ]
+	run kiln events --stream=false --filter event=exec_die --format '{{.Action}} {{.Actor.Attributes.exitCode}}'
+	[ "$status" -eq 0 ]
+	[ "$output" = "exec_die 3" ]
+	# The journal's path, seen from inside the container: absent.
+	run kiln exec ex test -e "$KROOT/events.jsonl"
+	[ "$status" -eq 1 ]
+	# A signal to kiln exec reaches the exec process (the caller's child).
+	"$KILN_BIN" --root "$KROOT" --runroot "$KRUN" exec ex sleep 30 >/dev/null 2>&1 3>&- &
+	local pid=$!
+	sleep 1
+	kill -TERM "$pid"
+	local rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 143 ]
+}
