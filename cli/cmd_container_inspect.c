@@ -40,6 +40,12 @@ static json_t *ns_time(int64_t ns)
 
 /* What the later flags added: restart policy and count, health, DNS,
  * extra hosts, ulimits, shm size, init, log config, pod. */
+/* A copy of the plan's array, or a new empty one. */
+static json_t *copy_or_empty(json_t *a)
+{
+	return a ? json_deep_copy(a) : json_array();
+}
+
 static void inspect_extras(struct store *s, const struct container_info *ctr, json_t *plan,
 			   json_t *out)
 {
@@ -52,11 +58,9 @@ static void inspect_extras(struct store *s, const struct container_info *ctr, js
 	json_object_set_new(host, "RestartPolicy",
 			    json_pack("{s:s, s:I}", "Name", strcmp(pol, "no") ? pol : "",
 				      "MaximumRetryCount", json_int(plan, "restart_max", 0)));
-	json_object_set_new(host, "Dns", json_deep_copy(json_object_get(plan, "dns") ?: json_array()));
-	json_object_set_new(host, "DnsSearch",
-			    json_deep_copy(json_object_get(plan, "dns_search") ?: json_array()));
-	json_object_set_new(host, "DnsOptions",
-			    json_deep_copy(json_object_get(plan, "dns_options") ?: json_array()));
+	json_object_set_new(host, "Dns", copy_or_empty(json_object_get(plan, "dns")));
+	json_object_set_new(host, "DnsSearch", copy_or_empty(json_object_get(plan, "dns_search")));
+	json_object_set_new(host, "DnsOptions", copy_or_empty(json_object_get(plan, "dns_options")));
 	json_t *extra = json_array();
 	json_t *ah = json_object_get(plan, "add_hosts");
 	for (size_t i = 0; i < json_array_size(ah); i++)
