@@ -42,8 +42,8 @@ setup_file() {
 	export RL_SUB=$(awk -F: 'BEGIN{m=300000} {e=$2+$3; if (e>m) m=e} END{print m}' /etc/subuid /etc/subgid)
 	rl_user_add "$RL_USER"
 	rl_user_add "$RL_USER2" norange
-	# make check runs the system tests with the ASan build, except this
-	# file (KILN_ROOTLESS_BIN, see the Makefile's system-asan).
+	# KILN_ROOTLESS_BIN: make check's ASan build (see the Makefile's
+	# system-asan); env -i in kr leaves LeakSanitizer on.
 	cp "${KILN_ROOTLESS_BIN:-$KILN_BIN}" "$RL_DIR/kiln"
 	cp "$(busybox_tar)" "$RL_DIR/busybox.tar"
 	echo '{"default":[{"type":"insecureAcceptAnything"}]}' > "$RL_DIR/policy.json"
