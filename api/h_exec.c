@@ -172,6 +172,9 @@ static enum MHD_Result exec_start(struct api_req *r)
 		if (h > 0 && w > 0 && h <= 65535 && w <= 65535)
 			ioctl(master, TIOCSWINSZ, &ws);
 	}
+	/* listed now, not when the connection is upgraded: the docker client
+	 * resizes as soon as it has the 101 (a client that leaves before it
+	 * gets one leaves this entry behind) */
 	api_tty_add(r->srv, x->id, master);
 	return api_reply_hijack_pty(r, args, master, in, exec_begin, x, exec_tty_done);
 }
