@@ -48,15 +48,32 @@ struct made {
 	bool dir;
 };
 
+/* The directory holding rel, resolved inside the root (an image's /etc may
+ * be a symlink to anywhere: it must not lead to the host's files), and
+ * rel's last component in *name. */
+static int parent_in(int rootfd, const char *rel, const char **name)
+{
+	const char *slash = strrchr(rel, '/');
+	if (!slash) {
+		*name = rel;
+		return fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+	}
+	_cleanup_free_ char *dir = xstrndup(rel, (size_t)(slash - rel));
+	*name = slash + 1;
+	return open_in(rootfd, dir, O_PATH | O_DIRECTORY);
+}
+
 static void make_point(int rootfd, const char *rel, bool dir, struct made *m, size_t *n)
 {
+	const char *name;
+	_cleanup_close_ int pfd = parent_in(rootfd, rel, &name);
 	struct stat st;
-	if (fstatat(rootfd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0)
+	if (pfd < 0 || fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return;
-	if (dir ? mkdirat(rootfd, rel, 0755) == 0
+	if (dir ? mkdirat(pfd, name, 0755) == 0
 		: ({
-			  int fd = openat(rootfd, rel, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-							       O_CLOEXEC, 0644);
+			  int fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+							     O_CLOEXEC, 0644);
 			  if (fd >= 0)
 				  close(fd);
 			  fd >= 0;
@@ -65,6 +82,14 @@ static void make_point(int rootfd, const char *rel, bool dir, struct made *m, si
 		m[*n].dir = dir;
 		(*n)++;
 	}
+}
+
+static void unmake_point(int rootfd, const struct made *m)
+{
+	const char *name;
+	_cleanup_close_ int pfd = parent_in(rootfd, m->rel, &name);
+	if (pfd >= 0)
+		unlinkat(pfd, name, m->dir ? AT_REMOVEDIR : 0);
 }
 
 static _Noreturn void child_fail(int errfd, int code, const char *what, int err)
@@ -304,7 +329,7 @@ out:
 	if (pipefd[1] >= 0)
 		close(pipefd[1]);
 	while (nmade-- > 0)
-		unlinkat(rootfd, made[nmade].rel, made[nmade].dir ? AT_REMOVEDIR : 0);
+		unmake_point(rootfd, &made[nmade]);
 	run_user_release(&u);
 	run_bpf_release(&bpf);
 	return r;

@@ -38,6 +38,17 @@ build_with() {
 	run kiln build --no-cache "$@" "$CTX"
 }
 
+# Builds $CTX in the background (pid in $pid, output in $BATS_TEST_TMPDIR/out)
+# until a step prints the line "started" (10 s at most).
+build_until_started() {
+	"$KILN_BIN" --root "$KROOT" --runroot "$KRUN" build --no-cache "$CTX" >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
+	pid=$!
+	for i in $(seq 100); do
+		grep -qx started "$BATS_TEST_TMPDIR/out" && return 0
+		sleep 0.1
+	done
+}
+
 # step_out K: the first line a STEP K/… printed.
 step_out() {
 	echo "$output" | awk -v k="STEP $1/" 'found { print; exit } index($0, k) == 1 { found = 1 }'
@@ -140,13 +151,8 @@ RUN true'
 	# a duration of its own: no other process runs "sleep $secs"
 	secs=$((100000 + RANDOM))
 	printf 'FROM bb\nRUN ip -4 -o addr show eth0; echo started; exec sleep %s\n' "$secs" > "$CTX/Containerfile"
-	"$KILN_BIN" --root "$KROOT" --runroot "$KRUN" build --no-cache "$CTX" >"$BATS_TEST_TMPDIR/out" 2>&1 3>&- &
-	pid=$!
-	for i in $(seq 100); do
-		grep -q started "$BATS_TEST_TMPDIR/out" && break
-		sleep 0.1
-	done
-	grep -q started "$BATS_TEST_TMPDIR/out"
+	build_until_started
+	grep -qx started "$BATS_TEST_TMPDIR/out"
 	ip=$(sed -n 's/.*inet \(10\.91\.0\.[0-9]*\).*/\1/p' "$BATS_TEST_TMPDIR/out" | head -1)
 	veth=kb$(printf %x "$pid")
 	ip link show "$veth" >/dev/null
@@ -168,4 +174,21 @@ RUN true'
 RUN ip -4 -o addr show eth0'
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"inet 10.91.0."* ]]
+}
+
+@test "build: an image's /etc symlinked to a host path: the step's mount points are made inside the root only" {
+	host=$BATS_TEST_TMPDIR/hostetc
+	mkdir -p "$host" "$BATS_TEST_TMPDIR/r"
+	tar -C "$BATS_TEST_TMPDIR/r" -xf "$(busybox_tar)"
+	rm -rf "$BATS_TEST_TMPDIR/r/etc"
+	ln -s "$host" "$BATS_TEST_TMPDIR/r/etc"
+	tar -C "$BATS_TEST_TMPDIR/r" -cf "$BATS_TEST_TMPDIR/sym.tar" .
+	kiln import -q "$BATS_TEST_TMPDIR/sym.tar" bbsym >/dev/null
+	printf 'FROM bbsym\nRUN echo started; sleep 2\n' > "$CTX/Containerfile"
+	build_until_started
+	# while the step runs: nothing made in the host's directory
+	run ls -A "$host"
+	wait "$pid"
+	grep -qx started "$BATS_TEST_TMPDIR/out"
+	[ -z "$output" ]
 }
