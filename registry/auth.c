@@ -232,6 +232,21 @@ static int fetch_token(struct reg_client *c, const struct auth_challenge *ch, co
 	return r;
 }
 
+/* The cached token for key, copied into *token; false when there is none
+ * valid for a few more seconds. */
+static bool cached_token(struct reg_client *c, const char *key, int64_t now, char **token)
+{
+	bool found = false;
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->n_tokens && !found; i++)
+		if (!strcmp(c->tokens[i].scope, key) && c->tokens[i].expires > now + 5) {
+			*token = xstrdup(c->tokens[i].value);
+			found = true;
+		}
+	pthread_mutex_unlock(&c->lock);
+	return found;
+}
+
 int client_token(struct reg_client *c, const char *scope, char **token, struct kerror *e)
 {
 	struct auth_challenge ch = { 0 };
@@ -239,27 +254,31 @@ int client_token(struct reg_client *c, const char *scope, char **token, struct k
 	const char *key = scope ? scope : "";
 	int r;
 
+	if (cached_token(c, key, now, token))
+		return 0;
+	/* Parallel blob transfers that all miss wait for the first one's
+	 * request instead of each asking the token server. */
+	pthread_mutex_lock(&c->token_fetch);
+	if (cached_token(c, key, now, token)) {
+		pthread_mutex_unlock(&c->token_fetch);
+		return 0;
+	}
 	pthread_mutex_lock(&c->lock);
-	for (size_t i = 0; i < c->n_tokens; i++)
-		if (!strcmp(c->tokens[i].scope, key) && c->tokens[i].expires > now + 5) {
-			*token = xstrdup(c->tokens[i].value);
-			pthread_mutex_unlock(&c->lock);
-			return 0;
-		}
 	ch.realm = xstrdup(c->ch.realm);
 	ch.service = c->ch.service ? xstrdup(c->ch.service) : NULL;
 	pthread_mutex_unlock(&c->lock);
 	r = fetch_token(c, &ch, scope, token, &exp, e);
 	auth_challenge_release(&ch);
-	if (r < 0)
-		return r;
-	pthread_mutex_lock(&c->lock);
-	c->tokens = xrealloc(c->tokens, (c->n_tokens + 1) * sizeof(*c->tokens));
-	c->tokens[c->n_tokens].scope = xstrdup(key);
-	c->tokens[c->n_tokens].value = xstrdup(*token);
-	c->tokens[c->n_tokens++].expires = now + exp;
-	pthread_mutex_unlock(&c->lock);
-	return 0;
+	if (r == 0) {
+		pthread_mutex_lock(&c->lock);
+		c->tokens = xrealloc(c->tokens, (c->n_tokens + 1) * sizeof(*c->tokens));
+		c->tokens[c->n_tokens].scope = xstrdup(key);
+		c->tokens[c->n_tokens].value = xstrdup(*token);
+		c->tokens[c->n_tokens++].expires = now + exp;
+		pthread_mutex_unlock(&c->lock);
+	}
+	pthread_mutex_unlock(&c->token_fetch);
+	return r;
 }
 
 void client_drop_token(struct reg_client *c, const char *scope)

@@ -19,6 +19,8 @@ struct token {
 
 struct reg_client {
 	pthread_mutex_t lock; /* tokens, idle handles, challenge */
+	pthread_mutex_t token_fetch; /* one token request at a time: the
+				      * blobs of a push or pull share one */
 	char *domain;         /* as in references: "localhost:5000", "docker.io" */
 	char *base;           /* "https://registry-1.docker.io" */
 	bool insecure;        /* plain HTTP fallback and no verification */

@@ -433,6 +433,7 @@ void client_free(struct reg_client *c)
 	free(c->client_cert);
 	free(c->client_key);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->token_fetch);
 	free(c);
 }
 
@@ -450,6 +451,7 @@ int client_new(const struct registry_opts *o, const char *domain, bool insecure,
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->token_fetch, NULL);
 	c->domain = xstrdup(domain);
 	c->insecure = insecure || o->tls_verify == 0;
 	c->verify = o->tls_verify == 1 || (o->tls_verify == -1 && !insecure);

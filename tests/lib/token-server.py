@@ -3,7 +3,8 @@
 with optional Basic credentials (USER:PASS from argv) returns a JWT signed
 with KEY (RS256), whose "kid" is the libtrust fingerprint of the key, as
 docker-registry's token auth expects.  Anonymous requests get pull only
-when --anon-pull is given.  Writes its port to PORTFILE.
+when --anon-pull is given.  Writes its port to PORTFILE, and the scopes
+of each token request, one request a line, to PORTFILE.log.
 usage: token-server.py KEY.pem PORTFILE USER:PASS [--anon-pull]"""
 import base64, hashlib, json, socket, sys, time, subprocess, urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,6 +45,8 @@ class H(BaseHTTPRequestHandler):
             if base64.b64decode(auth[6:]).decode() != creds:
                 self.send_response(401); self.end_headers(); return
             user = creds.split(":")[0]
+        with open(port_file + ".log", "a") as f:
+            f.write(" ".join(q.get("scope", [])) + "\n")
         access = []
         for sc in q.get("scope", []):
             typ, rest = sc.split(":", 1)

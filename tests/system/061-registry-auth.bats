@@ -100,6 +100,21 @@ setup() {
 	kiln push -q --tls-verify=false bb $BEARER/t/bb:v2
 }
 
+@test "bearer tokens: one token per scope for the life of a command" {
+	import_bb bb
+	kiln push -q --tls-verify=false --creds bob:pa55 bb $BEARER/once/bb:v1
+	: > $D/tokport.log
+	# A pull's GETs (manifest, config, layer) share the repository's pull token.
+	kiln2 pull -q --tls-verify=false $BEARER/once/bb:v1
+	run cat $D/tokport.log
+	[ "$output" = "repository:once/bb:pull" ]
+	# A push's HEADs, uploads and manifest share its pull,push token.
+	: > $D/tokport.log
+	kiln2 push -q --tls-verify=false --creds bob:pa55 $BEARER/once/bb:v1 $BEARER/once2/bb:v1
+	cat $D/tokport.log
+	[ "$(grep -c 'repository:once2/bb:pull,push$' $D/tokport.log)" = 1 ]
+}
+
 @test "copy: --src-creds/--dest-creds, --src-cert-dir/--dest-cert-dir, --src-/--dest-tls-verify per side" {
 	import_bb bb
 	kiln push -q --tls-verify=false --creds bob:pa55 bb $BEARER/c/bb:v1
