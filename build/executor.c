@@ -493,6 +493,26 @@ void build_nets_release(struct build *b)
 	}
 }
 
+/* RUN --device=NAME[,required] (BuildKit's CDI devices): kiln has no CDI
+ * registry, so no device is there to give; an optional one is left out
+ * with a warning, a required one fails the step. */
+static int run_devices(const struct plan_step *st, struct kerror *e)
+{
+	for (size_t i = 0; i < st->ndevices; i++) {
+		_cleanup_free_ char *copy = xstrdup(st->devices[i]);
+		char *save = NULL, *name = strtok_r(copy, ",", &save);
+		bool required = false;
+		for (char *t = strtok_r(NULL, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			required |= !strcmp(t, "required") || !strcmp(t, "required=true");
+		if (required)
+			return kerror_set(e, ENODEV, "RUN --device %s: no CDI devices are available "
+						     "to kiln's RUN steps", name ? name : "");
+		log_warn("RUN --device %s: no CDI devices are available to kiln's RUN steps; "
+			 "running without it", name ? name : "");
+	}
+	return 0;
+}
+
 /* Runs a layer step in a snapshot; fills the new layer. */
 static int layer_step(struct build *b, struct bstate *s, const struct plan_step *st,
 		      const struct copy_list *cl, const struct copy_source *src,
@@ -518,7 +538,9 @@ static int layer_step(struct build *b, struct bstate *s, const struct plan_step 
 		};
 		struct run_mounts rm = { 0 };
 		int code = 0;
-		r = step_net(b, st, &x.net, e);
+		r = run_devices(st, e);
+		if (r == 0)
+			r = step_net(b, st, &x.net, e);
 		if (r == 0)
 			r = run_secret_env(b, st, &env, e);
 		x.env = env; /* the list may have moved */

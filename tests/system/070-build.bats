@@ -327,3 +327,18 @@ plain.zst" ]
 	[[ "${lines[1]}" == "/bin/sh -c echo x > /x|"* ]]
 	[[ "${lines[2]}" == '/bin/sh -c #(nop) ENV A=1|0B' ]]
 }
+
+@test "build: RUN --device (CDI): an optional device is left out with a warning, a required one fails" {
+	build_setup
+	printf 'FROM busybox\nRUN --device=vendor.com/gpu=all echo ran\n' > "$CTX/Containerfile"
+	run kiln build --no-cache "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"RUN --device vendor.com/gpu=all: no CDI devices are available to kiln's RUN steps; running without it"* ]]
+	[[ "$output" == *$'\nran\n'* ]]
+	printf 'FROM busybox\nRUN --device=vendor.com/gpu=all,required echo ran\n' > "$CTX/Containerfile"
+	run kiln build --no-cache -t dev "$CTX"
+	[ "$status" -eq 125 ]
+	[[ "$output" == *'building at STEP "RUN --device=vendor.com/gpu=all,required echo ran" (Containerfile:2): RUN --device vendor.com/gpu=all: no CDI devices'* ]]
+	run kiln image exists dev
+	[ "$status" -ne 0 ]
+}
