@@ -43,23 +43,7 @@ load helpers
 }
 
 @test "SIGKILL during an import leaves the image whole or absent" {
-	tar=$(many_files_tar)
-	for delay in 0.05 0.2 0.4 0.8 1.5; do
-		# The binary itself, not a subshell running the kiln() function.
-		"$KILN_BIN" --root "$KROOT" --runroot "$KRUN" import "$tar" killed >/dev/null 2>&1 &
-		pid=$!
-		sleep "$delay"
-		kill -9 $pid 2>/dev/null || true
-		wait $pid 2>/dev/null || true
-		run kiln images --format '{{.Repository}}'
-		[ "$status" -eq 0 ]
-		if [[ "$output" == *killed* ]]; then
-			layer=$(kiln inspect --format '{{.GraphDriver.Data.UpperDir}}' killed)
-			[ "$(find "$layer" -type f | wc -l)" -eq 20000 ]
-			kiln rmi killed >/dev/null
-		fi
-		assert_store_consistent
-	done
+	killed_whole_or_absent killed import "$(many_files_tar)" killed
 	# The next command that writes clears what the killed ones left in tmp/.
 	kiln import "$(busybox_tar)" after >/dev/null
 	[ -z "$(ls "$KROOT/tmp")" ]

@@ -4,13 +4,6 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
-# A store with busybox imported as "busybox", and a context dir in $CTX.
-build_setup() {
-	kiln import "$(busybox_tar)" busybox >/dev/null
-	CTX=$BATS_TEST_TMPDIR/ctx
-	mkdir -p "$CTX"
-}
-
 cfg() {
 	kiln inspect -f "{{json .Config.$1}}" "$2"
 }

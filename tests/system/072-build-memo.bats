@@ -6,9 +6,8 @@ load helpers
 bats_require_minimum_version 1.5.0
 
 memo_setup() {
-	kiln import "$(busybox_tar)" busybox >/dev/null
-	CTX=$BATS_TEST_TMPDIR/ctx
-	mkdir -p "$CTX/src"
+	build_setup
+	mkdir "$CTX/src"
 	printf 'FROM busybox\nCOPY src /src\n' > "$CTX/Containerfile"
 }
 

@@ -4,12 +4,6 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
-build_setup() {
-	kiln import "$(busybox_tar)" busybox >/dev/null
-	CTX=$BATS_TEST_TMPDIR/ctx
-	mkdir -p "$CTX"
-}
-
 # The layer of the image's top, as a file list.
 top_files() {
 	kiln run --rm "$1" sh -c "$2"

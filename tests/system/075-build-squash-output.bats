@@ -4,10 +4,10 @@
 load helpers
 bats_require_minimum_version 1.5.0
 
-build_setup() {
-	kiln import "$(busybox_tar)" busybox >/dev/null
-	CTX=$BATS_TEST_TMPDIR/ctx
-	mkdir -p "$CTX"
+# build_setup's store and context, with a Containerfile whose steps add,
+# change and remove files.
+squash_setup() {
+	build_setup
 	cat > "$CTX/Containerfile" <<'CF'
 FROM busybox
 RUN mkdir -p /d/sub && echo 1 > /d/a && echo 1 > /d/sub/x && echo gone > /tmpfile
@@ -27,7 +27,7 @@ tree_of() {
 }
 
 @test "build --squash: the new layers become one over the base, with the same tree" {
-	build_setup
+	squash_setup
 	base=$(nlayers busybox)
 	run kiln build -t plain "$CTX"
 	[ "$status" -eq 0 ]
@@ -47,7 +47,7 @@ tree_of() {
 }
 
 @test "build --output type=local and type=tar export the root" {
-	build_setup
+	squash_setup
 	run kiln build --output "type=local,dest=$BATS_TEST_TMPDIR/out" -t o1 "$CTX"
 	[ "$status" -eq 0 ]
 	[ "$(cat "$BATS_TEST_TMPDIR/out/d/a")" = 2 ]
@@ -69,9 +69,7 @@ tree_of() {
 }
 
 @test "build --format docker|oci: Healthcheck, OnBuild and Shell kept in both" {
-	kiln import "$(busybox_tar)" busybox >/dev/null
-	CTX=$BATS_TEST_TMPDIR/ctx
-	mkdir -p "$CTX"
+	build_setup
 	cat > "$CTX/Containerfile" <<'CF'
 FROM busybox
 SHELL ["/bin/sh", "-ec"]

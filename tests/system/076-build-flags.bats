@@ -9,9 +9,7 @@ bats_require_minimum_version 1.5.0
 
 setup() {
 	registry_setup
-	import_bb busybox
-	CTX=$BATS_TEST_TMPDIR/ctx
-	mkdir -p "$CTX"
+	build_setup
 }
 
 @test "build --platform: the host's accepted, another a clear error" {

@@ -5,9 +5,7 @@ load helpers
 bats_require_minimum_version 1.5.0
 
 setup_prune() {
-	kiln import "$(busybox_tar)" busybox >/dev/null
-	CTX=$BATS_TEST_TMPDIR/ctx
-	mkdir -p "$CTX"
+	build_setup
 	echo data > "$CTX/f"
 	cat > "$CTX/Containerfile" <<'CF'
 FROM busybox

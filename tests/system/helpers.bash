@@ -48,6 +48,38 @@ with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as t:
 PY
 }
 
+# killed_whole_or_absent IMAGE ARGS...: kiln ARGS, which makes IMAGE out of
+# many_files_tar's 20,000 files, is SIGKILLed after 0.05 to 1.5 s; each time
+# IMAGE must be absent or whole (then it is removed), the store consistent.
+killed_whole_or_absent() {
+	local image=$1 delay pid layer
+	shift
+	for delay in 0.05 0.2 0.4 0.8 1.5; do
+		# The binary itself, not a subshell running the kiln() function.
+		"$KILN_BIN" --root "$KROOT" --runroot "$KRUN" "$@" >/dev/null 2>&1 3>&- &
+		pid=$!
+		sleep "$delay"
+		kill -9 $pid 2>/dev/null || true
+		wait $pid 2>/dev/null || true
+		run kiln images --format '{{.Repository}}'
+		[ "$status" -eq 0 ]
+		if [[ "$output" == *"$image"* ]]; then
+			layer=$(kiln inspect --format '{{.GraphDriver.Data.UpperDir}}' "$image")
+			[ "$(find "$layer" -type f | wc -l)" -eq 20000 ]
+			kiln rmi "$image" >/dev/null
+		fi
+		assert_store_consistent
+	done
+}
+
+# A store with busybox imported as "busybox", and an empty build context
+# directory in $CTX.
+build_setup() {
+	kiln import "$(busybox_tar)" busybox >/dev/null
+	CTX=$BATS_TEST_TMPDIR/ctx
+	mkdir -p "$CTX"
+}
+
 # A tar of 20,000 small files, so that an import or load takes a while.
 many_files_tar() {
 	local tar=$BATS_RUN_TMPDIR/many.tar
