@@ -59,7 +59,7 @@ int container_get(struct cli *c, const char *what, struct container_info **out,
 }
 
 int container_detach(struct cli *c, struct container_info *ctr, const struct run_plan *p,
-		     bool remove, int *code, struct kerror *e)
+		     bool remove, int restarts, int *code, struct kerror *e)
 {
 	struct store *s;
 	int r = cli_store(c, &s, e);
@@ -72,5 +72,5 @@ int container_detach(struct cli *c, struct container_info *ctr, const struct run
 	/* No SQLite connection may cross the monitor's fork. */
 	store_close(c->store);
 	c->store = NULL;
-	return run_detached(&so, ctr, p, remove, code, e);
+	return run_detached(&so, ctr, p, remove, restarts, code, e);
 }

@@ -46,7 +46,7 @@ static int restart_one(struct cli *c, const char *arg, void *ctx, struct kerror 
 	if (r == 0)
 		r = run_plan_from_json(ctr->plan, &p, e);
 	if (r == 0)
-		r = container_detach(c, ctr, &p, false, &code, e);
+		r = container_detach(c, ctr, &p, false, 0, &code, e);
 	run_plan_release(&p);
 	if (r < 0) {
 		c->exit_code = code ? code : 125;

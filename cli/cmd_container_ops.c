@@ -366,7 +366,7 @@ static int start_one(struct cli *c, const char *arg, void *ctx, struct kerror *e
 		struct run_monitor_opts mo = { .ready_fd = -1, .remove = remove };
 		r = run_monitor(s, ctr, &p, &mo, &o->code, e);
 	} else {
-		r = container_detach(c, ctr, &p, remove, &o->code, e);
+		r = container_detach(c, ctr, &p, remove, 0, &o->code, e);
 		if (r == 0)
 			printf("%s\n", arg);
 	}
@@ -439,7 +439,7 @@ int cmd_system_restart_containers(struct cli *c, int argc, char **argv, struct k
 		else
 			want = false;
 		if (want) {
-			if (container_detach(c, ctr, &p, false, &code, &one) < 0) {
+			if (container_detach(c, ctr, &p, false, 0, &code, &one) < 0) {
 				fprintf(stderr, "Error: restarting %s: %s\n", ctr->name, one.msg);
 				failed = 1;
 			} else {

@@ -74,7 +74,7 @@ int pod_ensure_infra(struct cli *c, const char *infra_id, struct kerror *e)
 		return r;
 	r = run_plan_from_json(ic->plan, &p, e);
 	if (r == 0)
-		r = container_detach(c, ic, &p, false, &code, e);
+		r = container_detach(c, ic, &p, false, 0, &code, e);
 	run_plan_release(&p);
 	return r < 0 ? kerror_wrap(e, "starting the pod's infra container") : 0;
 }
@@ -612,7 +612,7 @@ static int pod_act(struct cli *c, const char *what, const struct pod_verb_opts *
 				continue;
 			r = run_plan_from_json(cur->plan, &p, e);
 			if (r == 0)
-				r = container_detach(c, cur, &p, false, &code, e);
+				r = container_detach(c, cur, &p, false, 0, &code, e);
 			run_plan_release(&p);
 		}
 	}

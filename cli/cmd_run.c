@@ -238,6 +238,27 @@ int cmd_create(struct cli *c, int argc, char **argv, struct kerror *e)
 	return 0;
 }
 
+/* A foreground run ends with the container's first exit (as docker and
+ * podman do); a restart policy that wants it back hands it over to a
+ * detached monitor, which restarts it after Docker's first back-off and
+ * counts this as its first restart. */
+static void hand_over_restarts(struct cli *c, struct store *s, struct container_info *ctr,
+			       const struct run_plan *plan, int code)
+{
+	_cleanup_kerror_ struct kerror e = { 0 };
+	struct timespec backoff = { 0, 100 * 1000000L };
+	int dcode;
+	if (!run_restart_wanted(s, ctr, plan, code, 0))
+		return;
+	nanosleep(&backoff, NULL);
+	/* a kiln stop or rm meanwhile ends the policy */
+	_cleanup_free_ char *dir = store_container_dir(s, ctr->id);
+	if (access(dir, F_OK) < 0 || !run_restart_wanted(s, ctr, plan, code, 0))
+		return;
+	if (container_detach(c, ctr, plan, false, 1, &dcode, &e) < 0)
+		log_warn("restarting container %.12s: %s", ctr->id, e.msg);
+}
+
 int cmd_run(struct cli *c, int argc, char **argv, struct kerror *e)
 {
 	_cleanup_container_info_ struct container_info *ctr = NULL;
@@ -254,7 +275,7 @@ int cmd_run(struct cli *c, int argc, char **argv, struct kerror *e)
 	}
 	r = cli_store(c, &s, e);
 	if (r == 0 && o.detach) {
-		r = container_detach(c, ctr, &plan, o.rm, &code, e);
+		r = container_detach(c, ctr, &plan, o.rm, 0, &code, e);
 		if (r == 0)
 			printf("%s\n", ctr->id);
 	} else if (r == 0) {
@@ -262,6 +283,8 @@ int cmd_run(struct cli *c, int argc, char **argv, struct kerror *e)
 					       .no_sig_proxy = !o.sig_proxy };
 		fflush(stdout);
 		r = run_monitor(s, ctr, &plan, &mo, &code, e);
+		if (r == 0 && !o.rm)
+			hand_over_restarts(c, s, ctr, &plan, code);
 	}
 	run_plan_release(&plan);
 	bool detach = o.detach;

@@ -92,8 +92,9 @@ int container_remove(struct cli *c, struct container_info *ctr, bool force, bool
 		     struct kerror *e);
 
 /* Starts ctr under a detached monitor (closes and later reopens the
- * store: a connection must not cross the fork). */
+ * store: a connection must not cross the fork).  restarts: as
+ * run_detached. */
 int container_detach(struct cli *c, struct container_info *ctr, const struct run_plan *p,
-		     bool remove, int *code, struct kerror *e);
+		     bool remove, int restarts, int *code, struct kerror *e);
 
 #endif

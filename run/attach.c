@@ -269,7 +269,7 @@ int run_attach(struct store *s, const struct container_info *c, const struct run
 	r = connect_in(rundir, sock, e);
 	if (r < 0)
 		return kerror_wrap(e, "attaching to %s (only a container started detached "
-				      "can be attached to)",
+				      "or with -t can be attached to)",
 				   c->name);
 	if (o->tty && isatty(0) && in_open && tcgetattr(0, &saved) == 0) {
 		struct termios t = saved;

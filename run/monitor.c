@@ -246,17 +246,23 @@ static int supervise(pid_t pid, int sfd, struct relay *r, struct health_sched *h
 	return code;
 }
 
-/* Docker's restart rules; only a detached monitor restarts. */
-static bool restart_wanted(struct store *s, const struct container_info *c,
-			   const struct run_plan *p, const struct run_monitor_opts *o, int code,
-			   int restarts)
+bool run_restart_wanted(struct store *s, const struct container_info *c,
+			const struct run_plan *p, int code, int restarts)
 {
 	const char *pol = p->restart ? p->restart : "no";
-	if (!o->detach || o->remove || !strcmp(pol, "no") || run_stopped_by_user(s, c->id))
+	if (!strcmp(pol, "no") || run_stopped_by_user(s, c->id))
 		return false;
 	if (!strcmp(pol, "on-failure"))
 		return code != 0 && (p->restart_max == 0 || restarts < p->restart_max);
 	return true; /* always, unless-stopped */
+}
+
+/* Only a detached monitor restarts (a foreground run hands over to one). */
+static bool restart_wanted(struct store *s, const struct container_info *c,
+			   const struct run_plan *p, const struct run_monitor_opts *o, int code,
+			   int restarts)
+{
+	return o->detach && !o->remove && run_restart_wanted(s, c, p, code, restarts);
 }
 
 /* The count lives in the run dir (gone at reboot, as the count is); 0 is
@@ -422,9 +428,16 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 	} else if (p->interactive) {
 		io.in = 0;
 	}
-	run_mark_stopped(s, c->id, false);
-	write_restart_count(s, c->id, 0);
-	if (o->detach) {
+	if (o->restarts == 0) {
+		run_mark_stopped(s, c->id, false);
+		write_restart_count(s, c->id, 0);
+	}
+	for (int i = 0; i < o->restarts && backoff < 60LL * 1000000000; i++)
+		backoff *= 2;
+	/* kiln attach: to a detached container, and to a foreground one with
+	 * a terminal (its pty goes through here; without one its output goes
+	 * straight to the caller's descriptors) */
+	if (o->detach || p->tty) {
 		_cleanup_kerror_ struct kerror ae = { 0 };
 		hub.listen_fd = attach_listen(rundir, &ae);
 		if (hub.listen_fd < 0)
@@ -432,7 +445,7 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 		else
 			rl.hub = &hub;
 	}
-	for (int restarts = 0;; restarts++) {
+	for (int restarts = o->restarts;; restarts++) {
 		if (o->detach && p->interactive && !p->tty) {
 			/* -d -i: stdin is a pipe kiln attach writes to */
 			if (pipe2(inp, O_CLOEXEC) < 0) {
@@ -466,7 +479,7 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 		outp[1] = errp[1] = -1;
 		rl.out_r = outp[0];
 		rl.err_r = errp[0];
-		if (r < 0 && restarts > 0) {
+		if (r < 0 && restarts > o->restarts) {
 			/* a restart that cannot start: recorded, and no more */
 			log_warn("restarting container %.12s: %s", c->id, e->msg);
 			kerror_release(e);
@@ -493,7 +506,7 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 			if (p->networks)
 				run_net_release(s, c->id);
 			r = -EIO;
-			if (restarts > 0)
+			if (restarts > o->restarts)
 				break;
 			goto fail;
 		}
@@ -504,7 +517,7 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 		if (restarts > 0)
 			store_container_event(s, c, "restart", NULL, NULL);
 		store_container_event(s, c, "start", NULL, NULL);
-		if (restarts == 0) {
+		if (restarts == o->restarts) {
 			report_ready(o->ready_fd, 0, NULL);
 			if (o->ready_fd >= 0)
 				close(o->ready_fd);
@@ -593,7 +606,8 @@ fail:
 }
 
 int run_detached(const struct store_opts *so, struct container_info *c,
-		 const struct run_plan *p, bool remove, int *exit_code, struct kerror *e)
+		 const struct run_plan *p, bool remove, int restarts, int *exit_code,
+		 struct kerror *e)
 {
 	int ready[2];
 	struct ready_msg m;
@@ -622,7 +636,8 @@ int run_detached(const struct store_opts *so, struct container_info *c,
 			_exit(g < 0 ? 1 : 0);
 		struct store *ms = NULL;
 		struct kerror me = { 0 };
-		struct run_monitor_opts mo = { .detach = true, .remove = remove, .ready_fd = ready[1] };
+		struct run_monitor_opts mo = { .detach = true, .remove = remove, .ready_fd = ready[1],
+					       .restarts = restarts };
 		int code, null;
 		/* The caller's descriptors (a test harness's pipes, a
 		 * terminal) must not be held by the monitor: keep only the

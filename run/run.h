@@ -449,6 +449,9 @@ struct run_monitor_opts {
 	bool remove;   /* --rm: remove the container after it exited */
 	int ready_fd;  /* detached: where to report the start (-1 none) */
 	bool no_sig_proxy; /* --sig-proxy=false: signals are not forwarded */
+	int restarts;  /* restarts already made: >0 when a foreground run hands
+			* its restart policy over (the first start is a
+			* restart, after the back-off) */
 };
 /* Runs the container as its monitor: lock, spawn, record running, relay,
  * forward signals, wait, record the exit.  *exit_code gets the
@@ -461,7 +464,12 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
  * child's locks would be the parent's ghosts), so the monitor opens the
  * store described by so itself. */
 int run_detached(const struct store_opts *so, struct container_info *c,
-		 const struct run_plan *p, bool remove, int *exit_code, struct kerror *e);
+		 const struct run_plan *p, bool remove, int restarts, int *exit_code,
+		 struct kerror *e);
+/* Whether the plan's restart policy restarts a container that exited with
+ * code after `restarts` restarts (Docker's rules; not after kiln stop). */
+bool run_restart_wanted(struct store *s, const struct container_info *c,
+			const struct run_plan *p, int code, int restarts);
 
 /* ---- external OCI runtimes (oci_bundle.c, oci_runtime.c) -----------------
  * --runtime runc|crun|PATH: kiln mounts the container's root as usual,

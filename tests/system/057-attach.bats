@@ -70,3 +70,35 @@ bb() {
 	[ "${status:-0}" -eq 9 ]
 	[ "$(cat "$BATS_TEST_TMPDIR/out")" = caught ]
 }
+
+@test "attach to a foreground container with a terminal (-t); without one it is refused" {
+	bb
+	"$KILN_BIN" --root "$KROOT" --runroot "$KRUN" run -t -i --name fgt bb \
+		sh -c 'read x; echo "got:$x"; sleep 1; echo tail-line' \
+		</dev/null >"$BATS_TEST_TMPDIR/fg.out" 2>&1 3>&- &
+	fg=$!
+	for _ in $(seq 50); do
+		[ "$(kiln inspect --format '{{.State.Status}}' fgt 2>/dev/null)" = running ] && break
+		sleep 0.1
+	done
+	# the attached client's input reaches the terminal; both see the output
+	run kiln attach fgt < <(printf 'hello\n'; sleep 3)
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"got:hello"* ]]
+	[[ "$output" == *"tail-line"* ]]
+	wait "$fg"
+	grep -q tail-line "$BATS_TEST_TMPDIR/fg.out"
+	# no terminal: the output goes straight to the caller, nothing to attach to
+	"$KILN_BIN" --root "$KROOT" --runroot "$KRUN" run --name fgn bb sleep 3 \
+		</dev/null >/dev/null 2>&1 3>&- &
+	fg=$!
+	for _ in $(seq 50); do
+		[ "$(kiln inspect --format '{{.State.Status}}' fgn 2>/dev/null)" = running ] && break
+		sleep 0.1
+	done
+	run kiln attach fgn
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"started detached or with -t"* ]]
+	kiln rm -f fgt fgn
+	wait "$fg" || true
+}

@@ -15,6 +15,10 @@ wait_for() { # wait_for SECONDS COMMAND...
 	return 1
 }
 
+restarts_are() { # NAME "COUNT STATUS"
+	[ "$(kiln inspect --format '{{.RestartCount}} {{.State.Status}}' "$1")" = "$2" ]
+}
+
 health_is() {
 	[ "$(kiln inspect --format '{{.State.Health.Status}}' "$1")" = "$2" ]
 }
@@ -79,7 +83,7 @@ health_is() {
 @test "--restart on-failure:N restarts a failing container N times, then stops" {
 	bb
 	kiln run -d --name f --restart on-failure:2 bb sh -c 'echo run; exit 3'
-	wait_for 15 sh -c "[ \"\$(\"$KILN_BIN\" --root $KROOT --runroot $KRUN inspect --format '{{.RestartCount}} {{.State.Status}}' f)\" = '2 exited' ]"
+	wait_for 15 restarts_are f "2 exited"
 	sleep 1
 	run kiln logs f
 	[ "$(grep -c '^run$' <<<"$output")" -eq 3 ]
@@ -93,6 +97,24 @@ health_is() {
 	run kiln run --rm --restart always bb true
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"conflicts with --restart"* ]]
+}
+
+@test "a foreground run with a restart policy returns the first exit; a detached monitor restarts it" {
+	bb
+	run kiln run --name fgr --restart on-failure:2 bb sh -c 'echo run; exit 3'
+	[ "$status" -eq 3 ]
+	[ "$output" = "run" ]
+	wait_for 15 restarts_are fgr "2 exited"
+	sleep 1
+	# the two restarts ran under the detached monitor, into the log
+	run kiln logs fgr
+	[ "$(grep -c '^run$' <<<"$output")" -eq 2 ]
+	# no policy, or a success under on-failure: nothing comes back
+	run kiln run --name fgok --restart on-failure bb true
+	[ "$status" -eq 0 ]
+	sleep 0.5
+	restarts_are fgok "0 exited"
+	kiln rm -f fgr fgok
 }
 
 @test "--restart always brings a killed process back; stop ends it for good" {
