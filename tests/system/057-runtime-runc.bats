@@ -143,3 +143,18 @@ teardown() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Seccomp:	0"* ]]
 }
+
+@test "runtime crun: output, exit code and the seccomp profile (skipped where crun cannot run)" {
+	command -v crun >/dev/null || skip "crun is not installed"
+	run kiln run --rm --runtime crun bb echo hi
+	if [ "$status" -ne 0 ] && [[ "$output" == *"hybrid mode not supported"* ]]; then
+		skip "crun does not run on this host's hybrid cgroups"
+	fi
+	[ "$status" -eq 0 ]
+	[ "$output" = "hi" ]
+	run -3 kiln run --rm --runtime crun bb sh -c 'exit 3'
+	run kiln run --rm --runtime crun --cap-add SYS_ADMIN bb \
+		sh -c 'grep ^Seccomp: /proc/self/status; unshare -U true 2>&1; echo rc=$?'
+	[[ "$output" == *"Seccomp:	2"* ]]
+	[[ "$output" == *"rc=1"* ]]
+}
