@@ -4,7 +4,8 @@
  *
  * The service keeps no state of its own: the store is the single source of
  * truth.  Quick reads (lists, ping, version) call the storage library in
- * the request's thread, each request with its own read-only store handle.
+ * the request's thread, each request with a read-only store handle of its
+ * own while it runs (kept open between requests, closed when idle).
  * Everything that changes the store or runs a container is done by a
  * worker: the kiln binary itself, run with the service's global options
  * and the CLI command that does the same thing (see docs/architecture.md

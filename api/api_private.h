@@ -74,8 +74,16 @@ bool api_query_bool(struct api_req *r, const char *key);
 const char *api_header(struct api_req *r, const char *key);
 /* The request body as JSON (an empty body gives an empty object). */
 int api_body_json(struct api_req *r, json_t **out, struct kerror *e);
-/* A read-only store for this request. */
+/* A read-only store handle for this request, from the pool of kept ones
+ * (store_pool.c); give it back with api_store_put (or declare it
+ * _cleanup_api_store_).  store_close on one is also correct, only slower. */
 int api_store(struct api_req *r, struct store **out, struct kerror *e);
+int api_store_srv(struct api_server *srv, struct store **out, struct kerror *e);
+void api_store_put(struct store *s);
+void cleanup_api_storep(struct store **s);
+#define _cleanup_api_store_ __attribute__((cleanup(cleanup_api_storep)))
+/* Closes the kept handles if none is in use (the service is idle). */
+void api_store_trim(void);
 
 /* ---- workers (worker.c) -------------------------------------------------- */
 struct api_worker {

@@ -135,16 +135,14 @@ static int attach_session(struct api_server *srv, void *ctx, int sock)
 {
 	struct attach_ctx *a = ctx;
 	_cleanup_kerror_ struct kerror e = { 0 };
-	_cleanup_store_ struct store *s = NULL;
+	_cleanup_api_store_ struct store *s = NULL;
 	_cleanup_free_ char *path = NULL;
 	_cleanup_close_ int fd = -1;
 	struct attach_state st = { .a = a, .sock = sock, .ctl = -1, .in_eof = !a->in };
-	struct store_opts so = srv->o->store;
 	struct buf pending = { 0 };
 	bool started = false;
 	int ret = 1;
-	so.read_only = true;
-	if (store_open(&so, &s, &e) < 0)
+	if (api_store_srv(srv, &s, &e) < 0)
 		return -1;
 	path = run_log_path(s, a->id);
 	for (;;) {
@@ -201,7 +199,7 @@ static int load(struct api_req *r, struct container_info **c, struct run_plan *p
 		enum MHD_Result *res)
 {
 	_cleanup_kerror_ struct kerror e = { 0 };
-	_cleanup_store_ struct store *s = NULL;
+	_cleanup_api_store_ struct store *s = NULL;
 	if (api_store(r, &s, &e) < 0 || store_container_get(s, r->params[0], c, &e) < 0 ||
 	    run_plan_from_json((*c)->plan, p, &e) < 0) {
 		*res = api_reply_kerror(r, &e);
@@ -258,7 +256,7 @@ enum MHD_Result api_container_resize(struct api_req *r)
 {
 	_cleanup_container_info_ struct container_info *c = NULL;
 	_cleanup_kerror_ struct kerror e = { 0 };
-	_cleanup_store_ struct store *s = NULL;
+	_cleanup_api_store_ struct store *s = NULL;
 	struct run_plan p = { 0 };
 	enum MHD_Result res;
 	unsigned h, w;

@@ -140,7 +140,7 @@ static bool filter_match(const json_t *filters, const json_t *c)
 static enum MHD_Result containers_json(struct api_req *r)
 {
 	_cleanup_kerror_ struct kerror e = { 0 };
-	_cleanup_store_ struct store *s = NULL;
+	_cleanup_api_store_ struct store *s = NULL;
 	_cleanup_json_ json_t *filters = NULL;
 	json_t *all = NULL;
 	if (api_filters(r, &filters, &e) < 0 || api_store(r, &s, &e) < 0 ||
@@ -313,7 +313,7 @@ static enum MHD_Result verb(struct api_req *r, char *const *args, unsigned ok)
 static int get_container(struct api_req *r, struct container_info **out, enum MHD_Result *res)
 {
 	_cleanup_kerror_ struct kerror e = { 0 };
-	_cleanup_store_ struct store *s = NULL;
+	_cleanup_api_store_ struct store *s = NULL;
 	if (api_store(r, &s, &e) < 0 || store_container_get(s, r->params[0], out, &e) < 0) {
 		*res = api_reply_kerror(r, &e);
 		return -1;
@@ -521,7 +521,7 @@ static ssize_t wait_reader(void *cls, uint64_t pos, char *buf, size_t max)
 static void wait_free(void *cls)
 {
 	struct waiter *w = cls;
-	store_close(w->s);
+	api_store_put(w->s);
 	free(w);
 }
 

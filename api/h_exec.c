@@ -50,7 +50,7 @@ static enum MHD_Result exec_create(struct api_req *r)
 {
 	_cleanup_kerror_ struct kerror e = { 0 };
 	_cleanup_json_ json_t *body = NULL;
-	_cleanup_store_ struct store *s = NULL;
+	_cleanup_api_store_ struct store *s = NULL;
 	_cleanup_container_info_ struct container_info *c = NULL;
 	unsigned char b[32];
 	char id[65];

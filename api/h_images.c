@@ -121,7 +121,7 @@ static bool glob_match(const char *pat, const char *s)
 static enum MHD_Result images_json(struct api_req *r)
 {
 	_cleanup_kerror_ struct kerror e = { 0 };
-	_cleanup_store_ struct store *s = NULL;
+	_cleanup_api_store_ struct store *s = NULL;
 	_cleanup_json_ json_t *filters = NULL;
 	json_t *all = NULL;
 	if (api_filters(r, &filters, &e) < 0 || api_store(r, &s, &e) < 0 ||
@@ -189,7 +189,7 @@ static enum MHD_Result image_inspect(struct api_req *r)
 static enum MHD_Result image_history(struct api_req *r)
 {
 	_cleanup_kerror_ struct kerror e = { 0 };
-	_cleanup_store_ struct store *s = NULL;
+	_cleanup_api_store_ struct store *s = NULL;
 	_cleanup_image_info_ struct image_info *img = NULL;
 	_cleanup_free_ char *raw = NULL;
 	_cleanup_json_ json_t *cfg = NULL;

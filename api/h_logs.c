@@ -131,7 +131,7 @@ static void logs_free(void *cls)
 	struct logs *l = cls;
 	if (l->fd >= 0)
 		close(l->fd);
-	store_close(l->s);
+	api_store_put(l->s);
 	buf_release(&l->pending);
 	buf_release(&l->ready);
 	free(l);

@@ -67,7 +67,7 @@ static char *os_name(void)
 static enum MHD_Result info(struct api_req *r)
 {
 	_cleanup_kerror_ struct kerror e = { 0 };
-	_cleanup_store_ struct store *s = NULL;
+	_cleanup_api_store_ struct store *s = NULL;
 	struct image_info **imgs = NULL;
 	struct container_info **ctrs = NULL;
 	size_t ni = 0, nc = 0, running = 0, paused = 0;
@@ -120,7 +120,7 @@ static enum MHD_Result info(struct api_req *r)
 static enum MHD_Result df(struct api_req *r)
 {
 	_cleanup_kerror_ struct kerror e = { 0 };
-	_cleanup_store_ struct store *s = NULL;
+	_cleanup_api_store_ struct store *s = NULL;
 	json_t *imgs = NULL, *ctrs = NULL, *vols = NULL;
 	int64_t layers = 0;
 	if (api_store(r, &s, &e) < 0 || api_images_summary(s, true, &imgs, &e) < 0 ||

@@ -67,7 +67,7 @@ static json_t *ps_json(const char *out)
 enum MHD_Result api_container_top(struct api_req *r)
 {
 	_cleanup_kerror_ struct kerror e = { 0 };
-	_cleanup_store_ struct store *s = NULL;
+	_cleanup_api_store_ struct store *s = NULL;
 	_cleanup_container_info_ struct container_info *c = NULL;
 	_cleanup_strv_ char **words = NULL;
 	const char *ps = api_query(r, "ps_args");

@@ -130,10 +130,3 @@ int api_body_json(struct api_req *r, json_t **out, struct kerror *e)
 		return kerror_wrap(e, "invalid JSON body");
 	return 0;
 }
-
-int api_store(struct api_req *r, struct store **out, struct kerror *e)
-{
-	struct store_opts so = r->srv->o->store;
-	so.read_only = true;
-	return store_open(&so, out, e);
-}

@@ -297,9 +297,12 @@ int api_serve(const struct api_opts *o, struct kerror *e)
 		int sig = sigtimedwait(&set, NULL, &ts);
 		if (sig == SIGINT || sig == SIGTERM)
 			break;
-		if (o->idle_timeout > 0 && atomic_load(&srv.busy) == 0 &&
-		    api_now_mono() - atomic_load(&srv.last_active) >= o->idle_timeout)
+		bool quiet = atomic_load(&srv.busy) == 0;
+		int64_t idle = api_now_mono() - atomic_load(&srv.last_active);
+		if (o->idle_timeout > 0 && quiet && idle >= o->idle_timeout)
 			break;
+		if (quiet && idle >= 1)
+			api_store_trim();
 	}
 	/* Requests in flight get a moment; a stream that would outlive it
 	 * (logs -f, attach, wait on a running container) is abandoned rather
@@ -309,8 +312,10 @@ int api_serve(const struct api_opts *o, struct kerror *e)
 		struct timespec ts = { 0, 100 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
-	if (atomic_load(&srv.busy) == 0)
+	if (atomic_load(&srv.busy) == 0) {
 		MHD_stop_daemon(d);
+		api_store_trim();
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	r = 0;
 out:

@@ -23,6 +23,8 @@ SVC=$!
 for _ in $(seq 100); do curl -sf --unix-socket "$SOCK" http://d/_ping >/dev/null && break; sleep 0.05; done
 export DOCKER_HOST=unix://$SOCK
 docker run --rm busybox true
+# The service closes its kept store handles after a quiet second or two.
+sleep 2.5
 fds=$(ls /proc/$SVC/fd | wc -l)
 pids=()
 for i in $(seq 100); do
@@ -40,11 +42,7 @@ sleep 0.5
 bad=$(grep -vc '^200$' "$W/codes" || true)
 runs_ok=$(grep -c '^ok$' "$W/runs" || true)
 left=$(k ps -aq | wc -l)
-sleep 1
-# SQLite defers the close of a connection's file while another connection
-# of the process holds a POSIX lock on it (its "unused fd" list), and
-# flushes that list at the next close: one quiet request settles it.
-curl -s -o /dev/null --unix-socket "$SOCK" http://d/v1.47/images/json
+sleep 2.5
 fds2=$(ls /proc/$SVC/fd | wc -l)
 [ "$fds" -eq "$fds2" ] || ls -l /proc/$SVC/fd | tail -n +2 | awk '{print $NF}' | sort | uniq -c | sort -rn | head -5 >&2
 kids=$(ps -o pid= --ppid "$SVC" | wc -l)

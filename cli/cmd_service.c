@@ -15,7 +15,8 @@ int cmd_service(struct cli *c, int argc, char **argv, struct kerror *e)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct api_opts o = { .idle_timeout = 5 };
-	_cleanup_free_ char *uri = NULL, *self = NULL;
+	_cleanup_free_ char *uri = NULL, *self = NULL, *root = NULL, *runroot = NULL,
+			    *driver = NULL;
 	_cleanup_strv_ char **wargs = NULL;
 	struct store *s;
 	int opt, r;
@@ -54,8 +55,16 @@ int cmd_service(struct cli *c, int argc, char **argv, struct kerror *e)
 	o.self = self;
 	o.worker_args = wargs;
 	o.version = KILN_VERSION;
-	o.store.root = store_root(s);
-	o.store.runroot = store_runroot(s);
-	o.store.driver = store_driver(s);
+	root = xstrdup(store_root(s));
+	runroot = xstrdup(store_runroot(s));
+	driver = xstrdup(store_driver(s));
+	o.store.root = root;
+	o.store.runroot = runroot;
+	o.store.driver = driver;
+	/* Not held while serving: the requests take handles of their own, and
+	 * one kept open for the service's life would keep SQLite from ever
+	 * closing theirs (see api/store_pool.c). */
+	store_close(c->store);
+	c->store = NULL;
 	return api_serve(&o, e);
 }

@@ -107,6 +107,9 @@ int store_open(const struct store_opts *o, struct store **out, struct kerror *e)
 void store_close(struct store *s);
 void cleanup_storep(struct store **s);
 #define _cleanup_store_ __attribute__((cleanup(cleanup_storep)))
+/* Whether a handle may be kept open for later reads: not locked, not inside
+ * a transaction, no statement left unfinished. */
+bool store_reusable(struct store *s);
 const char *store_root(const struct store *s);
 const char *store_driver(const struct store *s);
 

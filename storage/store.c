@@ -153,6 +153,12 @@ void store_close(struct store *s)
 	free(s);
 }
 
+bool store_reusable(struct store *s)
+{
+	return s->lock_depth == 0 && s->db && sqlite3_get_autocommit(s->db) &&
+	       !sqlite3_next_stmt(s->db, NULL);
+}
+
 void cleanup_storep(struct store **s)
 {
 	store_close(*s);

@@ -33,3 +33,20 @@ service_children() {
 service_fds() {
 	ls /proc/"$SVC_PID"/fd | wc -l
 }
+
+# A test's own store with busybox imported and the service on it; and its
+# teardown.
+api_setup_busybox() {
+	KROOT=$(mktemp -d "$BATS_TEST_TMPDIR/root.XXXXXX")
+	KRUN=$(mktemp -d "$BATS_TEST_TMPDIR/run.XXXXXX")
+	export KROOT KRUN
+	kiln import -q "$(busybox_tar)" busybox >/dev/null
+	start_service
+}
+
+api_teardown() {
+	stop_service
+	stop_leftover_containers
+	umount_under "$BATS_TEST_TMPDIR"
+	rm -rf "$KROOT" "$KRUN"
+}

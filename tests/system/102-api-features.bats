@@ -9,18 +9,11 @@ load helpers
 load ../lib/api-helpers
 
 setup() {
-	KROOT=$(mktemp -d "$BATS_TEST_TMPDIR/root.XXXXXX")
-	KRUN=$(mktemp -d "$BATS_TEST_TMPDIR/run.XXXXXX")
-	export KROOT KRUN
-	kiln import -q "$(busybox_tar)" busybox >/dev/null
-	start_service
+	api_setup_busybox
 }
 
 teardown() {
-	stop_service
-	stop_leftover_containers
-	umount_under "$BATS_TEST_TMPDIR"
-	rm -rf "$KROOT" "$KRUN"
+	api_teardown
 }
 
 # The body of a GET on the service.
