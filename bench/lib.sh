@@ -8,8 +8,13 @@ need() {
 			echo "skipped: $t is not installed (apt-get install $t)"; exit 0; }
 	done
 }
+# The work dir is under $TMPDIR (default /tmp): on an ext4 where many files
+# were just deleted, new inodes in that area can cost a millisecond each
+# (testing.md), which a run's few mkdirs feel; both sides share the dir.
+# The load average is printed: the figures mean little on a busy machine.
 bench_workdir() {
-	work=$(mktemp -d /tmp/kiln-bench.XXXXXX)
+	work=$(mktemp -d "${TMPDIR:-/tmp}/kiln-bench.XXXXXX")
+	echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 	trap 'rm -rf "$work"' EXIT
 }
 # ratio NAME PEER_SECONDS KILN_SECONDS TARGET
