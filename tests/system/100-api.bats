@@ -101,6 +101,11 @@ content" ]
 	[ "$(kiln image inspect -f '{{index .Config.Labels "l"}}' built:1)" = v ]
 	run kiln run --rm built:1 cat /g
 	[ "$status" -ne 0 ]
+	# --network (the API's networkmode) reaches the RUN steps
+	printf 'FROM busybox\nRUN echo $(ls /sys/class/net) > /nets\n' > "$ctx/Dockerfile"
+	run docker build --network none -t nonet "$ctx"
+	[ "$status" -eq 0 ]
+	[ "$(kiln run --rm nonet cat /nets)" = lo ]
 	# a failing build reports the error
 	printf 'FROM busybox\nRUN exit 3\n' > "$ctx/Dockerfile"
 	run docker build "$ctx"
