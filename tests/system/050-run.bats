@@ -182,7 +182,8 @@ bb() {
 
 @test "a SIGKILLed foreground run leaves a state the next ps -a corrects" {
 	bb
-	"$KILN_BIN" --root "$KROOT" --runroot "$KRUN" run --name victim bb sleep 100 &
+	# A duration no other test (nor a parallel file) sleeps for.
+	"$KILN_BIN" --root "$KROOT" --runroot "$KRUN" run --name victim bb sleep 100501 &
 	pid=$!
 	for i in $(seq 50); do [ "$(kiln ps -q)" ] && break; sleep 0.1; done
 	[ "$(kiln ps --format '{{.State}}')" = "running" ]
@@ -193,7 +194,7 @@ bb() {
 	run kiln inspect --format '{{.State.ExitCode}}' victim
 	[ "$output" = "-1" ]
 	# The container's process died with its monitor.
-	! pgrep -f 'sleep 100' >/dev/null || ! pgrep -f 'sleep 100' | xargs -r ps -o args= -p | grep -qx 'sleep 100'
+	! pgrep -x -f 'sleep 100501' >/dev/null
 	kiln rm victim >/dev/null
 }
 
