@@ -101,6 +101,10 @@ unit-asan: $(ASAN_BINS)
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		tests/run-unit.sh "unit (asan+ubsan)" $(ASAN_BINS)
 
+# Two .bats files at a time (tests/run-system.sh): most of the time is
+# spent waiting on containers, registries and sleeps, not on the CPU.
+KILN_SYSTEM_JOBS ?= 2
+export KILN_SYSTEM_JOBS
 system: kiln
 	@tests/run-system.sh tests/system
 
@@ -126,7 +130,8 @@ check: deps
 # power cuts per command.
 stress: kiln
 	@KILN_CRASH_RUNS=$${KILN_CRASH_RUNS:-50} KILN_POWER_RUNS=$${KILN_POWER_RUNS:-10} \
-		tests/run-system.sh tests/system/090-crash.bats \
+		KILN_SYSTEM_JOBS=1 BATS_TEST_TIMEOUT=$${BATS_TEST_TIMEOUT:-3600} \
+		KILN_SYSTEM_DEADLINE=$${KILN_SYSTEM_DEADLINE:-10800} tests/run-system.sh tests/system/090-crash.bats \
 		tests/system/091-concurrency.bats tests/system/093-power-loss.bats
 
 demo: deps kiln
