@@ -45,8 +45,9 @@ left=$(k ps -aq | wc -l)
 sleep 2.5
 fds2=$(ls /proc/$SVC/fd | wc -l)
 [ "$fds" -eq "$fds2" ] || ls -l /proc/$SVC/fd | tail -n +2 | awk '{print $NF}' | sort | uniq -c | sort -rn | head -5 >&2
-kids=$(ps -o pid= --ppid "$SVC" | wc -l)
-ps -o pid,stat,args --ppid "$SVC" | tail -n +2 >&2
+# (ps exits 1 when it lists nothing)
+kids=$({ ps -o pid= --ppid "$SVC" || true; } | wc -l)
+{ ps -o pid,stat,args --ppid "$SVC" || true; } | tail -n +2 >&2
 echo "requests: $(wc -l <"$W/codes") answered, $bad not 200"
 echo "run --rm: $runs_ok/20 ok; containers left: $left"
 echo "service fds: $fds before, $fds2 after; child processes after: $kids"
