@@ -193,6 +193,9 @@ enum MHD_Result api_container_resize(struct api_req *r);
 /* Helpers shared by the handlers (util.c). */
 int64_t api_now_mono(void);
 json_t *api_labels_json(const json_t *labels);
+/* The labels of the image with this ID (its config digest's hex), from
+ * its config or a cache of earlier answers (labels_cache.c); new object. */
+json_t *api_image_labels(struct store *s, const char *id);
 /* argv builder: append a copy. */
 void api_arg(char ***v, const char *s);
 void api_argf(char ***v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

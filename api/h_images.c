@@ -20,9 +20,6 @@ static char *familiar(const char *name)
 static json_t *image_summary(struct store *s, const struct image_info *i)
 {
 	char digest[DIGEST_STR_LEN + 1];
-	_cleanup_free_ char *raw = NULL;
-	_cleanup_config_ struct image_config *cfg = NULL;
-	size_t len;
 	json_t *tags = json_array(), *digests = json_array();
 	for (char **n = i->names; n && *n; n++) {
 		char *f = familiar(*n);
@@ -35,15 +32,12 @@ static json_t *image_summary(struct store *s, const struct image_info *i)
 		free(f);
 	}
 	snprintf(digest, sizeof(digest), "sha256:%s", i->id);
-	json_t *labels = NULL;
-	if (store_blob_get(s, digest, 4 << 20, &raw, &len, NULL) == 0 &&
-	    config_parse(raw, len, &cfg, NULL) == 0)
-		labels = api_labels_json(json_object_get(config_exec(cfg), "Labels"));
+	json_t *labels = api_image_labels(s, i->id);
 	return json_pack("{s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:o, s:I}", "Id", digest,
 			 "ParentId", "", "RepoTags", tags, "RepoDigests", digests, "Created",
 			 (json_int_t)i->created, "Size", (json_int_t)i->size, "SharedSize",
 			 (json_int_t)-1, "VirtualSize", (json_int_t)i->size, "Labels",
-			 labels ? labels : json_object(), "Containers", (json_int_t)-1);
+			 labels, "Containers", (json_int_t)-1);
 }
 
 int api_images_summary(struct store *s, bool all, json_t **out, struct kerror *e)

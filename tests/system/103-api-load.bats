@@ -59,3 +59,24 @@ settled_fds() {
 	[ "$before" = "$after" ]
 	[ "$(service_children)" -eq 0 ]
 }
+
+@test "api: lists see the CLI's changes at once (kept store handles, remembered labels)" {
+	d=$BATS_TEST_TMPDIR/lab
+	mkdir -p "$d" && echo x >"$d/f" && tar -C "$d" -cf "$d.tar" .
+	kiln import -q -c 'LABEL team=blue' "$d.tar" labelled >/dev/null
+	for _ in 1 2; do
+		run curl -sf --unix-socket "$SOCK" http://d/v1.47/images/json
+		[ "$status" -eq 0 ]
+		[ "$(echo "$output" | jq -r '.[] | select(.RepoTags[0] | test("labelled")) | .Labels.team')" = blue ]
+	done
+	kiln tag labelled other:1
+	run curl -sf --unix-socket "$SOCK" http://d/v1.47/images/json
+	[[ "$output" == *'"localhost/other:1"'* ]]
+	kiln rmi -f labelled other:1 >/dev/null
+	run curl -sf --unix-socket "$SOCK" http://d/v1.47/images/json
+	[[ "$output" != *labelled* ]]
+	kiln create --name c1 busybox true >/dev/null
+	[ "$(curl -sf --unix-socket "$SOCK" 'http://d/v1.47/containers/json?all=1' | jq -r '.[0].Names[0]')" = /c1 ]
+	kiln rm c1 >/dev/null
+	[ "$(curl -sf --unix-socket "$SOCK" 'http://d/v1.47/containers/json?all=1')" = '[]' ]
+}
