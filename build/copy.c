@@ -18,14 +18,6 @@
 #define MAX_DEPTH 256
 #define ETC_MAX (4 * 1024 * 1024)
 
-static int open_in(int rootfd, const char *rel, int flags)
-{
-	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
-				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-	int fd = (int)syscall(SYS_openat2, rootfd, rel[0] ? rel : ".", &how, sizeof(how));
-	return fd;
-}
-
 /* Does a ".." in p climb above the directory p is relative to? */
 static bool climbs_out(const char *p)
 {
@@ -119,7 +111,7 @@ static bool ignored(const struct copy_source *src, const struct copy_list *l, co
 static void glob_walk(int rootfd, const char *prefix, char **comps, size_t nc,
 		      const struct copy_source *src, const struct copy_list *l, char ***out)
 {
-	_cleanup_close_ int fd = open_in(rootfd, prefix, O_RDONLY | O_DIRECTORY);
+	_cleanup_close_ int fd = fs_open_in_root(rootfd, prefix, O_RDONLY | O_DIRECTORY);
 	DIR *d;
 	struct dirent *de;
 	char **names = NULL;
@@ -204,7 +196,7 @@ int copy_list_make(const struct plan_step *st, const struct copy_source *src,
 			continue;
 		}
 		{
-			_cleanup_close_ int fd = open_in(rootfd, rel, O_PATH);
+			_cleanup_close_ int fd = fs_open_in_root(rootfd, rel, O_PATH);
 			if (fd < 0 || (rel[0] && src->ign && ignore_match(src->ign, rel))) {
 				int err = fd < 0 ? errno : ENOENT;
 				copy_list_release(out);
@@ -374,7 +366,7 @@ int copy_list_hash(const struct copy_list *l, const struct copy_source *src,
 		digester_update(d, l->paths[i], strlen(l->paths[i]) + 1);
 		if (!src->hash_content)
 			continue;
-		_cleanup_close_ int fd = open_in(rootfd, l->paths[i], O_PATH);
+		_cleanup_close_ int fd = fs_open_in_root(rootfd, l->paths[i], O_PATH);
 		if (fd < 0)
 			return kerror_sys(e, errno, "source \"%s\"", l->paths[i]);
 		r = hash_node(fd, l->paths[i], src, l, d, buf, 0, e);
@@ -410,7 +402,7 @@ static int mkdir_in(int rootfd, const char *path, uid_t uid, gid_t gid, int *out
 {
 	_cleanup_free_ char *rel = clean_rel(path);
 	size_t len = strlen(rel);
-	int fd = open_in(rootfd, rel, O_RDONLY | O_DIRECTORY);
+	int fd = fs_open_in_root(rootfd, rel, O_RDONLY | O_DIRECTORY);
 
 	if (created)
 		*created = false;
@@ -426,13 +418,13 @@ static int mkdir_in(int rootfd, const char *path, uid_t uid, gid_t gid, int *out
 			continue;
 		char save = rel[i];
 		rel[i] = '\0';
-		fd = open_in(rootfd, rel, O_RDONLY | O_DIRECTORY);
+		fd = fs_open_in_root(rootfd, rel, O_RDONLY | O_DIRECTORY);
 		if (fd < 0 && errno == ENOENT) {
 			char *slash = strrchr(rel, '/');
 			_cleanup_free_ char *parent = slash ? xstrndup(rel, (size_t)(slash - rel))
 							    : xstrdup("");
 			const char *name = slash ? slash + 1 : rel;
-			_cleanup_close_ int pfd = open_in(rootfd, parent, O_RDONLY | O_DIRECTORY);
+			_cleanup_close_ int pfd = fs_open_in_root(rootfd, parent, O_RDONLY | O_DIRECTORY);
 			if (pfd < 0 || mkdirat(pfd, name, 0755) < 0) {
 				rel[i] = save;
 				return kerror_sys(e, errno, "creating \"%s\"", path);
@@ -444,7 +436,7 @@ static int mkdir_in(int rootfd, const char *path, uid_t uid, gid_t gid, int *out
 			}
 			if (created && save == '\0')
 				*created = true;
-			fd = open_in(rootfd, rel, O_RDONLY | O_DIRECTORY);
+			fd = fs_open_in_root(rootfd, rel, O_RDONLY | O_DIRECTORY);
 		}
 		rel[i] = save;
 		if (fd < 0)
@@ -746,13 +738,13 @@ int copy_apply(const struct plan_step *st, const struct copy_list *l,
 	if (!dir_mode) {
 		/* One source onto an existing directory goes inside it. */
 		_cleanup_free_ char *rel = clean_rel(dest);
-		_cleanup_close_ int fd = open_in(rootfd, rel, O_RDONLY | O_DIRECTORY);
+		_cleanup_close_ int fd = fs_open_in_root(rootfd, rel, O_RDONLY | O_DIRECTORY);
 		if (fd >= 0)
 			dir_mode = true;
 	}
 	for (size_t i = 0; i < l->n; i++) {
 		const char *rel = l->paths[i];
-		_cleanup_close_ int sfd = open_in(srcfd, rel, O_PATH);
+		_cleanup_close_ int sfd = fs_open_in_root(srcfd, rel, O_PATH);
 		_cleanup_close_ int ddir = -1;
 		_cleanup_free_ char *target = NULL;
 		struct stat sst;
@@ -873,14 +865,7 @@ static long lookup_id(const char *text, const char *name)
 static char *read_in_root(const char *merged, const char *rel)
 {
 	_cleanup_close_ int rootfd = open(merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_close_ int fd = rootfd >= 0 ? open_in(rootfd, rel, O_RDONLY) : -1;
-	char *data = NULL;
-	size_t len;
-	struct kerror e = { 0 };
-	if (fd >= 0)
-		fs_read_fd(fd, ETC_MAX, rel, &data, &len, &e);
-	kerror_release(&e);
-	return data;
+	return rootfd >= 0 ? fs_read_in_root(rootfd, rel, ETC_MAX) : NULL;
 }
 
 static bool numeric(const char *s, long *v)

@@ -19,26 +19,17 @@
  *           in the cache key, the layer or history. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "build/engine_state.h"
 #include "run/run.h"
 
 #define SECRET_MAX (500 * 1024)
-
-static int open_in(int rootfd, const char *rel, int flags)
-{
-	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
-				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-	return (int)syscall(SYS_openat2, rootfd, rel[0] ? rel : ".", &how, sizeof(how));
-}
 
 /* The host path an fd names; must lie under root. */
 static int fd_path(int fd, const char *root, char **out, struct kerror *e)
@@ -80,10 +71,10 @@ static int make_target(struct run_mounts *m, int rootfd, const char *target, boo
 		}
 		size_t plen = b.len;
 		buf_printf(&b, "%s%s", plen ? "/" : "", tok);
-		_cleanup_close_ int fd = open_in(rootfd, b.data, O_PATH);
+		_cleanup_close_ int fd = fs_open_in_root(rootfd, b.data, O_PATH);
 		if (fd < 0 && errno == ENOENT) {
 			_cleanup_free_ char *parent = xstrndup(b.data, plen);
-			_cleanup_close_ int pfd = open_in(rootfd, parent, O_RDONLY | O_DIRECTORY);
+			_cleanup_close_ int pfd = fs_open_in_root(rootfd, parent, O_RDONLY | O_DIRECTORY);
 			if (pfd < 0) {
 				r = kerror_sys(e, errno, "mount target \"%s\"", target);
 				break;
@@ -107,7 +98,7 @@ static int make_target(struct run_mounts *m, int rootfd, const char *target, boo
 		tok = next;
 	}
 	if (r == 0) {
-		_cleanup_close_ int fd = open_in(rootfd, b.len ? b.data : "", O_PATH);
+		_cleanup_close_ int fd = fs_open_in_root(rootfd, b.len ? b.data : "", O_PATH);
 		rel = NULL;
 		if (fd < 0)
 			r = kerror_sys(e, errno, "mount target \"%s\"", target);
@@ -152,7 +143,7 @@ static int cache_mount(struct build *b, struct run_mounts *m, const struct plan_
 		_cleanup_close_ int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (rootfd < 0)
 			return kerror_sys(e, errno, "opening \"%s\"", root);
-		seed = open_in(rootfd, pm->source ? pm->source : "", O_RDONLY | O_DIRECTORY);
+		seed = fs_open_in_root(rootfd, pm->source ? pm->source : "", O_RDONLY | O_DIRECTORY);
 		if (seed < 0)
 			return kerror_sys(e, errno, "cache mount source \"%s\" in %s",
 					  pm->source ? pm->source : "/", pm->from);
@@ -377,7 +368,7 @@ static int bind_mount(struct build *b, struct run_mounts *m, const struct plan_m
 	srcroot = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (srcroot < 0)
 		return kerror_sys(e, errno, "opening \"%s\"", root);
-	sfd = open_in(srcroot, pm->source ? pm->source : "", O_PATH);
+	sfd = fs_open_in_root(srcroot, pm->source ? pm->source : "", O_PATH);
 	if (sfd < 0 || fstat(sfd, &st) < 0)
 		return kerror_sys(e, errno, "bind mount source \"%s\"",
 				  pm->source ? pm->source : "/");
@@ -390,7 +381,7 @@ static int bind_mount(struct build *b, struct run_mounts *m, const struct plan_m
 				return kerror_set(e, ENOENT, "bind mount source \"%s\": excluded by %s",
 						  pm->source, strrchr(b->ctx.ign_file, '/') + 1);
 		} else {
-			_cleanup_close_ int dfd = open_in(srcroot, rel, O_RDONLY | O_DIRECTORY);
+			_cleanup_close_ int dfd = fs_open_in_root(srcroot, rel, O_RDONLY | O_DIRECTORY);
 			free(src);
 			src = NULL;
 			r = dfd < 0 ? kerror_sys(e, errno, "bind mount source \"%s\"", rel)
@@ -538,7 +529,7 @@ void run_mounts_teardown(struct run_mounts *m)
 			const char *slash = strrchr(rel, '/');
 			_cleanup_free_ char *parent = slash ? xstrndup(rel, (size_t)(slash - rel))
 							    : xstrdup("");
-			_cleanup_close_ int pfd = open_in(rootfd, parent, O_RDONLY | O_DIRECTORY);
+			_cleanup_close_ int pfd = fs_open_in_root(rootfd, parent, O_RDONLY | O_DIRECTORY);
 			const char *name = slash ? slash + 1 : rel;
 			struct stat st;
 			if (pfd < 0 || fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)

@@ -218,6 +218,13 @@ bool fs_exists(const char *path);
  * (rootless kiln after joining its namespace, or any unprivileged user
  * namespace): overlay then needs "userxattr" and user.overlay.* markers,
  * since trusted.* xattrs are out of reach. */
+/* openat2 of rel below rootfd with RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS:
+ * "..", absolute names and symlinks all stay inside rootfd ("" is rootfd
+ * itself); O_CLOEXEC is added to flags.  An fd, or -1 with errno set. */
+int fs_open_in_root(int rootfd, const char *rel, int flags);
+/* A file of at most max bytes below rootfd (as fs_open_in_root),
+ * NUL-terminated; NULL when absent, unreadable or larger. */
+char *fs_read_in_root(int rootfd, const char *rel, size_t max);
 bool fs_in_user_namespace(void);
 /* Rootless kiln: not root, or root of a user namespace (kiln's own, where
  * a normal user's commands run). */

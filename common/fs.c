@@ -1,11 +1,13 @@
 /* File-system helpers: mkdir -p, rm -rf, atomic writes, bounded reads. */
 #include <errno.h>
+#include <linux/openat2.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -332,4 +334,23 @@ int fs_disk_usage(const char *path, uint64_t *bytes, struct kerror *e)
 	r = du_at(AT_FDCWD, path, &links, bytes, e);
 	free(links.v);
 	return r;
+}
+
+int fs_open_in_root(int rootfd, const char *rel, int flags)
+{
+	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	return (int)syscall(SYS_openat2, rootfd, rel[0] ? rel : ".", &how, sizeof(how));
+}
+
+char *fs_read_in_root(int rootfd, const char *rel, size_t max)
+{
+	_cleanup_close_ int fd = fs_open_in_root(rootfd, rel, O_RDONLY);
+	char *data = NULL;
+	size_t len;
+	struct kerror e = { 0 };
+	if (fd >= 0)
+		fs_read_fd(fd, max, rel, &data, &len, &e);
+	kerror_release(&e);
+	return data;
 }

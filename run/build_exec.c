@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -22,25 +21,6 @@
 #include "run/run_private.h"
 
 #define ETC_MAX (4 * 1024 * 1024)
-
-static int open_in(int rootfd, const char *rel, int flags)
-{
-	struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC),
-				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-	return (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
-}
-
-static char *read_in_root(int rootfd, const char *rel)
-{
-	_cleanup_close_ int fd = open_in(rootfd, rel, O_RDONLY);
-	char *data = NULL;
-	size_t len;
-	struct kerror e = { 0 };
-	if (fd >= 0)
-		fs_read_fd(fd, ETC_MAX, rel, &data, &len, &e);
-	kerror_release(&e);
-	return data;
-}
 
 /* What was created for the run, to remove afterwards (reverse order). */
 struct made {
@@ -60,7 +40,7 @@ static int parent_in(int rootfd, const char *rel, const char **name)
 	}
 	_cleanup_free_ char *dir = xstrndup(rel, (size_t)(slash - rel));
 	*name = slash + 1;
-	return open_in(rootfd, dir, O_PATH | O_DIRECTORY);
+	return fs_open_in_root(rootfd, dir, O_PATH | O_DIRECTORY);
 }
 
 static void make_point(int rootfd, const char *rel, bool dir, struct made *m, size_t *n)
@@ -104,10 +84,7 @@ static _Noreturn void child_fail(int errfd, int code, const char *what, int err)
 static void bind_file(const char *src, const char *rootfs, const char *rel)
 {
 	_cleanup_close_ int rootfd = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
-				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-	_cleanup_close_ int fd = rootfd < 0 ? -1
-				 : (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
+	_cleanup_close_ int fd = rootfd < 0 ? -1 : fs_open_in_root(rootfd, rel, O_PATH | O_NOFOLLOW);
 	struct stat st;
 	char path[64];
 	/* Only over a regular file: a symlink there could point anywhere. */
@@ -240,8 +217,8 @@ int run_build_exec(const struct run_build_exec *x, int *exit_code, struct kerror
 		return kerror_sys(e, errno, "opening \"%s\"", x->rootfs);
 	if (!x->argv || !x->argv[0])
 		return kerror_set(e, EINVAL, "no command to run");
-	passwd = read_in_root(rootfd, "etc/passwd");
-	group = read_in_root(rootfd, "etc/group");
+	passwd = fs_read_in_root(rootfd, "etc/passwd", ETC_MAX);
+	group = fs_read_in_root(rootfd, "etc/group", ETC_MAX);
 	r = run_user_resolve(x->user && x->user[0] ? x->user : NULL, passwd, group, &u, e);
 	if (r < 0)
 		return r;

@@ -316,9 +316,7 @@ int mounts_clone_sources(char *const *mounts, int *trees, struct kerror *e)
  * securejoin does. */
 static int open_target_at(int root, const char *target, bool file, int depth, struct kerror *e)
 {
-	struct open_how how = { .flags = O_PATH | O_CLOEXEC,
-				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-	int fd = (int)syscall(SYS_openat2, root, target, &how, sizeof(how));
+	int fd = fs_open_in_root(root, target, O_PATH);
 	if (fd >= 0 || errno != ENOENT)
 		goto done;
 	if (depth > 40)
@@ -362,7 +360,7 @@ static int open_target_at(int root, const char *target, bool file, int depth, st
 				return t;
 			close(t);
 		}
-		fd = (int)syscall(SYS_openat2, root, target, &how, sizeof(how));
+		fd = fs_open_in_root(root, target, O_PATH);
 	}
 done:
 	if (fd < 0)

@@ -1,13 +1,11 @@
 /* Image config + flags → the runtime plan (Docker's semantics). */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "run/net_private.h"
@@ -167,9 +165,7 @@ char **run_merge_env(char *const *img_env, char *const *extra_defaults, char *co
  * special file), so lower layers must not be asked. */
 static char *file_in_dir(int dfd, const char *rel, bool *stop)
 {
-	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW,
-				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-	_cleanup_close_ int fd = (int)syscall(SYS_openat2, dfd, rel, &how, sizeof(how));
+	_cleanup_close_ int fd = fs_open_in_root(dfd, rel, O_RDONLY | O_NOFOLLOW);
 	struct stat st;
 	char *data = NULL;
 	size_t len;

@@ -8,10 +8,8 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-#include <linux/openat2.h>
 
 #include "run/run_private.h"
 #include "storage/volumes.h"
@@ -153,8 +151,6 @@ static bool dir_empty(int fd)
 
 int volume_copy_up(int tree, const char *target, struct kerror *e)
 {
-	struct open_how how = { .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
 	_cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int dst = openat(tree, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int src = -1;
@@ -163,7 +159,7 @@ int volume_copy_up(int tree, const char *target, struct kerror *e)
 		return kerror_sys(e, errno, "volume copy-up for \"%s\"", target);
 	if (!dir_empty(dst))
 		return 0;
-	src = (int)syscall(SYS_openat2, root, target, &how, sizeof(how));
+	src = fs_open_in_root(root, target, O_RDONLY | O_DIRECTORY);
 	if (src < 0)
 		return 0; /* nothing in the image there */
 	int r = run_copy_tree(src, dst, NULL, e);

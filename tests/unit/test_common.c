@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <pthread.h>
 #include <string.h>
@@ -198,6 +199,34 @@ static void test_dlib(void **state)
 	kerror_release(&e);
 }
 
+/* Opening below a root: "..", absolute names and symlinks stay inside. */
+static void test_open_in_root(void **state)
+{
+	(void)state;
+	char base[] = "/tmp/kiln-inroot-XXXXXX";
+	struct kerror e = { 0 };
+	assert_non_null(mkdtemp(base));
+	_cleanup_free_ char *f = xasprintf("%s/f", base), *l = xasprintf("%s/up", base);
+	_cleanup_free_ char *abs = xasprintf("%s/abs", base);
+	assert_int_equal(fs_write_atomic(f, "inside", 6, 0644, &e), 0);
+	assert_int_equal(symlink("../../../..", l), 0);
+	assert_int_equal(symlink("/f", abs), 0);
+	_cleanup_close_ int root = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(root >= 0);
+
+	_cleanup_free_ char *a = fs_read_in_root(root, "up/f", 100);
+	_cleanup_free_ char *b = fs_read_in_root(root, "abs", 100);
+	_cleanup_free_ char *c = fs_read_in_root(root, "../../f", 100);
+	assert_string_equal(a, "inside");
+	assert_string_equal(b, "inside");
+	assert_string_equal(c, "inside");
+	assert_null(fs_read_in_root(root, "f", 3)); /* larger than max */
+	assert_null(fs_read_in_root(root, "up/etc/passwd", 1 << 20));
+	_cleanup_close_ int self = fs_open_in_root(root, "", O_RDONLY | O_DIRECTORY);
+	assert_true(self >= 0);
+	assert_int_equal(fs_rm_rf(base, &e), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -205,6 +234,7 @@ int main(void)
 		cmocka_unit_test(test_atomic_write), cmocka_unit_test(test_formats),
 		cmocka_unit_test(test_json),        cmocka_unit_test(test_log_level),
 		cmocka_unit_test(test_dlib),
+		cmocka_unit_test(test_open_in_root),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
