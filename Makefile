@@ -11,7 +11,8 @@ DEPS_PKGS := build-essential pkg-config clang \
 	libjansson-dev libsqlite3-dev libseccomp-dev libyaml-dev libsodium-dev \
 	libmicrohttpd-dev libmnl-dev libnftables-dev libgpgme-dev \
 	libcmocka-dev bats busybox-static tar gzip zstd sqlite3 python3 \
-	podman skopeo runc crun docker-registry apache2-utils openssl buildah debootstrap python3-docker
+	podman skopeo runc crun docker-registry apache2-utils openssl buildah debootstrap python3-docker \
+	uidmap passt slirp4netns nftables iproute2
 
 PKGS := jansson libcrypto libarchive sqlite3 libzstd libseccomp libcurl zlib
 PKGS += gpgme yaml-0.1 libsodium libmnl

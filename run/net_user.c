@@ -112,9 +112,9 @@ static char *pasta_ports(char *const *ports, bool udp)
 	return buf_steal(&b);
 }
 
-/* pasta for the namespace nsfd, publishing ports. */
-static int start_pasta(char *const *ports, int nsfd, const char *logdir, const char *log,
-		       struct kerror *e)
+/* Starts pasta for the namespace nsfd, publishing ports; its pid in *tool. */
+static int begin_pasta(char *const *ports, int nsfd, const char *logdir, const char *log,
+		       pid_t *tool, struct kerror *e)
 {
 	_cleanup_free_ char *pidfile = xasprintf("%s/pasta.pid", logdir);
 	_cleanup_free_ char *tcp = pasta_ports(ports, false);
@@ -128,20 +128,20 @@ static int start_pasta(char *const *ports, int nsfd, const char *logdir, const c
 	char *argv[] = { "pasta", "--config-net", "--quiet", "--runas", "0:0",
 			 "-t", tcp, "-u", udp, "-T", "none", "-U", "none",
 			 "--netns", fdpath, "--pid", pidfile, NULL };
-	pid_t c = spawn_tool(argv, log, nsfd, -1, false);
-	if (c < 0)
+	*tool = spawn_tool(argv, log, nsfd, -1, false);
+	if (*tool < 0)
 		return kerror_sys(e, errno, "starting pasta");
-	return wait_tool(c, "pasta", log, e);
+	return 0;
 }
 
-static int start_pasta_pid(const struct run_plan *p, pid_t pid, const char *logdir,
-			   const char *log, struct kerror *e)
+/* pasta forks into the background once the namespace is configured and its
+ * ports are bound: the exit of the process we started is the readiness. */
+static int start_pasta(char *const *ports, int nsfd, const char *logdir, const char *log,
+		       struct kerror *e)
 {
-	_cleanup_free_ char *nspath = xasprintf("/proc/%d/ns/net", (int)pid);
-	_cleanup_close_ int nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
-	if (nsfd < 0)
-		return kerror_sys(e, errno, "opening \"%s\"", nspath);
-	return start_pasta(p->ports, nsfd, logdir, log, e);
+	pid_t tool;
+	int r = begin_pasta(ports, nsfd, logdir, log, &tool, e);
+	return r < 0 ? r : wait_tool(tool, "pasta", log, e);
 }
 
 /* slirp4netns' API: one JSON request per connection. */
@@ -176,15 +176,12 @@ static int slirp_hostfwd(const char *logdir, const struct run_port *pt, struct k
 	return 0;
 }
 
-static int start_slirp(const struct run_plan *p, pid_t pid, const char *logdir, const char *log,
-		       int *keep_fd, struct kerror *e)
+static int begin_slirp(pid_t pid, bool api, struct net_user_pending *n, struct kerror *e)
 {
 	int exitp[2], readyp[2];
-	char pidstr[16], exitstr[32], readystr[32], b;
-	_cleanup_free_ char *sock = xasprintf("%s/" SLIRP_SOCK, logdir);
+	char pidstr[16], exitstr[32], readystr[32];
+	_cleanup_free_ char *sock = xasprintf("%s/" SLIRP_SOCK, n->logdir);
 	char apiarg[] = "--api-socket=" SLIRP_SOCK;
-	pid_t c;
-	int r;
 
 	if (pipe2(exitp, O_CLOEXEC) < 0)
 		return kerror_sys(e, errno, "creating a pipe");
@@ -198,60 +195,112 @@ static int start_slirp(const struct run_plan *p, pid_t pid, const char *logdir, 
 	snprintf(exitstr, sizeof(exitstr), "--exit-fd=%d", NET_FD);
 	snprintf(readystr, sizeof(readystr), "--ready-fd=%d", readyp[1]);
 	char *argv[10];
-	size_t n = 0;
-	argv[n++] = "slirp4netns";
-	argv[n++] = "--configure";
-	argv[n++] = "--mtu=65520";
-	argv[n++] = "--disable-host-loopback";
-	argv[n++] = exitstr;
-	argv[n++] = readystr;
-	if (p->ports)
-		argv[n++] = apiarg;
-	argv[n++] = pidstr;
-	argv[n++] = "tap0";
-	argv[n] = NULL;
-	c = spawn_tool(argv, log, exitp[0], readyp[1], true);
+	size_t i = 0;
+	argv[i++] = "slirp4netns";
+	argv[i++] = "--configure";
+	argv[i++] = "--mtu=65520";
+	argv[i++] = "--disable-host-loopback";
+	argv[i++] = exitstr;
+	argv[i++] = readystr;
+	if (api)
+		argv[i++] = apiarg;
+	argv[i++] = pidstr;
+	argv[i++] = "tap0";
+	argv[i] = NULL;
+	n->tool = spawn_tool(argv, n->log, exitp[0], readyp[1], true);
 	close(exitp[0]);
 	close(readyp[1]);
-	if (c < 0) {
+	if (n->tool < 0) {
 		close(exitp[1]);
 		close(readyp[0]);
 		return kerror_sys(e, errno, "starting slirp4netns");
 	}
-	r = wait_tool(c, "slirp4netns", log, e);
-	if (r == 0 && read(readyp[0], &b, 1) != 1) {
-		_cleanup_free_ char *why = log_tail(log);
+	n->exit_w = exitp[1];
+	n->ready_r = readyp[0];
+	return 0;
+}
+
+static int finish_slirp(const struct run_plan *p, struct net_user_pending *n, int *keep_fd,
+			struct kerror *e)
+{
+	char b;
+	int r = wait_tool(n->tool, "slirp4netns", n->log, e);
+	if (r == 0 && read(n->ready_r, &b, 1) != 1) {
+		_cleanup_free_ char *why = log_tail(n->log);
 		r = kerror_set(e, EIO, "slirp4netns failed: %s", why);
 	}
-	close(readyp[0]);
 	for (size_t i = 0; r == 0 && p->ports && p->ports[i]; i++) {
 		struct run_port pt;
 		if (run_port_split(p->ports[i], &pt) == 0)
-			r = slirp_hostfwd(logdir, &pt, e);
+			r = slirp_hostfwd(n->logdir, &pt, e);
 	}
-	if (r < 0) {
-		close(exitp[1]);
+	if (r == 0) {
+		*keep_fd = n->exit_w;
+		n->exit_w = -1;
+	}
+	return r;
+}
+
+static void pending_release(struct net_user_pending *n)
+{
+	if (n->exit_w >= 0)
+		close(n->exit_w);
+	if (n->ready_r >= 0)
+		close(n->ready_r);
+	free(n->logdir);
+	free(n->log);
+	memset(n, 0, sizeof(*n));
+	n->exit_w = n->ready_r = -1;
+}
+
+int net_user_begin(const struct run_plan *p, pid_t pid, const char *logdir,
+		   struct net_user_pending *n, struct kerror *e)
+{
+	int r;
+
+	memset(n, 0, sizeof(*n));
+	n->exit_w = n->ready_r = -1;
+	n->pasta = !strcmp(p->network, "pasta");
+	if ((r = check_tun(p->network, e)) < 0)
 		return r;
+	if ((r = fs_mkdir_p(logdir, 0700, e)) < 0)
+		return r;
+	n->logdir = xstrdup(logdir);
+	n->log = xasprintf("%s/network.log", logdir);
+	unlink(n->log);
+	if (n->pasta) {
+		_cleanup_free_ char *nspath = xasprintf("/proc/%d/ns/net", (int)pid);
+		_cleanup_close_ int nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
+		r = nsfd < 0 ? kerror_sys(e, errno, "opening \"%s\"", nspath)
+			     : begin_pasta(p->ports, nsfd, logdir, n->log, &n->tool, e);
+	} else {
+		r = begin_slirp(pid, p->ports != NULL, n, e);
 	}
-	*keep_fd = exitp[1];
-	return 0;
+	if (r < 0)
+		pending_release(n);
+	return r;
+}
+
+int net_user_finish(const struct run_plan *p, struct net_user_pending *n, int *keep_fd,
+		    struct kerror *e)
+{
+	int r;
+
+	*keep_fd = -1;
+	r = n->pasta ? wait_tool(n->tool, "pasta", n->log, e) : finish_slirp(p, n, keep_fd, e);
+	pending_release(n);
+	return r;
 }
 
 int net_user_start(const struct run_plan *p, pid_t pid, const char *logdir, int *keep_fd,
 		   struct kerror *e)
 {
-	_cleanup_free_ char *log = xasprintf("%s/network.log", logdir);
-	bool pasta = !strcmp(p->network, "pasta");
+	struct net_user_pending n;
 	int r;
 
 	*keep_fd = -1;
-	if ((r = check_tun(p->network, e)) < 0)
-		return r;
-	if ((r = fs_mkdir_p(logdir, 0700, e)) < 0)
-		return r;
-	unlink(log);
-	return pasta ? start_pasta_pid(p, pid, logdir, log, e)
-		     : start_slirp(p, pid, logdir, log, keep_fd, e);
+	r = net_user_begin(p, pid, logdir, &n, e);
+	return r < 0 ? r : net_user_finish(p, &n, keep_fd, e);
 }
 
 int net_user_pasta_ns(int nsfd, const char *dir, struct kerror *e)

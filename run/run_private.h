@@ -60,9 +60,25 @@ int volume_copy_up(int tree, const char *target, struct kerror *e);
 
 /* Starts pasta or slirp4netns (p->network) for the network namespace of
  * pid, publishing p->ports; their messages go to logdir/network.log.
- * *keep_fd: a descriptor to keep open for the container's life
- * (slirp4netns exits when it closes), -1 if none (pasta exits with the
- * namespace).  Fails with a clear message when /dev/net/tun is unusable. */
+ * net_user_begin only starts the tool (so that the container's own set-up
+ * runs while it configures the namespace); net_user_finish waits until the
+ * namespace is configured and the ports are published, and must follow
+ * every successful begin (it also releases *n on failure).  *keep_fd: a
+ * descriptor to keep open for the container's life (slirp4netns exits
+ * when it closes), -1 if none (pasta exits with the namespace).  begin
+ * fails with a clear message when /dev/net/tun is unusable. */
+struct net_user_pending {
+	pid_t tool;       /* the started tool (its parent, for slirp4netns) */
+	bool pasta;
+	int exit_w;       /* slirp4netns: --exit-fd's other end */
+	int ready_r;      /* slirp4netns: --ready-fd's other end */
+	char *logdir, *log;
+};
+int net_user_begin(const struct run_plan *p, pid_t pid, const char *logdir,
+		   struct net_user_pending *n, struct kerror *e);
+int net_user_finish(const struct run_plan *p, struct net_user_pending *n, int *keep_fd,
+		    struct kerror *e);
+/* Both at once. */
 int net_user_start(const struct run_plan *p, pid_t pid, const char *logdir, int *keep_fd,
 		   struct kerror *e);
 

@@ -35,6 +35,7 @@ struct child_ctx {
 	const struct run_bpf *bpf; /* NULL: no seccomp */
 	int err_fd, sync_fd, sock_fd;
 	bool new_cgns; /* a cgroup namespace after the move into the cgroups */
+	bool net_wait; /* a second byte on sync_fd: the network is configured */
 	int pod_fd;    /* a pidfd of the pod's infra, -1 */
 };
 
@@ -277,7 +278,8 @@ static _Noreturn void child_main(struct child_ctx *c)
 		 * the network. */
 		if (read(c->sync_fd, &b, 1) != 1)
 			_exit(125);
-		close(c->sync_fd);
+		if (!c->net_wait)
+			close(c->sync_fd);
 
 		if (c->new_cgns && unshare(CLONE_NEWCGROUP) < 0) {
 			kerror_sys(&e, errno, "creating the cgroup namespace");
@@ -305,6 +307,14 @@ static _Noreturn void child_main(struct child_ctx *c)
 	    sethostname(p->hostname, strlen(p->hostname)) < 0 && !p->network_host) {
 		kerror_sys(&e, errno, "setting the hostname");
 		child_fail(c, 125, &e);
+	}
+	if (c->net_wait) {
+		char b;
+		/* The monitor configured the network while we set up the
+		 * rest: nothing of the container's runs before it is ready. */
+		if (read(c->sync_fd, &b, 1) != 1)
+			_exit(125);
+		close(c->sync_fd);
 	}
 	if (p->infra)
 		infra_pause(c);
@@ -425,6 +435,7 @@ int run_spawn(struct store *s, const char *id, const struct run_plan *p,
 	err_r = errp[0];
 	c.err_fd = errp[1];
 	c.sync_fd = syncp[0];
+	c.net_wait = user_net || bridge;
 	sync_w = syncp[1];
 	c.sock_fd = sock[1];
 	sock_p = sock[0];
@@ -455,24 +466,41 @@ int run_spawn(struct store *s, const char *id, const struct run_plan *p,
 		close(c.sock_fd);
 	out->pid = pid;
 	if (sync) {
+		struct net_user_pending net;
+		bool net_begun = false;
 		r = userns ? write_maps(pid, p, e) : 0;
 		if (r == 0 && out->cg.n)
 			r = cgroup_add_pid(&out->cg, pid, e);
+		/* The network is configured while the child sets up its root
+		 * (pasta's start-up costs more than the rest of ours); the
+		 * child waits for a second byte before it runs anything. */
 		if (r == 0 && user_net) {
 			_cleanup_free_ char *rundir = store_container_rundir(s, id);
-			r = net_user_start(p, pid, rundir, &out->net_fd, e);
+			r = net_user_begin(p, pid, rundir, &net, e);
+			net_begun = r == 0;
+		}
+		if (r == 0 && write(sync_w, "g", 1) != 1) {
+			/* the child died: its error comes through the pipe */
+		}
+		if (net_begun) {
+			r = net_user_finish(p, &net, &out->net_fd, e);
 		}
 		if (r == 0 && bridge)
 			r = run_net_setup(s, id, p, pid, e);
 		if (r < 0) {
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
+			if (out->net_fd >= 0)
+				close(out->net_fd);
+			out->net_fd = -1;
 			cgroup_remove(&out->cg);
 			out->pid = 0;
 			return r;
 		}
-	}
-	if (sync_w >= 0 && write(sync_w, "g", 1) != 1) {
+		if (c.net_wait && write(sync_w, "n", 1) != 1) {
+			/* as above */
+		}
+	} else if (sync_w >= 0 && write(sync_w, "g", 1) != 1) {
 		/* the child died: its error comes through the pipe */
 	}
 	if (p->tty) {

@@ -246,6 +246,26 @@ EOF
 	[ "$status" -ne 0 ]
 }
 
+@test "rootless: the network is configured before the container's command runs (IPv4, IPv6)" {
+	command -v pasta >/dev/null || skip "pasta is not installed (passt)"
+	# pasta configures the namespace while the container sets up its
+	# root: the command's first look must already find the routes.
+	local i
+	for i in 1 2 3; do
+		run kr run --rm bb ip -4 route
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"default via"* ]]
+		run kr run --rm --network slirp4netns bb ip -4 route
+		[[ "$output" == *"default via"* ]]
+	done
+	# IPv6 as the host has it (pasta copies the host's addresses).
+	if ip -6 route show default | grep -q via; then
+		run kr run --rm bb sh -c 'ip -6 route; ip -6 addr'
+		[[ "$output" == *"default via"* ]]
+		[[ "$output" == *"scope global"* ]]
+	fi
+}
+
 @test "rootless: pasta is stopped after the monitor was killed" {
 	command -v pasta >/dev/null || skip "pasta is not installed (passt)"
 	kr run -d --name k1 bb sleep 100
