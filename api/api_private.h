@@ -76,7 +76,8 @@ const char *api_header(struct api_req *r, const char *key);
 int api_body_json(struct api_req *r, json_t **out, struct kerror *e);
 /* A read-only store handle for this request, from the pool of kept ones
  * (store_pool.c); give it back with api_store_put (or declare it
- * _cleanup_api_store_).  store_close on one is also correct, only slower. */
+ * _cleanup_api_store_), never with store_close: the pool counts the handles
+ * out and closes its kept ones only when none is (see store_pool.c). */
 int api_store(struct api_req *r, struct store **out, struct kerror *e);
 int api_store_srv(struct api_server *srv, struct store **out, struct kerror *e);
 void api_store_put(struct store *s);
