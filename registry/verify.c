@@ -88,37 +88,9 @@ static int get_payload(struct reg_client *c, const char *repo, const char *scope
 		       const struct sign_cosign_layer *l, struct sign_bytes *out,
 		       struct kerror *e)
 {
-	_cleanup_free_ char *path = xasprintf("/v2/%s/blobs/%s", repo, l->digest);
-	struct http_resp resp;
-	char got[DIGEST_STR_LEN + 1];
-	int r;
-
-	if (l->size < 0 || l->size > SIGN_MAX_SIGNATURE)
-		return kerror_set(e, EFBIG, "sigstore payload %s: %lld bytes, too large",
-				  l->digest, (long long)l->size);
-	r = get(c, path, scope, NULL, (size_t)l->size + 1, &resp, e);
-	if (r == -EFBIG)
-		return kerror_set(e, EBADMSG, "sigstore payload %s: more than the %lld bytes "
-					      "announced", l->digest, (long long)l->size);
-	if (r < 0)
-		return r;
-	if (resp.status != 200) {
-		_cleanup_free_ char *what = xasprintf("fetching sigstore payload %s", l->digest);
-		r = http_error(&resp, what, e);
-		http_resp_release(&resp);
-		return r;
-	}
-	digest_bytes(resp.body.data ? resp.body.data : "", resp.body.len, got);
-	if ((int64_t)resp.body.len != l->size || strcmp(got, l->digest) != 0) {
-		http_resp_release(&resp);
-		return kerror_set(e, EBADMSG, "sigstore payload %s: digest mismatch", l->digest);
-	}
-	out->len = resp.body.len;
-	out->data = buf_steal(&resp.body);
-	if (!out->data)
-		out->data = xstrdup("");
-	http_resp_release(&resp);
-	return 0;
+	struct descriptor d = { .digest = l->digest, .size = l->size };
+	int r = client_get_blob(c, repo, scope, &d, SIGN_MAX_SIGNATURE, &out->data, &out->len, e);
+	return r < 0 ? kerror_wrap(e, "sigstore payload") : 0;
 }
 
 /* The layers of <repo>:sha256-<hex>.sig; none is not an error. */
