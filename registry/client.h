@@ -126,4 +126,23 @@ int client_get_blob(struct reg_client *c, const char *repo, const char *scope,
 		    const struct descriptor *d, size_t max, char **data, size_t *len,
 		    struct kerror *e);
 
+/* push.c: the file at path as blob digest (size bytes) into repo: HEAD
+ * first, then a cross-repository mount from one of mount_from (NULL or
+ * NULL-terminated; never for a config), else uploaded (chunked when larger
+ * than --chunk-size or the config's), with o's progress. */
+int push_blob_file(struct reg_client *c, const struct push_opts *o, const char *repo,
+		   const char *scope, char **mount_from, const char *path, const char *digest,
+		   int64_t size, bool is_config, struct kerror *e);
+
+/* fn(ctx, the formatted line) when fn is set (pull.c). */
+void progress_say(registry_progress fn, void *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* copy_direct.c: copy between two registries without a store, when
+ * registry_copy_direct_ok(pu) (no format or compression change). */
+bool registry_copy_direct_ok(const struct push_opts *pu);
+int registry_copy_direct(const char *src, const char *dst, const struct pull_opts *po,
+			 const struct push_opts *pu, char digest[DIGEST_STR_LEN + 1],
+			 struct kerror *e);
+
 #endif

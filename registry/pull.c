@@ -25,20 +25,19 @@ struct puller {
 	const struct image_ref *logical; /* the reference asked for (not a mirror's) */
 };
 
-static void say(const struct pull_opts *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void say(const struct pull_opts *o, const char *fmt, ...)
+void progress_say(registry_progress fn, void *ctx, const char *fmt, ...)
 {
 	va_list ap;
 	char *line;
-	if (!o->progress)
+	if (!fn)
 		return;
 	va_start(ap, fmt);
 	line = xvasprintf(fmt, ap);
 	va_end(ap);
-	o->progress(o->progress_ctx, line);
+	fn(ctx, line);
 	free(line);
 }
+#define say(o, ...) progress_say((o)->progress, (o)->progress_ctx, __VA_ARGS__)
 
 /* GET a manifest by tag or digest: bounded, digest checked. */
 static int get_manifest(struct puller *p, const char *reference, char **data, size_t *len,
@@ -59,7 +58,7 @@ static int get_config(struct puller *p, const struct descriptor *d, char **data,
 
 static void job_started(void *ctx, struct fetch_job *j)
 {
-	say(ctx, "Copying blob %s", j->desc->digest);
+	say((const struct pull_opts *)ctx, "Copying blob %s", j->desc->digest);
 }
 
 /* Pulls one full reference from one source. */

@@ -262,6 +262,28 @@ static int push_one(struct pusher *p, struct push_blob *b, struct kerror *e)
 	return r < 0 ? r : 0;
 }
 
+int push_blob_file(struct reg_client *c, const struct push_opts *o, const char *repo,
+		   const char *scope, char **mount_from, const char *path, const char *digest,
+		   int64_t size, bool is_config, struct kerror *e)
+{
+	struct pusher p = { .o = o, .c = c, .repo = repo, .scope = (char *)scope,
+			    .mount_from = mount_from };
+	struct push_blob b = { .size = size, .is_config = is_config,
+			       .recompress = COMPRESSION_UNKNOWN };
+	int r;
+
+	snprintf(b.digest, sizeof(b.digest), "%s", digest);
+	b.path = xstrdup(path);
+	p.conf_chunk = o->chunk_size > 0 ? 0 : conf_chunk_size();
+	if (p.conf_chunk <= 0)
+		p.conf_chunk = DEFAULT_CHUNK;
+	pthread_mutex_init(&p.lock, NULL);
+	r = push_one(&p, &b, e);
+	pthread_mutex_destroy(&p.lock);
+	free(b.path);
+	return r;
+}
+
 static void *worker(void *arg)
 {
 	struct pusher *p = arg;

@@ -195,8 +195,10 @@ int registry_copy_all(const char *src, const char *dst, const struct pull_opts *
  * (those transports carry no signatures kiln reads). */
 int registry_policy_check_local(const struct pull_opts *o, const char *transport,
 				const char *path, struct kerror *e);
-/* skopeo copy: src to dst through a private temporary store ($TMPDIR or
- * /var/tmp) removed afterwards; the user's store is not touched. */
+/* skopeo copy: between two registries blob by blob when no format or
+ * compression change is asked (copy_direct.c), else src to dst through a
+ * private temporary store ($TMPDIR or /var/tmp) removed afterwards; the
+ * user's store is not touched. */
 int registry_copy(const char *src, const char *dst, const struct pull_opts *po,
 		  const struct push_opts *pu, char digest[DIGEST_STR_LEN + 1], struct kerror *e);
 

@@ -1,6 +1,7 @@
 /* Transports beside the registry (oci:, oci-archive:, docker-archive:,
  * dir:) for pull, push and copy: the archive code of storage/ does the
- * formats; copy goes through a private temporary store that is removed
+ * formats; copy between two registries goes blob by blob (copy_direct.c),
+ * other copies through a private temporary store that is removed
  * afterwards, so every blob is verified on the way in and nothing reaches
  * the user's store. */
 #include <errno.h>
@@ -215,6 +216,11 @@ int registry_copy(const char *src, const char *dst, const struct pull_opts *po,
 			       ts.kind == TRANSPORT_NONE ? src : dst);
 	if (r < 0)
 		goto out;
+	if (ts.kind == TRANSPORT_DOCKER && td.kind == TRANSPORT_DOCKER &&
+	    registry_copy_direct_ok(pu)) {
+		r = registry_copy_direct(ts.path, td.path, po, pu, digest, e);
+		goto out;
+	}
 	if (!mkdtemp(dir)) {
 		r = kerror_sys(e, errno, "creating a directory in \"%s\"", base ? base : "/var/tmp");
 		goto out;

@@ -69,3 +69,14 @@ kiln2() {
 	mkdir -p "$BATS_TEST_TMPDIR/root2" "$BATS_TEST_TMPDIR/run2"
 	"$KILN_BIN" --root "$BATS_TEST_TMPDIR/root2" --runroot "$BATS_TEST_TMPDIR/run2" "$@"
 }
+
+# registry_put_blob HOST:PORT REPO FILE [DIGEST]: a monolithic upload over
+# plain HTTP, 201 expected.
+registry_put_blob() {
+	local loc sep d=${4:-sha256:$(sha256sum < "$3" | cut -d' ' -f1)}
+	loc=$(curl -s -D - -o /dev/null -X POST "http://$1/v2/$2/blobs/uploads/" | \
+		tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+	[[ "$loc" == *'?'* ]] && sep='&' || sep='?'
+	[ "$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/octet-stream' \
+		--data-binary "@$3" "$loc${sep}digest=$d")" = 201 ]
+}

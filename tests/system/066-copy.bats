@@ -108,3 +108,48 @@ setup() {
 	kiln2 copy -q oci:$T/lay:v1 oci-archive:$T/b.tar:t3
 	skopeo inspect oci-archive:$T/b.tar:t3 >/dev/null
 }
+
+@test "copy between registries goes blob by blob: not extracted, bytes and digest kept, wrong bytes refused" {
+	start_registry $BATS_TEST_TMPDIR/reg2
+	R2=$REG
+	REG=127.0.0.1:$(cat $RDIR/port)
+	import_bb bb
+	kiln push -q --tls-verify=false bb $REG/dc/bb:v1
+	# An image whose layer is not a tar at all: a store could not take it,
+	# a registry copy carries it as skopeo does.
+	m=$(curl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json' http://$REG/v2/dc/bb/manifests/v1)
+	cfg=$(jq -r .config.digest <<<"$m")
+	curl -s http://$REG/v2/dc/bb/blobs/$cfg > $BATS_TEST_TMPDIR/cfg
+	head -c 300000 /dev/urandom > $BATS_TEST_TMPDIR/junk
+	registry_put_blob $REG odd/x $BATS_TEST_TMPDIR/cfg
+	registry_put_blob $REG odd/x $BATS_TEST_TMPDIR/junk
+	junk=sha256:$(sha256sum < $BATS_TEST_TMPDIR/junk | cut -d' ' -f1)
+	jq -c --arg d $junk '.layers[0] = {mediaType: "application/vnd.oci.image.layer.v1.tar", digest: $d, size: 300000}' \
+		<<<"$m" > $BATS_TEST_TMPDIR/manifest
+	[ "$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+		--data-binary @$BATS_TEST_TMPDIR/manifest http://$REG/v2/odd/x/manifests/v1)" = 201 ]
+	want=sha256:$(sha256sum < $BATS_TEST_TMPDIR/manifest | cut -d' ' -f1)
+	run kiln copy --src-tls-verify=false --dest-tls-verify=false --digestfile $BATS_TEST_TMPDIR/d \
+		docker://$REG/odd/x:v1 docker://$R2/odd/x:v1
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Copying blob $junk"* ]]
+	[ "$(cat $BATS_TEST_TMPDIR/d)" = "$want" ]
+	[ "$(curl -s -H 'Accept: application/vnd.oci.image.manifest.v1+json' http://$R2/v2/odd/x/manifests/v1 | sha256sum | cut -d' ' -f1)" = "${want#sha256:}" ]
+	[ "$(curl -s http://$R2/v2/odd/x/blobs/$junk | sha256sum | cut -d' ' -f1)" = "${junk#sha256:}" ]
+	# Within one registry the layer is mounted, not sent again.
+	run "$KILN_BIN" --root "$KROOT" --runroot "$KRUN" --log-level debug copy --src-tls-verify=false \
+		--dest-tls-verify=false docker://$REG/odd/x:v1 docker://$REG/odd2/x:v1
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"POST /v2/odd2/x/blobs/uploads/?mount=$junk&from=odd/x: 201"* ]]
+	[[ "$output" != *"GET /v2/odd/x/blobs/$junk"* ]]
+	# Bytes that do not match their digest: refused, naming the blob; no manifest written.
+	data=$(find $RDIR/data -path "*/blobs/sha256/*/${junk#sha256:}/data")
+	printf 'x' | dd of=$data bs=1 seek=1000 conv=notrunc 2>/dev/null
+	run kiln copy --src-tls-verify=false --dest-tls-verify=false \
+		docker://$REG/odd/x:v1 docker://$R2/odd3/x:v1
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"blob $junk"* ]]
+	[ "$(curl -s -o /dev/null -w '%{http_code}' http://$R2/v2/odd3/x/manifests/v1)" = 404 ]
+	[ -z "$(ls -A $BATS_TEST_TMPDIR | grep kiln-)" ]
+	stop_registry $BATS_TEST_TMPDIR/reg2
+}

@@ -156,18 +156,10 @@ EOF
 	curl -s http://$REG/v2/src/bb/blobs/$gz | gunzip > $BATS_TEST_TMPDIR/layer.tar
 	tar_digest=sha256:$(sha256sum < $BATS_TEST_TMPDIR/layer.tar | cut -d' ' -f1)
 	size=$(stat -c %s $BATS_TEST_TMPDIR/layer.tar)
-	put_blob() { # FILE DIGEST: a monolithic upload to plain/bb, 201 expected
-		local loc sep
-		loc=$(curl -s -D - -o /dev/null -X POST http://$REG/v2/plain/bb/blobs/uploads/ | \
-			tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
-		[[ "$loc" == *'?'* ]] && sep='&' || sep='?'
-		[ "$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/octet-stream' \
-			--data-binary @$1 "$loc${sep}digest=$2")" = 201 ]
-	}
-	put_blob $BATS_TEST_TMPDIR/layer.tar $tar_digest
+	registry_put_blob $REG plain/bb $BATS_TEST_TMPDIR/layer.tar $tar_digest
 	cfg=$(jq -r '.config.digest' <<<"$m")
 	curl -s http://$REG/v2/src/bb/blobs/$cfg > $BATS_TEST_TMPDIR/cfg
-	put_blob $BATS_TEST_TMPDIR/cfg $cfg
+	registry_put_blob $REG plain/bb $BATS_TEST_TMPDIR/cfg $cfg
 	jq -c --arg d $tar_digest --argjson s $size \
 		'.layers[0] = {mediaType: "application/vnd.oci.image.layer.v1.tar", digest: $d, size: $s}' \
 		<<<"$m" > $BATS_TEST_TMPDIR/manifest
