@@ -351,8 +351,12 @@ static int map_string(struct texec *x, json_t **a, json_t **out, char **err, int
 	int r = want_string(x, a[0], &s, &n, err);
 	if (r < 0)
 		return r;
-	char *t = xstrndup(s, n);
+	/* s may hold NULs ("\000"): copied by length, not as a C string */
+	char *t = xmalloc(n + 1);
 	bool word_start = true;
+
+	memcpy(t, s, n);
+	t[n] = '\0';
 	for (size_t i = 0; i < n; i++) {
 		char c = t[i];
 		bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');

@@ -81,6 +81,8 @@ static const struct tcase cases[] = {
 	/* docker functions */
 	{ "{{join .List \", \"}}", "a, b, c", NULL },
 	{ "{{lower \"ABC\"}} {{upper .Tag}} {{title .Name}}", "abc LATEST Hello World", NULL },
+	/* a NUL inside the string (ASan: it was copied only up to the NUL) */
+	{ "{{len (title \"a\\000b\")}} {{upper \"x\\000y\" | len}}", "3 3", NULL },
 	{ "{{split .CSV \",\"}} {{index (split .CSV \",\") 2}}", "[x y z] z", NULL },
 	{ "{{truncate .ID 6}} {{truncate .Tag 99}} [{{pad .Tag 1 2}}]", "sha256 latest [ latest  ]", NULL },
 	{ "{{.Repository | upper | printf \"<%s>\"}}", "<BUSYBOX>", NULL },
