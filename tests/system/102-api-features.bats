@@ -314,3 +314,22 @@ PY
 	[[ "$output" == *"size 20 70"* ]]
 	[[ "$output" == *"rm-runs bad []"* ]]
 }
+
+@test "api: concurrent requests leave the service no descriptor (its own store is closed while it serves)" {
+	docker run --rm busybox true
+	sleep 1
+	api_get /images/json >/dev/null
+	before=$(service_fds)
+	for round in 1 2; do
+		pids=()
+		for i in $(seq 5); do docker run --rm busybox echo x >/dev/null & pids+=($!); done
+		for i in $(seq 30); do api_get /containers/json >/dev/null & pids+=($!); done
+		wait "${pids[@]}"
+	done
+	sleep 1
+	api_get /images/json >/dev/null # a quiet request: SQLite closes what it held back
+	echo "before $before after $(service_fds)"
+	ls -l /proc/"$SVC_PID"/fd | tail -n +2 | awk '{print $NF}' | sed 's/:\[.*//' | sort | uniq -c
+	[ "$(service_fds)" -le "$before" ]
+	[ "$(service_children)" -eq 0 ]
+}
