@@ -139,7 +139,9 @@ void progress_say(registry_progress fn, void *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* copy_direct.c: copy between two registries without a store, when
- * registry_copy_direct_ok(pu) (no format or compression change). */
+ * registry_copy_direct_ok(pu) (no format or compression change); 1 when
+ * it declines (registries.conf mirrors or relocates the source: the pull
+ * path's resolution is needed). */
 bool registry_copy_direct_ok(const struct push_opts *pu);
 int registry_copy_direct(const char *src, const char *dst, const struct pull_opts *po,
 			 const struct push_opts *pu, char digest[DIGEST_STR_LEN + 1],

@@ -173,6 +173,31 @@ static int copy_blob(struct remote *rs, struct remote *rd, const struct descript
 	return r;
 }
 
+/* True when registries.conf sends pulls of src elsewhere (mirrors, or a
+ * location other than its prefix): the pull path resolves those. */
+static int source_redirected(const struct pull_opts *po, const char *src, bool *yes,
+			     struct kerror *e)
+{
+	struct registries_conf conf = { 0 };
+	_cleanup_ref_ struct image_ref *ref = NULL;
+	_cleanup_free_ char *full = NULL;
+	const struct reg_entry *ent;
+	int r;
+
+	*yes = false;
+	r = ref_parse(str_has_prefix(src, "docker://") ? src + 9 : src, &ref, e);
+	if (r == 0)
+		r = registries_conf_load(po->reg.registries_conf, &conf, e);
+	if (r < 0)
+		return r;
+	full = ref_name(ref);
+	ent = registries_find(&conf, full);
+	*yes = ent && (ent->n_mirrors ||
+		      (ent->location && *ent->location && strcmp(ent->prefix, ent->location)));
+	registries_conf_release(&conf);
+	return 0;
+}
+
 bool registry_copy_direct_ok(const struct push_opts *pu)
 {
 	return pu->format == PUSH_FORMAT_DEFAULT && pu->compression == COMPRESSION_UNKNOWN &&
@@ -191,8 +216,12 @@ int registry_copy_direct(const char *src, const char *dst, const struct pull_opt
 	size_t len = 0, nsigs = 0;
 	const char *base = getenv("TMPDIR");
 	enum manifest_kind kind;
+	bool redirected;
 	int r;
 
+	r = source_redirected(po, src, &redirected, e);
+	if (r < 0 || redirected)
+		return r < 0 ? r : 1;
 	r = remote_open(&po->reg, src, false, &rs, e);
 	if (r == 0)
 		r = remote_open(&pu->reg, dst, true, &rd, e);

@@ -219,7 +219,9 @@ int registry_copy(const char *src, const char *dst, const struct pull_opts *po,
 	if (ts.kind == TRANSPORT_DOCKER && td.kind == TRANSPORT_DOCKER &&
 	    registry_copy_direct_ok(pu)) {
 		r = registry_copy_direct(ts.path, td.path, po, pu, digest, e);
-		goto out;
+		if (r != 1)
+			goto out;
+		r = 0;
 	}
 	if (!mkdtemp(dir)) {
 		r = kerror_sys(e, errno, "creating a directory in \"%s\"", base ? base : "/var/tmp");

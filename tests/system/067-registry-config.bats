@@ -50,6 +50,9 @@ EOF
 	[[ "$output" == *"GET /v2/mir/bb/manifests/v2: 404"* ]]
 	[[ "$output" == *"GET /v2/main/bb/manifests/v2: 200"* ]]
 	kiln image exists example.test/app/bb:v2
+	# copy resolves its source the same way.
+	kiln copy -q --dest-tls-verify=false docker://example.test/app/bb:v2 docker://$REG/copied/bb:v2
+	[ "$(kiln2 pull -q --tls-verify=false $REG/copied/bb:v2)" = "${id#sha256:}" ]
 
 	# A digest-only mirror is skipped for a tag, used for a digest.
 	digest=$(curl -s -o /dev/null -w '%header{docker-content-digest}' \
