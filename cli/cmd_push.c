@@ -8,7 +8,7 @@
 static const char push_usage[] = "kiln push [OPTIONS] IMAGE [DESTINATION]";
 static const char push_options[] =
 	"      --chunk-size bytes            Upload blobs larger than this in chunks (default: [engine]\n"
-	"                                    chunk_size of kiln's containers.conf, else 16MiB)\n"
+	"                                    chunk_size of kiln's containers.conf, else 64MiB)\n"
 	"      --compression-format string   Compression format to use (gzip, zstd) (default \"gzip\")\n"
 	"      --compression-level int       Compression level to use\n"
 	"      --digestfile string           Write the digest of the pushed image to the specified file\n"

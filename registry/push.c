@@ -16,7 +16,7 @@
 #include "registry/client.h"
 #include "registry/signing.h"
 
-#define DEFAULT_CHUNK (16LL * 1024 * 1024)
+#define DEFAULT_CHUNK (64LL * 1024 * 1024)
 
 struct push_blob {
 	char digest[DIGEST_STR_LEN + 1];
