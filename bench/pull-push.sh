@@ -54,14 +54,16 @@ $P push -q --tls-verify=false $REG/bench/many:v1
 $P rmi -a -f >/dev/null
 
 for img in big many; do
-	kt=() pt=()
+	kt=() pt=() left=()
 	for i in $(seq $RUNS); do
 		rm -rf $W/kroot $W/krun; $P rmi -a -f >/dev/null 2>&1 || true
+		left+=($(ls $W/proot/overlay 2>/dev/null | grep -vc '^l$' || true))
 		cold; t0=$(now); $K pull -q --tls-verify=false $REG/bench/$img:v1 >/dev/null; t1=$(now)
 		kt+=($(echo "$t1 - $t0" | bc))
 		cold; t0=$(now); $P pull -q --tls-verify=false $REG/bench/$img:v1 >/dev/null; t1=$(now)
 		pt+=($(echo "$t1 - $t0" | bc))
 	done
+	echo "pull $img runs: kiln ${kt[*]}; podman ${pt[*]}; podman layers left before each run: ${left[*]}"
 	km=$(printf '%s\n' "${kt[@]}" | median); pm=$(printf '%s\n' "${pt[@]}" | median)
 	printf 'pull %-5s kiln %6.2f s  podman %6.2f s  ratio %.2fx\n' $img $km $pm $(echo "$pm / $km" | bc -l)
 done
