@@ -96,10 +96,15 @@ RUN ls /sys/class/net; ip -o link show lo' --network none
 	[ "$(step_out 2)" = lo ]
 	[[ "$output" == *"lo: <LOOPBACK,UP"* ]]
 	[[ "$output" != *eth0* ]]
+	# Tests running beside this one add and remove veths and bridges: only
+	# the devices present both before and after the build must be seen.
+	local before after
+	before=$(ls /sys/class/net)
 	build_with 'FROM bb
 RUN ls /sys/class/net | tr "\n" " "' --network host
 	[ "$status" -eq 0 ]
-	for dev in $(ls /sys/class/net); do
+	after=$(ls /sys/class/net)
+	for dev in $(comm -12 <(echo "$before" | sort) <(echo "$after" | sort)); do
 		[[ "$output" == *"$dev"* ]]
 	done
 	# podman's alias
