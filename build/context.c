@@ -11,7 +11,7 @@
 
 #define IGNORE_MAX (1024 * 1024)
 
-static int extract(int fd, const char *tmpdir, char **out, struct kerror *e)
+static int extract(int fd, const char *name, const char *tmpdir, char **out, struct kerror *e)
 {
 	_cleanup_free_ char *dir = xasprintf("%s/context", tmpdir);
 	_cleanup_close_ int dfd = -1;
@@ -22,7 +22,7 @@ static int extract(int fd, const char *tmpdir, char **out, struct kerror *e)
 		return kerror_sys(e, errno, "creating \"%s\"", dir);
 	r = tar_apply_fd(fd, dfd, &o, NULL, e);
 	if (r < 0)
-		return kerror_wrap(e, "extracting the build context");
+		return kerror_wrap(e, "extracting the build context %s", name);
 	*out = steal_pointer(&dir);
 	return 0;
 }
@@ -35,7 +35,7 @@ int build_context_open(const char *spec, const char *tmpdir, struct build_contex
 
 	memset(out, 0, sizeof(*out));
 	if (strcmp(spec, "-") == 0) {
-		r = extract(STDIN_FILENO, tmpdir, &out->dir, e);
+		r = extract(STDIN_FILENO, "from stdin", tmpdir, &out->dir, e);
 		out->extracted = true;
 	} else if (stat(spec, &st) < 0) {
 		return kerror_sys(e, errno, "the build context \"%s\"", spec);
@@ -49,7 +49,8 @@ int build_context_open(const char *spec, const char *tmpdir, struct build_contex
 		_cleanup_close_ int fd = open(spec, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return kerror_sys(e, errno, "opening \"%s\"", spec);
-		r = extract(fd, tmpdir, &out->dir, e);
+		_cleanup_free_ char *name = xasprintf("\"%s\" (not a directory: a tar?)", spec);
+		r = extract(fd, name, tmpdir, &out->dir, e);
 		out->extracted = true;
 	}
 	if (r < 0)

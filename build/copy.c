@@ -101,14 +101,28 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a + 1, *(char *const *)b + 1);
 }
 
-static bool ignored(const struct copy_source *src, const struct copy_list *l, const char *rel)
+/* rel is relative to the context; --exclude patterns match the part of it
+ * below the source being copied (rel + xbase), as BuildKit's: "*.log"
+ * drops src/x.log from "COPY src /d/", the source itself is never
+ * excluded by them. */
+static bool ignored(const struct copy_source *src, const struct copy_list *l, const char *rel,
+		    size_t xbase)
 {
-	return rel[0] && ((src->ign && ignore_match(src->ign, rel)) ||
-			  (l->excludes && ignore_match(l->excludes, rel)));
+	if (!rel[0])
+		return false;
+	if (src->ign && ignore_match(src->ign, rel))
+		return true;
+	return l->excludes && strlen(rel) > xbase && ignore_match(l->excludes, rel + xbase);
+}
+
+/* Where the part of rel that --exclude sees starts (see ignored()). */
+static size_t exclude_base(const char *rel)
+{
+	return rel[0] ? strlen(rel) + 1 : 0;
 }
 
 /* Matches pattern components against the tree, depth first. */
-static void glob_walk(int rootfd, const char *prefix, char **comps, size_t nc,
+static void glob_walk(int rootfd, const char *prefix, char **comps, size_t nc, size_t xbase,
 		      const struct copy_source *src, const struct copy_list *l, char ***out)
 {
 	_cleanup_close_ int fd = fs_open_in_root(rootfd, prefix, O_RDONLY | O_DIRECTORY);
@@ -131,12 +145,12 @@ static void glob_walk(int rootfd, const char *prefix, char **comps, size_t nc,
 	for (size_t i = 0; names && names[i]; i++) {
 		_cleanup_free_ char *p = prefix[0] ? xasprintf("%s/%s", prefix, names[i])
 						   : xstrdup(names[i]);
-		if (ignored(src, l, p))
+		if (ignored(src, l, p, xbase))
 			continue;
 		if (nc == 1)
 			strv_push(out, steal_pointer(&p));
 		else
-			glob_walk(rootfd, p, comps + 1, nc - 1, src, l, out);
+			glob_walk(rootfd, p, comps + 1, nc - 1, xbase, src, l, out);
 	}
 	strv_free(names);
 }
@@ -179,12 +193,19 @@ int copy_list_make(const struct plan_step *st, const struct copy_source *src,
 		if (has_glob(rel)) {
 			char **comps = NULL, *save = NULL;
 			_cleanup_free_ char *copy = xstrdup(rel);
-			size_t before = strv_len(v);
-			for (char *t = strtok_r(copy, "/", &save); t; t = strtok_r(NULL, "/", &save))
+			size_t before = strv_len(v), xbase = 0;
+			bool literal = true;
+			for (char *t = strtok_r(copy, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
+				/* --exclude sees the matches below the
+				 * components before the first wildcard. */
+				literal = literal && !has_glob(t);
+				if (literal)
+					xbase += strlen(t) + 1;
 				strv_push(&comps, xstrdup(t));
+			}
 			out->wildcard = true;
 			if (comps)
-				glob_walk(rootfd, "", comps, strv_len(comps), src, out, &v);
+				glob_walk(rootfd, "", comps, strv_len(comps), xbase, src, out, &v);
 			strv_free(comps);
 			if (strv_len(v) == before) {
 				copy_list_release(out);
@@ -251,7 +272,7 @@ static void hash_meta(struct digester *d, const char *rel, const struct stat *st
 		digester_update(d, link, strlen(link) + 1);
 }
 
-static int hash_node(int fd, const char *rel, const struct copy_source *src,
+static int hash_node(int fd, const char *rel, size_t xbase, const struct copy_source *src,
 		     const struct copy_list *l, struct digester *d, char *buf, int depth,
 		     struct kerror *e)
 {
@@ -324,7 +345,7 @@ static int hash_node(int fd, const char *rel, const struct copy_source *src,
 			const char *name = names[i] + 1;
 			_cleanup_free_ char *crel = rel[0] ? xasprintf("%s/%s", rel, name)
 							   : xstrdup(name);
-			if (ignored(src, l, crel))
+			if (ignored(src, l, crel, xbase))
 				continue;
 			/* A memoised regular file needs no open at all. */
 			if ((unsigned char)names[i][0] == DT_REG && src->memo) {
@@ -344,7 +365,7 @@ static int hash_node(int fd, const char *rel, const struct copy_source *src,
 				r = kerror_sys(e, errno, "reading \"%s\"", crel);
 				break;
 			}
-			r = hash_node(cfd, crel, src, l, d, buf, depth + 1, e);
+			r = hash_node(cfd, crel, xbase, src, l, d, buf, depth + 1, e);
 		}
 		closedir(dir);
 		strv_free(names);
@@ -369,7 +390,7 @@ int copy_list_hash(const struct copy_list *l, const struct copy_source *src,
 		_cleanup_close_ int fd = fs_open_in_root(rootfd, l->paths[i], O_PATH);
 		if (fd < 0)
 			return kerror_sys(e, errno, "source \"%s\"", l->paths[i]);
-		r = hash_node(fd, l->paths[i], src, l, d, buf, 0, e);
+		r = hash_node(fd, l->paths[i], exclude_base(l->paths[i]), src, l, d, buf, 0, e);
 	}
 	return r;
 }
@@ -387,6 +408,7 @@ struct copy_ctx {
 	uid_t euid;  /* who we are: a file we create is owned so already */
 	gid_t egid;
 	mode_t umask;
+	size_t xbase; /* exclude_base() of the source being copied */
 };
 
 /* What a copy_node call knows about its destination directory. */
@@ -534,7 +556,7 @@ static int copy_children(struct copy_ctx *c, int sfd, const char *rel, int dfd, 
 			continue;
 		_cleanup_free_ char *crel = rel[0] ? xasprintf("%s/%s", rel, de->d_name)
 						   : xstrdup(de->d_name);
-		if (ignored(c->src, c->l, crel)) {
+		if (ignored(c->src, c->l, crel, c->xbase)) {
 			bool skip = true;
 			struct stat st;
 			if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -751,6 +773,7 @@ int copy_apply(const struct plan_step *st, const struct copy_list *l,
 
 		if (sfd < 0 || fstat(sfd, &sst) < 0)
 			return kerror_sys(e, errno, "source \"%s\"", rel);
+		c.xbase = exclude_base(rel);
 		if (st->parents) {
 			_cleanup_free_ char *pd = parents_dir(i < st->argc ? st->argv[i] : rel, rel);
 			target = pd[0] ? xasprintf("%s/%s", dest, pd) : xstrdup(dest);

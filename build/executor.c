@@ -801,7 +801,10 @@ static int read_containerfile(struct build *b, struct kerror *e)
 		r = fs_read_fd(STDIN_FILENO, CONTAINERFILE_MAX, "stdin", &data, &len, e);
 		path = xstrdup("stdin");
 	} else {
-		if (f)
+		if (f && b->ctx.extracted && f[0] != '/')
+			/* A tar context: -f names a file in it, as Docker's. */
+			path = xasprintf("%s/%s", b->ctx.dir, f);
+		else if (f)
 			path = xstrdup(f);
 		else {
 			path = xasprintf("%s/Containerfile", b->ctx.dir);
