@@ -387,7 +387,8 @@ struct build_opts {
 	const char *iidfile;      /* NULL = none */
 	bool no_cache;
 	bool layers;              /* --layers (default true): use and fill the cache */
-	bool quiet;               /* only the image ID */
+	bool quiet;               /* only the image ID (RUN output shown if it fails) */
+	bool no_step_lines;       /* the step lines are another pass's (--jobs) */
 	/* --network for RUN steps: private (bridge, default), none or host
 	 * (run_build_net_parse); NULL: the default, private */
 	const char *network;

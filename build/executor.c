@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <unistd.h>
 
 #include "build/cache.h"
 #include "build/engine_state.h"
@@ -22,7 +23,7 @@ static void say(struct build *b, const char *fmt, ...) __attribute__((format(pri
 static void say(struct build *b, const char *fmt, ...)
 {
 	va_list ap;
-	if (b->o->quiet)
+	if (b->o->quiet || b->o->no_step_lines)
 		return;
 	va_start(ap, fmt);
 	vfprintf(b->o->out, fmt, ap);
@@ -80,7 +81,7 @@ static int find_image(struct build *b, const char *name, struct image_info **inf
 	}
 	if (b->o->pull_opts)
 		po = *b->o->pull_opts;
-	if (b->o->quiet)
+	if (b->o->quiet || b->o->no_step_lines)
 		po.progress = NULL;
 	fflush(b->o->out);
 	r = registry_pull(b->s, name, &po, id, e);
@@ -513,6 +514,17 @@ static int run_devices(const struct plan_step *st, struct kerror *e)
 	return 0;
 }
 
+static void show_held_output(int fd)
+{
+	char buf[8192];
+	ssize_t n;
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (fs_write_all(STDERR_FILENO, buf, (size_t)n) < 0)
+			return;
+}
+
 /* Runs a layer step in a snapshot; fills the new layer. */
 static int layer_step(struct build *b, struct bstate *s, const struct plan_step *st,
 		      const struct copy_list *cl, const struct copy_source *src,
@@ -532,7 +544,7 @@ static int layer_step(struct build *b, struct bstate *s, const struct plan_step 
 		struct run_build_exec x = {
 			.rootfs = snap.merged, .argv = argv, .env = env,
 			.cwd = wd && *wd ? wd : "/", .user = config_str(s->cfg, "User"),
-			.out_fd = b->o->quiet ? -1 : -1, .err_fd = -1,
+			.out_fd = -1, .err_fd = -1,
 			.confine = !(st->security && !strcmp(st->security, "insecure")),
 			.seccomp_cache_dir = store_runroot(b->s),
 		};
@@ -551,9 +563,15 @@ static int layer_step(struct build *b, struct bstate *s, const struct plan_step 
 			r = run_mounts_add_file(b, &rm, HEREDOC_EXEC_PATH, body, 0755, e);
 		}
 		fflush(b->o->out);
+		/* -q: the step's output is kept aside and shown only if it
+		 * fails, as Docker's (its stdout holds only the image ID). */
+		_cleanup_close_ int held = b->o->quiet ? open(b->tmp.path, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600) : -1;
+		x.out_fd = x.err_fd = held;
 		if (r == 0)
 			r = run_build_exec(&x, &code, e);
 		run_mounts_teardown(&rm);
+		if (held >= 0 && (r < 0 || code != 0))
+			show_held_output(held);
 		if (r == 0 && code != 0) {
 			b->exit_code = code;
 			r = kerror_set(e, EIO, "while running runtime: exit status %d", code);

@@ -28,7 +28,7 @@ static _Noreturn void child_main(struct build *b, size_t idx, const bool *need)
 	char id[DIGEST_HEX_LEN + 1];
 	int r;
 
-	co.quiet = true; /* the step lines are the build's own pass's */
+	co.no_step_lines = true; /* the step lines are the build's own pass's */
 	b->o = &co;
 	/* the parent's DB handle is not used across fork: a handle of our own */
 	r = store_open(&so, &s, &e);

@@ -130,3 +130,17 @@ CF
 	[ "$status" -eq 0 ]
 	[[ "$output" != *trigger-ran* ]]
 }
+
+@test "build -q: stdout holds only the image ID; a failing step's output is shown then" {
+	build_setup
+	printf 'FROM busybox\nRUN echo run-out; echo run-err >&2\n' > "$CTX/Containerfile"
+	run --separate-stderr kiln build -q --no-cache "$CTX"
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^[0-9a-f]{64}$ ]]
+	[ -z "$stderr" ]
+	printf 'FROM busybox\nRUN echo before-fail; exit 3\n' > "$CTX/Containerfile"
+	run --separate-stderr kiln build -q "$CTX"
+	[ "$status" -eq 3 ]
+	[ -z "$output" ]
+	[[ "$stderr" == *before-fail*"exit status 3"* ]]
+}
