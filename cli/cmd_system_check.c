@@ -157,6 +157,19 @@ int cmd_system_reset(struct cli *c, int argc, char **argv, struct kerror *e)
 		optind = 0;
 		if (cmd_rm(c, 2, rm, &re) < 0)
 			fprintf(stderr, "Warning: removing the containers: %s\n", re.msg);
+		/* Pods and user-defined networks own host state (bridges, nft
+		 * rules, address claims) that wiping the store would leak. */
+		{
+			_cleanup_kerror_ struct kerror pe = { 0 }, ne = { 0 };
+			char *pod_rm[] = { (char *)"pod", (char *)"rm", (char *)"-af", NULL };
+			char *net_prune[] = { (char *)"network", (char *)"prune", (char *)"-f", NULL };
+			optind = 0;
+			if (cmd_pod(c, 3, pod_rm, &pe) < 0)
+				fprintf(stderr, "Warning: removing the pods: %s\n", pe.msg);
+			optind = 0;
+			if (cmd_network(c, 3, net_prune, &ne) < 0)
+				fprintf(stderr, "Warning: removing the networks: %s\n", ne.msg);
+		}
 		if (stdout)
 			fclose(stdout);
 		stdout = saved;

@@ -69,6 +69,13 @@ load helpers
 	kiln run -d --name long bb sleep 300 >/dev/null
 	pid=$(kiln inspect --format '{{.State.Pid}}' long)
 	[ "$pid" -gt 0 ]
+	# a user-defined network in use and a pod: their bridge goes too
+	kiln network create kt-reset >/dev/null
+	kiln run -d --network kt-reset bb sleep 300 >/dev/null
+	kiln pod create --name kt-reset-pod >/dev/null
+	kiln run -d --pod kt-reset-pod bb sleep 300 >/dev/null
+	br=$(kiln network inspect --format '{{index .Options "com.docker.network.bridge.name"}}' kt-reset)
+	[ -n "$br" ] && ip link show "$br" >/dev/null
 	run kiln system reset <<< "n"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"WARNING! This will remove:"* ]]
@@ -79,6 +86,7 @@ load helpers
 	[ -z "$(ls -A "$KROOT")" ]
 	[ -z "$(ls -A "$KRUN")" ]
 	! kill -0 "$pid" 2>/dev/null
+	! ip link show "$br" >/dev/null 2>&1
 	run kiln images -q
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
