@@ -21,6 +21,23 @@ struct dirtime {
 	struct timespec ts[2];
 };
 
+/* What the kernel gives a regular file created in one directory, learnt
+ * from fstat of the files created there: which permission bits creation
+ * keeps (the umask, or the directory's default ACL: either way the mode
+ * asked AND a fixed mask) and the owner (fsuid, fsgid or the directory's
+ * group: setgid, grpid mounts, id-mapping).  While that holds, a file
+ * created with its final mode and wanting that owner needs no fchmod nor
+ * fchown.  It holds until the directory's own owner, mode or ACL change,
+ * which only its entry's set_meta does here (the umask is only changed
+ * where nothing is extracted at the same time). */
+struct new_file {
+	mode_t known;     /* permission bits whose fate at creation is known */
+	mode_t kept;      /* of those, the ones creation keeps */
+	bool owner_known;
+	uid_t uid;
+	gid_t gid;
+};
+
 struct applier {
 	int rootfd;
 	const struct tar_apply_opts *o;
@@ -33,6 +50,7 @@ struct applier {
 	 * open, in use by the current entry, until it is replaced). */
 	char *cache_path;
 	int cache_fd;
+	struct new_file root_new, cache_new; /* for the root, for cache_fd */
 	struct tar_apply_stats st;
 };
 
@@ -52,6 +70,7 @@ static void invalidate(struct applier *ap)
 {
 	free(ap->cache_path);
 	ap->cache_path = NULL;
+	ap->cache_new = (struct new_file){ 0 };
 }
 
 /* Fd of directory dir ("" = the root), owned by the applier. */
@@ -75,6 +94,7 @@ static int parent_fd(struct applier *ap, const char *dir, bool create, int *out)
 	free(ap->cache_path);
 	ap->cache_fd = *out = fd;
 	ap->cache_path = xstrdup(dir);
+	ap->cache_new = (struct new_file){ 0 };
 	return 0;
 }
 
@@ -278,21 +298,62 @@ static void entry_times(struct archive_entry *en, struct timespec ts[2])
 	}
 }
 
+enum { SKIP_CHOWN = 1, SKIP_CHMOD = 2 };
+
+/* The mode a regular file is created with: its own, unless chown would
+ * clear part of it (setuid, setgid), then 0600 until fchmod. */
+static mode_t creation_mode(mode_t perm)
+{
+	return perm & 07000 ? 0600 : perm & 0777;
+}
+
+/* Which of fchown and fchmod the regular file just created at fd (with
+ * creation_mode) can go without, as nf knows or learns now from fstat:
+ * the calls would change nothing. */
+static int new_file_skips(struct new_file *nf, int fd, struct archive_entry *en)
+{
+	mode_t perm = archive_entry_perm(en) & 07777;
+	struct stat st;
+	int skip = 0;
+
+	if (perm & 07000)
+		return 0;
+	if ((perm & ~nf->known) || !nf->owner_known) {
+		if (fstat(fd, &st) < 0)
+			return 0;
+		nf->known |= perm;
+		nf->kept = (nf->kept & ~perm) | (st.st_mode & perm);
+		nf->owner_known = true;
+		nf->uid = st.st_uid;
+		nf->gid = st.st_gid;
+	}
+	if (!(perm & ~nf->kept))
+		skip |= SKIP_CHMOD;
+	if ((int64_t)nf->uid == archive_entry_uid(en) && (int64_t)nf->gid == archive_entry_gid(en))
+		skip |= SKIP_CHOWN;
+	return skip;
+}
+
 /* Owner, then mode (chown clears setuid), xattrs, times (directories: at
- * the end).  fd is the open regular file, or -1. */
+ * the end).  fd is the open regular file, or -1; skip: what
+ * new_file_skips found needless. */
 static int set_meta(struct applier *ap, struct archive_entry *en, int pfd, const char *base,
-		    const char *path, int fd, struct kerror *e)
+		    const char *path, int fd, int skip, struct kerror *e)
 {
 	mode_t type = archive_entry_filetype(en);
 	uid_t uid = (uid_t)archive_entry_uid(en);
 	gid_t gid = (gid_t)archive_entry_gid(en);
 	struct timespec ts[2];
-	int r;
+	int r = 0;
 
-	r = fd >= 0 ? fchown(fd, uid, gid) : fchownat(pfd, base, uid, gid, AT_SYMLINK_NOFOLLOW);
+	if (type == AE_IFDIR) /* it may be the cached parent: what it gives changes */
+		ap->cache_new = (struct new_file){ 0 };
+	if (!(skip & SKIP_CHOWN))
+		r = fd >= 0 ? fchown(fd, uid, gid)
+			    : fchownat(pfd, base, uid, gid, AT_SYMLINK_NOFOLLOW);
 	if (r < 0 && !ignorable(ap, errno))
 		return kerror_sys(e, errno, "changing owner of \"%.256s\"", path);
-	if (type != AE_IFLNK) {
+	if (type != AE_IFLNK && !(skip & SKIP_CHMOD)) {
 		mode_t mode = archive_entry_perm(en) & 07777;
 		r = fd >= 0 ? fchmod(fd, mode) : fchmodat(pfd, base, mode, 0);
 		if (r < 0)
@@ -348,6 +409,7 @@ static int write_data(struct applier *ap, struct archive *a, struct archive_entr
 
 static int create(int pfd, const char *base, struct archive_entry *en, int *fd)
 {
+	mode_t perm = archive_entry_perm(en) & 07777;
 	mode_t type = archive_entry_filetype(en);
 	const char *target;
 	int r;
@@ -355,7 +417,7 @@ static int create(int pfd, const char *base, struct archive_entry *en, int *fd)
 	switch (type) {
 	case AE_IFREG:
 		r = *fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-				 0600);
+				 creation_mode(perm));
 		break;
 	case AE_IFDIR:
 		r = mkdirat(pfd, base, 0700);
@@ -379,7 +441,7 @@ static int make_node(struct applier *ap, struct archive *a, struct archive_entry
 	mode_t type = archive_entry_filetype(en);
 	_cleanup_close_ int fd = -1;
 	struct stat st;
-	int r = create(pfd, base, en, &fd);
+	int skip = 0, r = create(pfd, base, en, &fd);
 
 	if (r == -EEXIST) {
 		if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -400,9 +462,12 @@ static int make_node(struct applier *ap, struct archive *a, struct archive_entry
 	if (r < 0)
 		return kerror_sys(e, -r, "creating \"%.256s\"", path);
 	pathset_add(&ap->created, path);
-	if (type == AE_IFREG && (r = write_data(ap, a, en, fd, path, e)) < 0)
-		return r;
-	return set_meta(ap, en, pfd, base, path, fd, e);
+	if (type == AE_IFREG) {
+		skip = new_file_skips(pfd == ap->rootfd ? &ap->root_new : &ap->cache_new, fd, en);
+		if ((r = write_data(ap, a, en, fd, path, e)) < 0)
+			return r;
+	}
+	return set_meta(ap, en, pfd, base, path, fd, skip, e);
 }
 
 static int make_hardlink(struct applier *ap, int pfd, const char *base, const char *path,

@@ -907,6 +907,152 @@ static void test_dir_mtimes(void **state)
 	assert_int_equal(s.st_mtim.tv_nsec, 7);
 }
 
+/* ---- modes and owners of new files --------------------------------------
+ * Regular files are created with their final mode and left unchowned when
+ * the kernel already gives them what the header says: every case where it
+ * does not (umask, default ACL, setgid directory, other owners, setuid)
+ * must still end as the header says. */
+
+struct want {
+	const char *name;
+	mode_t type, perm;
+	uid_t uid;
+	gid_t gid;
+};
+
+static void put_wants(struct tb *t, const struct want *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct archive_entry *ae = ent(w[i].name, w[i].type, w[i].perm);
+		archive_entry_set_uid(ae, w[i].uid);
+		archive_entry_set_gid(ae, w[i].gid);
+		archive_entry_set_mtime(ae, 1500000000 + (time_t)i, 1000 + (long)i);
+		tb_put(t, ae, w[i].type == AE_IFREG ? "data" : NULL);
+	}
+}
+
+/* The last entry of each name is what must be there. */
+static void check_wants(struct fx *f, const struct want *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool later = false;
+		for (size_t j = i + 1; j < n; j++)
+			later |= !strcmp(w[i].name, w[j].name);
+		if (later)
+			continue;
+		_cleanup_free_ char *p = rpath(f, w[i].name);
+		struct stat s;
+		assert_int_equal(lstat(p, &s), 0);
+		if ((s.st_mode & 07777) != w[i].perm || s.st_uid != w[i].uid || s.st_gid != w[i].gid)
+			fail_msg("%s: %04o %u:%u, want %04o %u:%u", w[i].name, s.st_mode & 07777,
+				 s.st_uid, s.st_gid, w[i].perm, w[i].uid, w[i].gid);
+		assert_int_equal(s.st_mtim.tv_sec, 1500000000 + (time_t)i);
+		if (w[i].type == AE_IFREG)
+			assert_int_equal(s.st_mtim.tv_nsec, 1000 + (long)i);
+	}
+}
+
+/* A default ACL user::rwx group::r-x other::--- (the kernel's xattr form). */
+static bool set_default_acl(const char *dir)
+{
+	struct {
+		uint32_t version;
+		struct { uint16_t tag, perm; uint32_t id; } e[3];
+	} acl = { 2, { { 0x01, 7, UINT32_MAX }, { 0x04, 5, UINT32_MAX }, { 0x20, 0, UINT32_MAX } } };
+	return setxattr(dir, "system.posix_acl_default", &acl, sizeof(acl), 0) == 0;
+}
+
+static void test_new_file_modes_owners(void **state)
+{
+	struct fx *f = *state;
+	const struct want w[] = {
+		{ "m644", AE_IFREG, 0644, 0, 0 },
+		{ "m666", AE_IFREG, 0666, 0, 0 }, /* umask 022 takes 022 away */
+		{ "m755", AE_IFREG, 0755, 0, 0 },
+		{ "m600", AE_IFREG, 0600, 0, 0 },
+		{ "m000", AE_IFREG, 0000, 0, 0 },
+		{ "m4755", AE_IFREG, 04755, 0, 0 },
+		{ "m2755", AE_IFREG, 02755, 0, 0 },
+		{ "m1644", AE_IFREG, 01644, 0, 0 },
+		{ "u1000", AE_IFREG, 0644, 1000, 1000 },
+		{ "u0", AE_IFREG, 0644, 0, 0 },
+		{ "g1000", AE_IFREG, 0755, 0, 1000 },
+		{ "s4755", AE_IFREG, 04755, 1000, 1000 },
+		/* a setgid directory gives its group to what is created in it */
+		{ "sg", AE_IFDIR, 02775, 0, 1000 },
+		{ "sg/a", AE_IFREG, 0644, 0, 1000 },
+		{ "sg/b", AE_IFREG, 0644, 0, 0 },
+		{ "sg/c", AE_IFREG, 0755, 0, 1000 },
+		/* made implicitly, then made setgid by its entry between files */
+		{ "late/x", AE_IFREG, 0644, 0, 0 },
+		{ "late", AE_IFDIR, 02755, 0, 1000 },
+		{ "late/y", AE_IFREG, 0644, 0, 0 },
+		{ "late/z", AE_IFREG, 0644, 0, 1000 },
+		/* what one directory gives is not taken for another's */
+		{ "sg2", AE_IFDIR, 02755, 0, 1000 },
+		{ "plain/p", AE_IFREG, 0644, 0, 0 },
+		{ "sg2/q", AE_IFREG, 0644, 0, 0 },
+		/* a file replaced by one with another mode and owner */
+		{ "m644", AE_IFREG, 0600, 1000, 0 },
+		/* default ACL (set below): creation keeps only user::rwx group::r-x */
+		{ "acl/a600", AE_IFREG, 0600, 0, 0 },
+		{ "acl/a666", AE_IFREG, 0666, 0, 0 },
+		{ "acl/a644", AE_IFREG, 0644, 0, 0 },
+		{ "acl/a750", AE_IFREG, 0750, 0, 0 },
+	};
+	const struct want w077[] = {
+		{ "um/a", AE_IFREG, 0644, 0, 0 },
+		{ "um/b", AE_IFREG, 0755, 0, 0 },
+		{ "um/c", AE_IFREG, 0600, 0, 0 },
+		{ "um/d", AE_IFREG, 0700, 0, 0 },
+	};
+	_cleanup_free_ char *acl = rpath(f, "acl");
+	mode_t old = umask(022);
+	struct tb *t = tb_new();
+	size_t n = ARRAY_SIZE(w);
+
+	assert_int_equal(mkdir(acl, 0755), 0);
+	if (!set_default_acl(acl)) /* no ACLs here: that part is left out */
+		n -= 4;
+	put_wants(t, w, n);
+	apply_ok(f, t, OV);
+	check_wants(f, w, n);
+	umask(077);
+	put_wants(t = tb_new(), w077, ARRAY_SIZE(w077));
+	apply_ok(f, t, OV);
+	umask(old);
+	check_wants(f, w077, ARRAY_SIZE(w077));
+}
+
+/* security.capability is set after the owner (a chown clears it), whether
+ * the owner needed a chown or not. */
+static void test_capability_after_owner(void **state)
+{
+	struct fx *f = *state;
+	/* cap_net_bind_service+ep (VFS_CAP_REVISION_2) */
+	const unsigned char cap[20] = { 0x01, 0, 0, 0x02, 0x00, 0x04 };
+	const char *names[] = { "same", "other" };
+	struct tb *t = tb_new();
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		struct archive_entry *ae = ent(names[i], AE_IFREG, 0755);
+		archive_entry_set_uid(ae, i ? 1000 : 0);
+		archive_entry_set_gid(ae, i ? 1000 : 0);
+		archive_entry_xattr_add_entry(ae, "security.capability", cap, sizeof(cap));
+		tb_put(t, ae, "x");
+	}
+	apply_ok(f, t, OV);
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		_cleanup_free_ char *p = rpath(f, names[i]);
+		unsigned char got[32];
+		struct stat s;
+		assert_int_equal(getxattr(p, "security.capability", got, sizeof(got)), 20);
+		assert_memory_equal(got, cap, sizeof(cap));
+		assert_int_equal(stat(p, &s), 0);
+		assert_int_equal(s.st_uid, i ? 1000 : 0);
+		assert_int_equal(s.st_mode & 07777, 0755);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -934,6 +1080,8 @@ int main(void)
 		T(test_compressed_fd),
 		T(test_xattrs),
 		T(test_dir_mtimes),
+		T(test_new_file_modes_owners),
+		T(test_capability_after_owner),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
