@@ -161,7 +161,7 @@ int container_inspect_json(struct cli *c, const char *what, json_t **out, struct
 		_cleanup_free_ char *dir = store_container_dir(s, ctr->id);
 		_cleanup_free_ char *up = xasprintf("%s/upper", dir);
 		_cleanup_free_ char *wk = xasprintf("%s/work", dir);
-		_cleanup_free_ char *mg = xasprintf("%s/merged", dir);
+		_cleanup_free_ char *mg = run_merged_dir(s, ctr->id);
 		gd = json_pack("{s:s, s:{s:s, s:s, s:s}}", "Name", store_driver(s), "Data",
 			       "UpperDir", up, "WorkDir", wk, "MergedDir", mg);
 	}

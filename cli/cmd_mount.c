@@ -16,8 +16,8 @@ static int list_mounted(struct cli *c, bool notrunc, struct kerror *e)
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		if (run_mount_count(s, list[i]->id) <= 0)
 			continue;
-		_cleanup_free_ char *dir = store_container_dir(s, list[i]->id);
-		printf("%.*s  %s/merged\n", notrunc ? DIGEST_HEX_LEN : 12, list[i]->id, dir);
+		_cleanup_free_ char *dir = run_merged_dir(s, list[i]->id);
+		printf("%.*s  %s\n", notrunc ? DIGEST_HEX_LEN : 12, list[i]->id, dir);
 	}
 	container_list_free(list, n);
 	return r;

@@ -144,7 +144,7 @@ static int create_infra(struct cli *c, struct store *s, const struct pod_info *p
 	ci->state = CTR_CREATED;
 	r = store_container_create(s, ci, e);
 	if (r == 0)
-		r = run_prepare_dirs(s, ci->id, ci->name, &p, e);
+		r = run_prepare_dirs(s, ci->id, &p, e);
 	if (r == 0 && mkdir(p.rootfs, 0755) < 0)
 		r = kerror_sys(e, errno, "creating \"%s\"", p.rootfs);
 	run_plan_release(&p);

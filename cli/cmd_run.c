@@ -201,7 +201,7 @@ static int create_container(struct cli *c, int argc, char **argv, bool is_run,
 	}
 	if (r < 0)
 		return r;
-	r = run_prepare_dirs(s, ci->id, ci->name, plan, e);
+	r = run_prepare_dirs(s, ci->id, plan, e);
 	if (r == 0 && o->cidfile)
 		r = write_cidfile(o->cidfile, ci->id, e);
 	if (r < 0) {

@@ -83,19 +83,10 @@ static int netns_new(int *fd, struct kerror *e)
 	return 0;
 }
 
-static int write_file(const char *path, const char *text, struct kerror *e)
-{
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-				      0644);
-	if (fd < 0 || fs_write_all(fd, text, strlen(text)) < 0)
-		return kerror_sys(e, errno, "writing \"%s\"", path);
-	return 0;
-}
-
 int run_build_net_write_etc(const struct run_build_net *n, struct kerror *e)
 {
-	int r = write_file(n->hosts_path, n->hosts, e);
-	return r < 0 ? r : write_file(n->resolv_path, n->resolv, e);
+	int r = run_write_small(n->hosts_path, n->hosts, e);
+	return r < 0 ? r : run_write_small(n->resolv_path, n->resolv, e);
 }
 
 static void etc_texts(struct run_build_net *n, const struct net_build_link *l)

@@ -1,6 +1,7 @@
-/* A container's changes to its image: its upper dir, less the /etc files
- * kiln generates there (Docker bind-mounts them, so its diff, commit and
- * export never see them).  diff walks it; commit copies it into a layer. */
+/* A container's changes to its image: its upper dir, less the mount points
+ * of the /etc files kiln bind-mounts (made there when the init layer could
+ * not hold them; Docker's diff, commit and export never see them either).
+ * diff walks it; commit copies it into a layer. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

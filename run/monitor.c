@@ -466,8 +466,12 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 			io.out = outp[1];
 			io.err = errp[1];
 		}
-		r = p->runtime ? oci_spawn(s, c->id, p, &io, &proc, exit_code, e)
-			       : run_spawn(s, c->id, p, &io, &proc, exit_code, e);
+		/* Every start writes the run dir anew: a reboot emptied it,
+		 * and the name or the host's resolver may have changed. */
+		r = run_prepare_start(s, c, p, e);
+		if (r == 0)
+			r = p->runtime ? oci_spawn(s, c->id, p, &io, &proc, exit_code, e)
+				       : run_spawn(s, c->id, p, &io, &proc, exit_code, e);
 		if (inp[0] >= 0)
 			close(inp[0]);
 		inp[0] = -1;

@@ -376,6 +376,16 @@ static int open_target(const char *target, bool file, struct kerror *e)
 	return open_target_at(root, target, file, 0, e);
 }
 
+int mounts_move_tree(int tree, const char *target, bool file, struct kerror *e)
+{
+	_cleanup_close_ int tfd = open_target(target, file, e);
+	if (tfd < 0)
+		return tfd;
+	if (move_mount(tree, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return kerror_sys(e, errno, "bind-mounting on \"%s\"", target);
+	return 0;
+}
+
 int mounts_apply(char *const *mounts, int *trees, struct kerror *e)
 {
 	size_t n = strv_len(mounts);
@@ -396,15 +406,8 @@ int mounts_apply(char *const *mounts, int *trees, struct kerror *e)
 					    AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0)
 					r = kerror_sys(e, errno, "making \"%s\" read-only", m.target);
 			}
-			tfd = r < 0 ? -1 : open_target(m.target, file, e);
-			if (r < 0)
-				;
-			else if (tfd < 0)
-				r = tfd;
-			else if (move_mount(trees[i], "", tfd, "",
-					    MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-				r = kerror_sys(e, errno, "bind-mounting \"%s\" on \"%s\"", m.source,
-					       m.target);
+			if (r == 0)
+				r = mounts_move_tree(trees[i], m.target, file, e);
 			close(trees[i]);
 			trees[i] = -1;
 		} else {

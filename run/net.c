@@ -188,17 +188,12 @@ int net_ready(struct store *s, struct nl *nl, const struct network_info *n,
 
 static char *hosts_path(struct store *s, const char *id)
 {
-	_cleanup_free_ char *dir = store_container_dir(s, id);
-	char *p = xasprintf("%s/userdata/hosts", dir);
-	if (fs_exists(p))
-		return p;
-	free(p);
-	return xasprintf("%s/upper/etc/hosts", dir);
+	return run_etc_file(s, id, "hosts");
 }
 
-/* The running container sees the file through a bind mount or its overlay
- * upper dir, both of which pin the inode: the file is rewritten in place
- * (one write of a small file), not renamed over. */
+/* The running container sees the file through a bind mount, which pins
+ * the inode: the file is rewritten in place (one write of a small file),
+ * not renamed over. */
 static void hosts_write(const char *path, const char *data)
 {
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);

@@ -168,15 +168,13 @@ static void oci_ctr(struct container_info *ci, const char *id, const struct run_
 static int write_bundle(struct store *s, const char *id, const struct run_plan *p,
 			const char *rootfs, const char *bundle, struct kerror *e)
 {
-	_cleanup_free_ char *dir = store_container_dir(s, id);
-	_cleanup_free_ char *userdata = xasprintf("%s/userdata", dir);
+	_cleanup_free_ char *rundir = store_container_rundir(s, id);
 	_cleanup_free_ char *cfgpath = xasprintf("%s/config.json", bundle);
 	_cleanup_free_ char *text = NULL;
 	_cleanup_json_ json_t *cfg = NULL;
-	struct stat st;
 	int r = fs_mkdir_p(bundle, 0700, e);
 	if (r == 0)
-		r = run_oci_config(p, rootfs, stat(userdata, &st) == 0 ? userdata : NULL, &cfg, e);
+		r = run_oci_config(p, rootfs, rundir, &cfg, e);
 	if (r < 0)
 		return r;
 	text = json_dumps(cfg, JSON_INDENT(1));

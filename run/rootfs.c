@@ -38,13 +38,14 @@ const char *const *rootfs_readonly_paths(size_t *n)
 	return readonly;
 }
 
-char *rootfs_overlay_options(char *const *layers, const char *upper, const char *work)
+char *rootfs_overlay_options(const char *init, char *const *layers, const char *upper,
+			     const char *work)
 {
 	struct buf b = { 0 };
 	size_t n = strv_len(layers);
-	buf_printf(&b, "lowerdir=");
+	buf_printf(&b, "lowerdir=%s", init ? init : "");
 	for (size_t i = n; i-- > 0;)
-		buf_printf(&b, "%s%s/diff", i + 1 == n ? "" : ":", layers[i]);
+		buf_printf(&b, "%s%s/diff", i + 1 == n && !init ? "" : ":", layers[i]);
 	/* volatile: no syncs of the upper dir, above all none when the
 	 * container's mount namespace goes away (that umount would flush the
 	 * host filesystem on every run). */
@@ -65,16 +66,6 @@ static void ensure_dir(const char *path)
 	mkdir(path, 0755);
 }
 
-bool rootfs_is_mountpoint(const char *path);
-
-/* kiln mount put the root filesystem in place already: the container
- * shares that mount (as in Podman). */
-static bool rootfs_mounted(const char *root, const char *id)
-{
-	_cleanup_free_ char *merged = xasprintf("%s/containers/%s/merged", root, id);
-	return rootfs_is_mountpoint(merged);
-}
-
 bool rootfs_is_mountpoint(const char *path)
 {
 	struct statx stx;
@@ -83,14 +74,15 @@ bool rootfs_is_mountpoint(const char *path)
 	       (stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
 }
 
-int rootfs_mount_overlay(const char *root, const char *id, const struct run_plan *p,
+int rootfs_mount_overlay(struct store *s, const char *id, const struct run_plan *p,
 			 struct kerror *e)
 {
-	_cleanup_free_ char *layers = xasprintf("%s/layers", root);
-	_cleanup_free_ char *cdir = xasprintf("%s/containers/%s", root, id);
+	_cleanup_free_ char *layers = xasprintf("%s/layers", store_root(s));
+	_cleanup_free_ char *cdir = store_container_dir(s, id);
 	_cleanup_free_ char *upper = xasprintf("../containers/%s/upper", id);
 	_cleanup_free_ char *work = xasprintf("../containers/%s/work", id);
-	_cleanup_free_ char *merged = xasprintf("%s/merged", cdir);
+	_cleanup_free_ char *merged = run_merged_dir(s, id);
+	_cleanup_free_ char *init = NULL;
 	_cleanup_free_ char *opts = NULL;
 
 	if (p->rootfs_copy) {
@@ -109,14 +101,15 @@ int rootfs_mount_overlay(const char *root, const char *id, const struct run_plan
 	for (size_t i = 0; p->layers[i]; i++)
 		if (strlen(p->layers[i]) != DIGEST_HEX_LEN || strchr(p->layers[i], '/'))
 			return kerror_set(e, EINVAL, "invalid layer id \"%s\"", p->layers[i]);
-	if (!p->layers[0]) {
+	init = run_init_layer(s, id);
+	if (!p->layers[0] && !init) {
 		/* An image without layers: one empty lower dir. */
 		_cleanup_free_ char *empty = xasprintf("%s/empty", cdir);
 		ensure_dir(empty);
 		opts = xasprintf("lowerdir=../containers/%s/empty,upperdir=%s,workdir=%s,volatile%s",
 				 id, upper, work, fs_overlay_extra_opts());
 	} else {
-		opts = rootfs_overlay_options(p->layers, upper, work);
+		opts = rootfs_overlay_options(init, p->layers, upper, work);
 	}
 	if (strlen(opts) > OPTS_MAX)
 		return kerror_set(e, E2BIG, "the image has too many layers (%zu) for one overlay "
@@ -155,10 +148,8 @@ static int root_subdir(int rootfd, const char *name, struct kerror *e)
  * mount namespace (the host's, still there before the pivot).  sysfs needs
  * a network namespace of our own user namespace's; with the host network
  * in a user namespace, the host's /sys is bound read-only instead. */
-static int mount_kernel_fs(const char *root, const char *id, bool network_host,
-			   struct kerror *e)
+static int mount_kernel_fs(const char *merged, bool network_host, struct kerror *e)
 {
-	_cleanup_free_ char *merged = xasprintf("%s/containers/%s/merged", root, id);
 	_cleanup_close_ int rootfd = open(merged, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_close_ int proc = -1, sys = -1;
 	char path[64];
@@ -188,9 +179,8 @@ static int mount_kernel_fs(const char *root, const char *id, bool network_host,
 	return 0;
 }
 
-static int pivot(const char *root, const char *id, struct kerror *e)
+static int pivot(const char *merged, struct kerror *e)
 {
-	_cleanup_free_ char *merged = xasprintf("%s/containers/%s/merged", root, id);
 	if (chdir(merged) < 0)
 		return kerror_sys(e, errno, "entering \"%s\"", merged);
 	/* pivot_root(".", "."): the old root ends up on top of the new one
@@ -326,11 +316,12 @@ static int mkdir_p_inside(const char *path)
 	return r;
 }
 
-int rootfs_enter(const char *root, const char *id, const struct run_plan *p,
+int rootfs_enter(struct store *s, const char *id, const struct run_plan *p,
 		 struct kerror *e)
 {
 	static const char *const etc[] = { "/etc/hosts", "/etc/hostname", "/etc/resolv.conf" };
 	static const char *const gen[] = { "hosts", "hostname", "resolv.conf" };
+	_cleanup_free_ char *merged = run_merged_dir(s, id);
 	int r;
 
 	int trees[3] = { -1, -1, -1 };
@@ -342,26 +333,24 @@ int rootfs_enter(const char *root, const char *id, const struct run_plan *p,
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return kerror_sys(e, errno, "making the mounts private");
 	for (size_t i = 0; i < 3; i++) {
-		_cleanup_free_ char *src = xasprintf("%s/containers/%s/userdata/%s", root, id,
-						     gen[i]);
+		_cleanup_free_ char *src = run_etc_file(s, id, gen[i]);
 		trees[i] = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-		/* No userdata: the files were written into the upper dir. */
-		if (trees[i] < 0 && errno == ENOENT && i == 0)
-			break;
 		if (trees[i] < 0)
 			return kerror_sys(e, errno, "cloning the mount of %s", etc[i]);
 	}
 	size_t n_mounts = strv_len(p->mounts);
 	_cleanup_free_ int *mtrees = xcalloc(n_mounts + 1, sizeof(int));
 	r = mounts_clone_sources(p->mounts, mtrees, e);
+	/* kiln mount put the root filesystem in place already: the container
+	 * shares that mount (as in Podman). */
+	if (r == 0 && !rootfs_is_mountpoint(merged))
+		r = rootfs_mount_overlay(s, id, p, e);
 	if (r == 0)
-		r = rootfs_mounted(root, id) ? 0 : rootfs_mount_overlay(root, id, p, e);
-	if (r == 0)
-		r = mount_kernel_fs(root, id, p->network_host, e);
+		r = mount_kernel_fs(merged, p->network_host, e);
 	if (r == 0 && fs_in_user_namespace())
 		r = clone_dev_trees(dev_trees, e);
 	if (r == 0)
-		r = pivot(root, id, e);
+		r = pivot(merged, e);
 	/* In a user namespace of its own, the child kept our ids until here,
 	 * which own the store's paths it had to reach (as their owner: our
 	 * ids need not be mapped in it); inside, it becomes the namespace's
@@ -371,16 +360,16 @@ int rootfs_enter(const char *root, const char *id, const struct run_plan *p,
 		r = kerror_sys(e, errno, "becoming root of the container's user namespace");
 	if (r == 0)
 		r = make_dev(dev_trees, p->shm_size, e);
+	/* The generated files over the image's, their mount points resolved
+	 * inside the root (an image's /etc may be a symlink, or missing);
+	 * the init layer usually has them already. */
+	for (size_t i = 0; i < 3; i++) {
+		if (r == 0)
+			r = mounts_move_tree(trees[i], etc[i], true, e);
+		close(trees[i]);
+	}
 	if (r < 0)
 		return r;
-	if (trees[0] >= 0) {
-		ensure_dir("/etc");
-		for (size_t i = 0; i < 3; i++)
-			if ((r = bind_tree(trees[i], etc[i], e)) < 0)
-				return r;
-		for (size_t i = 0; i < 3; i++)
-			close(trees[i]);
-	}
 	r = mask_paths(e);
 	if (r == 0)
 		r = mounts_apply(p->mounts, mtrees, e);

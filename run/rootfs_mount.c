@@ -1,5 +1,5 @@
 /* kiln mount / unmount: a container's root filesystem mounted in the
- * host's mount namespace on <root>/containers/<id>/merged, counted in
+ * host's mount namespace on <runroot>/containers/<id>/merged, counted in
  * <runroot>/containers/<id>/mountcnt under an flock, as Podman counts its
  * mounts.  The runroot is cleared at boot, and so are the mounts. */
 #include <errno.h>
@@ -69,8 +69,7 @@ int run_mount_rootfs(struct store *s, const struct container_info *c, char **pat
 		     struct kerror *e)
 {
 	_cleanup_free_ char *cnt = count_path(s, c->id);
-	_cleanup_free_ char *dir = store_container_dir(s, c->id);
-	_cleanup_free_ char *merged = xasprintf("%s/merged", dir);
+	_cleanup_free_ char *merged = run_merged_dir(s, c->id);
 	_cleanup_close_ int lock = count_lock(s, c->id, e);
 	struct run_plan p = { 0 };
 	int n, r;
@@ -85,7 +84,10 @@ int run_mount_rootfs(struct store *s, const struct container_info *c, char **pat
 			return r;
 		/* The overlay's lower dirs are relative to the layers dir:
 		 * entered for the mount, then back. */
-		r = rootfs_mount_overlay(store_root(s), c->id, &p, e);
+		if (mkdir(merged, 0700) < 0 && errno != EEXIST)
+			r = kerror_sys(e, errno, "creating \"%s\"", merged);
+		else
+			r = rootfs_mount_overlay(s, c->id, &p, e);
 		if (cwd >= 0 && fchdir(cwd) < 0 && r == 0)
 			r = kerror_sys(e, errno, "returning to the working directory");
 		run_plan_release(&p);
@@ -104,8 +106,7 @@ int run_unmount_rootfs(struct store *s, const struct container_info *c, bool for
 		       struct kerror *e)
 {
 	_cleanup_free_ char *cnt = count_path(s, c->id);
-	_cleanup_free_ char *dir = store_container_dir(s, c->id);
-	_cleanup_free_ char *merged = xasprintf("%s/merged", dir);
+	_cleanup_free_ char *merged = run_merged_dir(s, c->id);
 	_cleanup_close_ int lock = count_lock(s, c->id, e);
 	int n;
 

@@ -389,10 +389,11 @@ struct run_proc {
 	int net_fd;     /* slirp4netns' exit fd: close once the container is gone */
 };
 
-/* Writes the container's generated files (hosts, hostname, resolv.conf)
- * and creates its upper/work/merged directories. */
-int run_prepare_dirs(struct store *s, const char *id, const char *name,
-		     const struct run_plan *p, struct kerror *e);
+/* Creates the container's directory with its upper and work dirs (the
+ * generated /etc files and the mount point are made at each start, in its
+ * run dir). */
+int run_prepare_dirs(struct store *s, const char *id, const struct run_plan *p,
+		     struct kerror *e);
 /* Clones the container's init into its namespaces, sets it up and execs
  * the plan's argv.  Returns once the exec happened; a failure before it
  * comes back as an error with e->code and *exit_code 125, 126 (cannot
@@ -678,6 +679,12 @@ int run_unmount_rootfs(struct store *s, const struct container_info *c, bool for
 		       struct kerror *e);
 /* The mount count (0: not mounted). */
 int run_mount_count(struct store *s, const char *id);
+/* The container's merged dir, the mount point of its root filesystem:
+ * <runroot>/containers/<id>/merged (rundir.c). */
+char *run_merged_dir(struct store *s, const char *id);
+/* <runroot>/containers/<id>/NAME: the generated hosts, hostname and
+ * resolv.conf that a running container sees as its /etc's. */
+char *run_etc_file(struct store *s, const char *id, const char *name);
 /* Before a container's removal: undoes every kiln mount of it. */
 void run_rootfs_release(struct store *s, const struct container_info *c);
 

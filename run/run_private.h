@@ -6,15 +6,14 @@
 
 /* In the child, in its own mount namespace: mounts the overlay of the
  * plan's layers (lower dirs relative to <root>/layers, so the option string
- * stays under a page) on <root>/containers/<id>/merged and pivots into it;
- * then /proc, /dev, /sys, the generated /etc files, masked and read-only
- * paths, --read-only.  The generated files come from
- * <root>/containers/<id>/userdata. */
-int rootfs_enter(const char *root, const char *id, const struct run_plan *p,
+ * stays under a page) on its merged dir in the run dir and pivots into it;
+ * then /proc, /dev, /sys, the generated /etc files (bind mounts from the
+ * run dir, rundir.c), masked and read-only paths, --read-only. */
+int rootfs_enter(struct store *s, const char *id, const struct run_plan *p,
 		 struct kerror *e);
 /* Mounts the container's overlay (or --rootfs bind) on its merged dir;
  * changes the working directory (to the layers dir). */
-int rootfs_mount_overlay(const char *root, const char *id, const struct run_plan *p,
+int rootfs_mount_overlay(struct store *s, const char *id, const struct run_plan *p,
 			 struct kerror *e);
 bool rootfs_is_mountpoint(const char *path);
 /* Podman's masked and read-only paths. */
@@ -33,8 +32,19 @@ int oci_spawn(struct store *s, const char *id, const struct run_plan *p,
 /* After the container's exit: RUNTIME delete, the rootfs unmounted. */
 void oci_cleanup(struct store *s, const char *id, const struct run_plan *p);
 
-/* The overlay option string ("lowerdir=…,upperdir=…,workdir=…"). */
-char *rootfs_overlay_options(char *const *layers, const char *upper, const char *work);
+/* The overlay option string ("lowerdir=…,upperdir=…,workdir=…"); init,
+ * if not NULL, is the top lower dir. */
+char *rootfs_overlay_options(const char *init, char *const *layers, const char *upper,
+			     const char *work);
+
+/* The run dir (rundir.c): before every start, the generated hosts,
+ * hostname and resolv.conf written there, its merged/ and init/ made. */
+int run_prepare_start(struct store *s, const struct container_info *c,
+		      const struct run_plan *p, struct kerror *e);
+/* Writes a small file in place (created 0644, truncated, no symlink). */
+int run_write_small(const char *path, const char *data, struct kerror *e);
+/* The init layer's path if it is there and fits an option string, or NULL. */
+char *run_init_layer(struct store *s, const char *id);
 
 /* k8s-file writer: complete lines as "F", a line cut by the buffer limit
  * or by the end of the stream as "P". */
@@ -53,6 +63,9 @@ void log_writer_flush(struct log_writer *w);
  * created if missing; the trees are closed. */
 int mounts_clone_sources(char *const *mounts, int *trees, struct kerror *e);
 int mounts_apply(char *const *mounts, int *trees, struct kerror *e);
+/* After pivot_root: moves a detached tree onto target, resolved and created
+ * (an empty file if file) as for mounts_apply. */
+int mounts_move_tree(int tree, const char *target, bool file, struct kerror *e);
 /* After pivot_root: if the volume's tree (a detached clone of its _data
  * dir) is empty and target is a directory in the container's root, copies
  * target's content (owners, modes, links) into it. */

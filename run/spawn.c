@@ -29,7 +29,8 @@ struct child_msg {
 };
 
 struct child_ctx {
-	const char *root, *id;
+	struct store *s;
+	const char *id;
 	const struct run_plan *p;
 	const struct run_stdio *io;
 	const struct run_bpf *bpf; /* NULL: no seccomp */
@@ -298,7 +299,7 @@ static _Noreturn void child_main(struct child_ctx *c)
 	umask(0);
 	if (!p->tty && setup_stdio(c, &e) < 0)
 		child_fail(c, 125, &e);
-	if (rootfs_enter(c->root, c->id, p, &e) < 0)
+	if (rootfs_enter(c->s, c->id, p, &e) < 0)
 		child_fail(c, 125, &e);
 	umask(022);
 	if (!p->network_host)
@@ -381,7 +382,7 @@ int run_spawn(struct store *s, const char *id, const struct run_plan *p,
 {
 	struct cg_limits lim = { p->memory, p->pids_limit, p->cpu_shares, p->cpu_quota,
 				 p->memory_swap };
-	struct child_ctx c = { .root = store_root(s), .id = id, .p = p, .io = io,
+	struct child_ctx c = { .s = s, .id = id, .p = p, .io = io,
 			       .err_fd = -1, .sync_fd = -1, .sock_fd = -1, .pod_fd = -1 };
 	_cleanup_close_ int pod_fd = -1;
 	_cleanup_close_ int err_r = -1, sync_w = -1, sock_p = -1;

@@ -1,6 +1,5 @@
 /* A container's runtime state beside its row: the monitor lock, the exit
- * file, the generated /etc files; and correcting a state whose monitor
- * died. */
+ * file; and correcting a state whose monitor died. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -11,30 +10,6 @@
 #include <unistd.h>
 
 #include "run/run_private.h"
-
-static int write_small(const char *path, const char *data, struct kerror *e)
-{
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || fs_write_all(fd, data, strlen(data)) < 0)
-		return kerror_sys(e, errno, "writing \"%s\"", path);
-	return 0;
-}
-
-/* The image's /etc as overlay would show it: the top-most layer that has
- * it decides.  true (and its stat) when it is a plain directory; false
- * when it is a symlink, a whiteout, something else, or nowhere. */
-static bool image_etc_dir(const char *root, char *const *layers, struct stat *st)
-{
-	size_t n = strv_len(layers);
-	for (size_t i = n; i-- > 0;) {
-		_cleanup_free_ char *p = xasprintf("%s/layers/%s/diff/etc", root, layers[i]);
-		if (lstat(p, st) == 0)
-			return S_ISDIR(st->st_mode);
-		if (errno != ENOENT)
-			return false;
-	}
-	return false;
-}
 
 /* The container's root of its own (vfs, or a user namespace of its own):
  * the image copied with its ids shifted. */
@@ -50,71 +25,23 @@ static int rootfs_copy(struct store *s, const char *dir, const struct run_plan *
 	return store_layers_flatten(s, p->layers, dest, nu ? us : NULL, nu, ng ? gs : NULL, ng, e);
 }
 
-int run_prepare_dirs(struct store *s, const char *id, const char *name,
-		     const struct run_plan *p, struct kerror *e)
+int run_prepare_dirs(struct store *s, const char *id, const struct run_plan *p,
+		     struct kerror *e)
 {
-	static const char *const sub[] = { "upper", "work", "merged", "userdata" };
-	static const char *const gen[] = { "hosts", "hostname", "resolv.conf" };
+	static const char *const sub[] = { "upper", "work" };
 	_cleanup_free_ char *top = xasprintf("%s/containers", store_root(s));
 	_cleanup_free_ char *dir = store_container_dir(s, id);
-	_cleanup_free_ char *hosts = NULL, *resolv = NULL, *hostname = NULL;
-	_cleanup_free_ char *gendir = NULL;
-	const char *data[3];
-	struct stat etc;
-	size_t len;
-	/* The generated files go straight into the upper dir's /etc when
-	 * the image's /etc is a plain directory: no bind mounts and, above
-	 * all, no copy-up of /etc at every start (each costs a handful of
-	 * journalled metadata operations).  Otherwise (and with --read-only,
-	 * where they must stay writable) they are bind-mounted from
-	 * userdata/ as Podman does. */
-	bool direct = !p->read_only && !p->rootfs && !p->rootfs_copy &&
-		      image_etc_dir(store_root(s), p->layers, &etc);
-	int r = 0;
 
 	if (mkdir(top, 0700) < 0 && errno != EEXIST)
 		return kerror_sys(e, errno, "creating \"%s\"", top);
 	if (mkdir(dir, 0700) < 0)
 		return kerror_sys(e, errno, "creating \"%s\"", dir);
-	for (size_t i = 0; i < ARRAY_SIZE(sub) - (direct ? 1 : 0); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
 		_cleanup_free_ char *d = xasprintf("%s/%s", dir, sub[i]);
 		if (mkdir(d, i == 0 ? 0755 : 0700) < 0)
 			return kerror_sys(e, errno, "creating \"%s\"", d);
 	}
-	if (direct) {
-		/* A fresh upper dir of our own: no symlink can be on the way. */
-		gendir = xasprintf("%s/upper/etc", dir);
-		if (mkdir(gendir, etc.st_mode & 07777) < 0 ||
-		    chown(gendir, etc.st_uid, etc.st_gid) < 0 || chmod(gendir, etc.st_mode & 07777) < 0)
-			return kerror_sys(e, errno, "creating \"%s\"", gendir);
-	} else {
-		gendir = xasprintf("%s/userdata", dir);
-	}
-	{
-		/* The host's resolver configuration, as Podman copies it,
-		 * with the --dns* flags applied. */
-		_cleanup_free_ char *host_resolv = NULL, *host_hosts = NULL;
-		struct run_etc_opts eo = { .dns = p->dns, .dns_search = p->dns_search,
-					   .dns_options = p->dns_options,
-					   .add_hosts = p->add_hosts, .hostname = p->hostname,
-					   .name = name, .network_host = p->network_host };
-		fs_read_file("/etc/resolv.conf", 64 * 1024, &host_resolv, &len, NULL);
-		if (p->network_host)
-			fs_read_file("/etc/hosts", 1024 * 1024, &host_hosts, &len, NULL);
-		resolv = run_etc_resolv(host_resolv, &eo);
-		hosts = run_etc_hosts(host_hosts, &eo);
-	}
-	hostname = xasprintf("%s\n", p->hostname);
-	data[0] = hosts;
-	data[1] = hostname;
-	data[2] = resolv;
-	for (size_t i = 0; i < 3 && r == 0; i++) {
-		_cleanup_free_ char *f = xasprintf("%s/%s", gendir, gen[i]);
-		r = write_small(f, data[i], e);
-	}
-	if (r == 0 && p->rootfs_copy)
-		r = rootfs_copy(s, dir, p, e);
-	return r;
+	return p->rootfs_copy ? rootfs_copy(s, dir, p, e) : 0;
 }
 
 int run_lock(struct store *s, const char *id, bool wait, int *fd, struct kerror *e)
@@ -149,7 +76,7 @@ int run_exit_file_write(struct store *s, const char *id, int code)
 	_cleanup_free_ char *path = xasprintf("%s/exit", dir);
 	char buf[32];
 	snprintf(buf, sizeof(buf), "%d\n", code);
-	return write_small(path, buf, NULL);
+	return run_write_small(path, buf, NULL);
 }
 
 static int exit_file_read(struct store *s, const char *id)
@@ -213,7 +140,7 @@ int run_removed_exit_write(struct store *s, const char *id, int code)
 	if (fs_mkdir_p(dir, 0700, NULL) < 0)
 		return -1;
 	snprintf(buf, sizeof(buf), "%d\n", code);
-	return write_small(path, buf, NULL);
+	return run_write_small(path, buf, NULL);
 }
 
 int run_removed_exit_take(struct store *s, const char *id)

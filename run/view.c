@@ -23,7 +23,8 @@ static int mount_view(struct store *s, const struct container_info *c, bool writ
 	const char *root = store_root(s);
 	_cleanup_free_ char *layers = xasprintf("%s/layers", root);
 	_cleanup_free_ char *cdir = store_container_dir(s, c->id);
-	_cleanup_free_ char *merged = xasprintf("%s/merged", cdir);
+	_cleanup_free_ char *merged = run_merged_dir(s, c->id);
+	_cleanup_free_ char *rundir = store_container_rundir(s, c->id);
 	_cleanup_free_ char *empty = xasprintf("%s/empty", cdir);
 	_cleanup_free_ char *copy = xasprintf("%s/rootfs", cdir);
 	struct buf o = { 0 };
@@ -60,7 +61,8 @@ static int mount_view(struct store *s, const struct container_info *c, bool writ
 	_cleanup_free_ char *opts = buf_steal(&o);
 	if (strlen(opts) > 4000)
 		return kerror_set(e, E2BIG, "the image has too many layers for one overlay mount");
-	mkdir(merged, 0755);
+	fs_mkdir_p(rundir, 0700, NULL);
+	mkdir(merged, 0700);
 	if (unshare(CLONE_NEWNS) < 0)
 		return kerror_sys(e, errno, "creating a mount namespace");
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)

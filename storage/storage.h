@@ -402,8 +402,9 @@ int store_archive_load_dir(struct store *s, const char *dir, struct loaded_image
 /* ---- containers ----------------------------------------------------------
  * One row per container: its image, its runtime plan (run/'s JSON), its
  * state.  Container files live under <root>/containers/<id>/ (upper, work,
- * merged, userdata, ctr.log); runtime state (the monitor's lock, the exit
- * file) under <runroot>/containers/<id>/.  Each call is one transaction. */
+ * ctr.log); runtime state (the monitor's lock, the exit file, the mount
+ * point, the generated /etc files) under <runroot>/containers/<id>/.  Each
+ * call is one transaction. */
 enum ctr_state { CTR_CREATED, CTR_RUNNING, CTR_EXITED };
 const char *ctr_state_name(enum ctr_state st); /* "created", "running", "exited" */
 

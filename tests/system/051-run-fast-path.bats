@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # The fast path of kiln run: the cached seccomp program, the generated /etc
-# files written into the upper dir, and the fall-backs that keep Docker's
-# behaviour where that shortcut does not fit.
+# files bind-mounted from the run dir (a tmpfs in real use) with their mount
+# points in an init layer there, and the mount point in the run dir.
 
 bats_require_minimum_version 1.5.0
 load helpers
@@ -38,18 +38,83 @@ bb() {
 	[[ "$output" == *"Operation not permitted"* ]]
 }
 
-@test "generated /etc files: in the upper dir when /etc is a plain directory" {
+@test "generated /etc files: bind mounts from the run dir, writable, never in the upper dir" {
 	bb
-	kiln create --name c1 --hostname h1 bb true >/dev/null
-	id=$(kiln ps -aq --no-trunc)
-	[ -f "$KROOT/containers/$id/upper/etc/hostname" ]
-	[ ! -e "$KROOT/containers/$id/userdata" ]
-	run kiln run --rm --hostname h2 bb sh -c 'cat /etc/hostname; grep -c h2 /etc/hosts; cat /etc/resolv.conf | head -1'
-	[ "${lines[0]}" = "h2" ]
-	[ "${lines[1]}" = "1" ]
-	# /etc keeps the image's mode and owner.
+	kiln create --name c1 --hostname h1 bb sh -c 'grep -c " /etc/hosts " /proc/mounts; cat /etc/hostname; echo 10.9.9.9 added >> /etc/hosts; echo x > /etc/mine' >/dev/null
+	id=$(kiln inspect --format '{{.Id}}' c1)
+	run kiln start -a c1
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "1" ]
+	[ "${lines[1]}" = "h1" ]
+	# the container wrote the run dir's file; the store's disk has none
+	grep -q "10.9.9.9 added" "$KRUN/containers/$id/hosts"
+	[ "$(cat "$KRUN/containers/$id/hostname")" = "h1" ]
+	for f in hosts hostname resolv.conf; do
+		[ ! -e "$KROOT/containers/$id/upper/etc/$f" ]
+	done
+	[ ! -e "$KROOT/containers/$id/merged" ]
+	[ -d "$KRUN/containers/$id/merged" ]
+	# absent from diff, export and commit
+	run kiln diff c1
+	[[ "$output" == *"A /etc/mine"* ]]
+	[[ "$output" != *hosts* ]] && [[ "$output" != *hostname* ]] && [[ "$output" != *resolv* ]]
+	run bash -c "'$KILN_BIN' --root '$KROOT' --runroot '$KRUN' export c1 | tar -t"
+	[[ "$output" == *"etc/mine"* ]]
+	[[ "$output" != *"etc/hosts"* ]] && [[ "$output" != *"etc/hostname"* ]] && [[ "$output" != *"etc/resolv"* ]]
+	kiln commit -q c1 fromc1 >/dev/null
+	kiln create --name c2 fromc1 true >/dev/null
+	run bash -c "'$KILN_BIN' --root '$KROOT' --runroot '$KRUN' export c2 | tar -t"
+	[[ "$output" == *"etc/mine"* ]]
+	[[ "$output" != *"etc/hosts"* ]] && [[ "$output" != *"etc/hostname"* ]]
+	# /etc keeps the image's mode and owner
 	run kiln run --rm bb stat -c '%a %u' /etc
 	[ "$output" = "755 0" ]
+	# rm takes the run dir and the store's directory, and leaves nothing in tmp/
+	kiln rm c1 c2
+	[ ! -e "$KRUN/containers/$id" ]
+	[ ! -e "$KROOT/containers/$id" ]
+	[ -z "$(ls -A "$KROOT/tmp")" ]
+}
+
+@test "an image without /etc gets one for the generated files" {
+	d=$BATS_TEST_TMPDIR/img
+	mkdir -p "$d"
+	tar -C "$d" -xf "$(busybox_tar)"
+	rm -rf "$d/etc"
+	tar -C "$d" -cf "$BATS_TEST_TMPDIR/n.tar" .
+	kiln import "$BATS_TEST_TMPDIR/n.tar" noetc >/dev/null
+	run kiln run --rm --hostname he noetc sh -c 'cat /etc/hostname; grep -c localhost /etc/hosts; stat -c %a /etc'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "he" ]
+	[ "${lines[1]}" = "2" ]
+	[ "${lines[2]}" = "755" ]
+}
+
+@test "every start writes the /etc files anew: restart, and after the run dir was wiped (a reboot)" {
+	bb
+	kiln run -d --name r1 --restart always bb sleep 1000 >/dev/null
+	id=$(kiln inspect --format '{{.Id}}' r1)
+	kiln exec r1 sh -c 'echo 10.9.9.9 added >> /etc/hosts'
+	run kiln exec r1 grep -c added /etc/hosts
+	[ "$output" = "1" ]
+	kiln restart -t 1 r1 >/dev/null
+	run kiln exec r1 grep -c added /etc/hosts
+	[ "$output" = "0" ]
+	# a reboot: the monitor and the container killed, the runroot (a
+	# tmpfs) emptied
+	pid=$(kiln inspect --format '{{.State.Pid}}' r1)
+	mon=$(ps -o ppid= -p "$pid" | tr -d ' ')
+	kill -9 "$mon"
+	for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	rm -rf "$KRUN"/containers
+	run kiln system restart-containers
+	[ "$status" -eq 0 ]
+	run kiln exec r1 sh -c 'cat /etc/hostname; grep -c localhost /etc/hosts; grep -c " /etc/resolv.conf " /proc/mounts'
+	[ "${lines[0]}" = "${id:0:12}" ]
+	[ "${lines[1]}" = "2" ]
+	[ "${lines[2]}" = "1" ]
+	[ -f "$KRUN/containers/$id/hostname" ]
+	kiln rm -f r1
 }
 
 @test "generated /etc files are bind-mounted and writable under --read-only" {
