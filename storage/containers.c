@@ -1,6 +1,7 @@
 /* Containers: their rows in the DB and their directories. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -232,17 +233,22 @@ int store_container_update(struct store *s, const struct container_info *c, stru
 	return step_done(s, st, "updating the container", e);
 }
 
+/* A kiln mount left in the host's mount namespace (the container's own
+ * mounts go with its namespace): removing through it would be wrong. */
+static void detach_merged(int dirfd, const char *name)
+{
+	_cleanup_free_ char *merged = xasprintf("/proc/self/fd/%d/%s/merged", dirfd, name);
+	if (umount2(merged, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+		log_debug("unmounting %s/merged: %s", name, strerror(errno));
+}
+
 int store_container_dir_discard(struct store *s, int dirfd, const char *name,
 				struct store_tmp *t)
 {
 	_cleanup_kerror_ struct kerror e = { 0 };
-	_cleanup_free_ char *merged = xasprintf("%s/merged", name);
 
 	(void)s;
-	/* A container killed with the host rarely leaves its rootfs mounted,
-	 * but removing through a mount would be wrong: detach it first. */
-	if (umount2(merged, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
-		log_debug("unmounting %s: %s", merged, strerror(errno));
+	detach_merged(dirfd, name);
 	if (t && t->path) {
 		_cleanup_free_ char *dst = xasprintf("%s/ctr-%s", t->path, name);
 		if (renameat(dirfd, name, AT_FDCWD, dst) == 0)
@@ -261,47 +267,67 @@ int store_container_dir_discard(struct store *s, int dirfd, const char *name,
 
 /* Deletes the row and moves the directories away under the store lock, so
  * that the crash clean-up (which sweeps container directories without a
- * row) never sees a removal half done. */
+ * row) never sees a removal half done.  The store's directory goes to
+ * tmp/ctr-<id>, locked before the move: tmp/'s clean-up leaves a locked
+ * entry alone and finishes one whose removal died.  (No tmp/op-* of its
+ * own: on this ext4 every new inode costs, more so amid deletions.)  The
+ * run dir, on a tmpfs, is deleted in place. */
 int store_container_remove(struct store *s, const char *id, struct kerror *e)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	struct store_tmp t = { .lock_fd = -1 };
-	const char *bases[2];
+	_cleanup_free_ char *cdir = NULL, *trash = NULL;
+	_cleanup_close_ int lock = -1;
+	bool moved = false;
 	int r;
 
 	if (!db_is_hex_prefix(id) || strlen(id) != DIGEST_HEX_LEN)
 		return kerror_set(e, EINVAL, "invalid container ID \"%s\"", id);
-	/* On a full disk there may be no room for the tmp directory: the
-	 * directories are then deleted in place. */
 	store_reserve_release(s);
-	if (store_tmp_create(s, &t, NULL) < 0)
-		t.path = NULL;
 	_cleanup_container_info_ struct container_info *gone = NULL;
 	if (store_container_get(s, id, &gone, NULL) < 0)
 		gone = NULL;
+	cdir = store_container_dir(s, id);
+	trash = xasprintf("%s/tmp/ctr-%s", s->root, id);
+	lock = open(cdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (lock >= 0 && flock(lock, LOCK_EX) < 0) {
+		close(lock);
+		lock = -1;
+	}
 	r = store_lock(s, e);
 	if (r < 0)
-		goto out;
+		return r;
 	r = db_prepare(s, "DELETE FROM containers WHERE id = ?", &st, e);
 	if (r == 0) {
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 		r = step_done(s, st, "removing the container", e);
 	}
-	bases[0] = s->root;
-	bases[1] = s->runroot && strcmp(s->runroot, s->root) ? s->runroot : NULL;
-	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(bases); i++) {
-		if (!bases[i])
-			continue;
-		_cleanup_free_ char *dir = xasprintf("%s/containers", bases[i]);
+	for (int i = 0; r == 0 && i < 2; i++) {
+		const char *base = i == 0 ? s->root : s->runroot;
+		if (i == 1 && (!base || !strcmp(base, s->root)))
+			break;
+		_cleanup_free_ char *dir = xasprintf("%s/containers", base);
 		_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0 && store_container_dir_discard(s, fd, id, &t) == -EIO)
+		if (fd < 0)
+			continue;
+		if (i == 0 && lock >= 0) {
+			detach_merged(fd, id);
+			moved = renameat(fd, id, AT_FDCWD, trash) == 0;
+			if (moved || errno == ENOENT)
+				continue;
+		}
+		/* Not locked, not movable (a leftover of the same name), or
+		 * the run dir: deleted in place. */
+		if (store_container_dir_discard(s, fd, id, NULL) == -EIO)
 			r = kerror_set(e, EIO, "removing the directory of container %s", id);
 	}
 	store_unlock(s);
+	if (moved) {
+		_cleanup_kerror_ struct kerror re = { 0 };
+		if (fs_rm_rf(trash, &re) < 0)
+			log_warn("removing container directory: %s", re.msg);
+	}
 	if (r == 0 && gone)
 		store_container_event(s, gone, "destroy", NULL, NULL);
-out:
-	store_tmp_release(&t);
 	return r;
 }
 

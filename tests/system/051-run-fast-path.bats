@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # The fast path of kiln run: the cached seccomp program, the generated /etc
 # files bind-mounted from the run dir (a tmpfs in real use) with their mount
-# points in an init layer there, and the mount point in the run dir.
+# points in an init layer there, the mount point in the run dir, and a
+# removal without a tmp/op-* directory of its own.
 
 bats_require_minimum_version 1.5.0
 load helpers
@@ -115,6 +116,20 @@ bb() {
 	[ "${lines[2]}" = "1" ]
 	[ -f "$KRUN/containers/$id/hostname" ]
 	kiln rm -f r1
+}
+
+@test "a removal that died after moving the directory into tmp/ is finished by the next command" {
+	bb
+	kiln create --name d1 bb true >/dev/null
+	id=$(kiln inspect --format '{{.Id}}' d1)
+	# what store_container_remove leaves when killed after its commit:
+	# the row gone, the directory in tmp/ and no longer locked
+	sqlite3 "$KROOT/kiln.db" "DELETE FROM containers WHERE id = '$id'"
+	mv "$KROOT/containers/$id" "$KROOT/tmp/ctr-$id"
+	run kiln ps -a -q
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	[ -z "$(ls -A "$KROOT/tmp")" ]
 }
 
 @test "generated /etc files are bind-mounted and writable under --read-only" {
