@@ -1,7 +1,7 @@
 # Shared by the benchmarks: a private work dir, tool checks, ratio printing.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-KILN=$top/kiln
+KILN=${KILN_BENCH_BIN:-$top/kiln} # another build to compare: KILN_BENCH_BIN=/path/to/kiln
 need() {
 	for t in "$@"; do
 		command -v "$t" >/dev/null 2>&1 || {

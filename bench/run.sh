@@ -6,12 +6,22 @@
 # unshare floor is reported (long-term goal: 2x).  Missing peers are skipped.
 # Both sides run without a network (kiln --network none, podman --network
 # none): bench/net.sh compares the default (bridge) networks.
+# As in real use, both stores (--root) are on the disk and both runroots
+# on a tmpfs (their defaults, /run/kiln and /run/containers/storage, are
+# on /run): the bench mounts one of its own, and says so.
 . "$(dirname "$0")/lib.sh"
 need python3 busybox unshare
 bench_workdir
+mkdir -p "$work/run"
+if mount -t tmpfs -o mode=0700 bench-runroot "$work/run" 2>/dev/null; then
+	echo "runroots (kiln, podman) on a tmpfs at $work/run; stores on $(df --output=fstype "$work" | tail -1) at $work"
+	trap 'umount -l "$work/run" 2>/dev/null; rm -rf "$work"' EXIT
+else
+	echo "runroots on the disk at $work/run (no tmpfs: mounting one needs root)"
+fi
 "$top/tests/lib/busybox-rootfs.sh" "$work/rootfs"
 tar -C "$work/rootfs" -cf "$work/bb.tar" .
-K="$KILN --root $work/kroot --runroot $work/krun"
+K="$KILN --root $work/kroot --runroot $work/run/kiln"
 $K import "$work/bb.tar" bench/bb >/dev/null
 
 k=$(median_seconds $K run --rm --network none bench/bb true)
@@ -19,7 +29,7 @@ echo "kiln run --rm --network none: $(python3 -c "print(f'{$k*1000:.1f} ms')")"
 $K run -d --name bench-exec --network none bench/bb sleep 100000 >/dev/null
 ke=$(median_seconds $K exec bench-exec true)
 echo "kiln exec: $(python3 -c "print(f'{$ke*1000:.1f} ms')")"
-trap '$K rm -f bench-exec >/dev/null 2>&1; rm -rf "$work"' EXIT
+trap '$K rm -f bench-exec >/dev/null 2>&1; umount -l "$work/run" 2>/dev/null; rm -rf "$work"' EXIT
 
 # kiln ps -a with 100 containers (target < 20 ms): 80 created, 10 exited,
 # 10 running (a running one costs a monitor-lock probe).
@@ -28,7 +38,7 @@ for i in $(seq 10); do $K run --name "bench-x$i" --network none bench/bb true >/
 for i in $(seq 9); do $K run -d --name "bench-r$i" --network none bench/bb sleep 100000 >/dev/null; done
 kp=$(median_seconds $K ps -a)
 echo "kiln ps -a, $($K ps -a -q | wc -l) containers: $(python3 -c "print(f'{$kp*1000:.1f} ms')") (target < 20 ms)"
-trap '$K rm -f -a >/dev/null 2>&1; rm -rf "$work"' EXIT
+trap '$K rm -f -a >/dev/null 2>&1; umount -l "$work/run" 2>/dev/null; rm -rf "$work"' EXIT
 
 u=$(median_seconds unshare -mpfuin --mount-proc chroot "$work/rootfs" true)
 echo "unshare floor: $(python3 -c "print(f'{$u*1000:.1f} ms')")"
@@ -60,7 +70,7 @@ if command -v podman >/dev/null 2>&1; then
 		mkdir -p /etc/containers
 		printf '[containers]\ndefault_ulimits = []\n\n[engine]\nruntime = "runc"\n' > "$conf"
 	fi
-	P="podman --root $work/proot --runroot $work/prun --storage-driver overlay"
+	P="podman --root $work/proot --runroot $work/run/podman --storage-driver overlay"
 	$P import -q "$work/bb.tar" localhost/bench/bb >/dev/null
 	p=$(median_seconds $P run --rm --network none --ulimit host localhost/bench/bb true)
 	ratio "run --rm true (podman, no network)" "$p" "$k" 15
