@@ -376,6 +376,7 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 	bool raw = false;
 	sigset_t set, old;
 	int64_t backoff = 100LL * 1000000;
+	pid_t dying = 0; /* the last run's pasta, killed, maybe not reaped */
 	int r;
 
 	*exit_code = 125;
@@ -446,6 +447,9 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 			rl.hub = &hub;
 	}
 	for (int restarts = o->restarts;; restarts++) {
+		if (dying > 0)
+			waitpid(dying, NULL, 0);
+		dying = 0;
 		if (o->detach && p->interactive && !p->tty) {
 			/* -d -i: stdin is a pipe kiln attach writes to */
 			if (pipe2(inp, O_CLOEXEC) < 0) {
@@ -506,6 +510,7 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 			cgroup_remove(&proc.cg);
 			if (p->runtime)
 				oci_cleanup(s, c->id, p);
+			net_user_end(proc.net_fd, proc.net_pid);
 			net_user_stop(s, c->id);
 			if (p->networks)
 				run_net_release(s, c->id);
@@ -555,8 +560,8 @@ int run_monitor(struct store *s, struct container_info *c, const struct run_plan
 		cgroup_remove(&proc.cg);
 		if (p->runtime)
 			oci_cleanup(s, c->id, p);
-		if (proc.net_fd >= 0)
-			close(proc.net_fd);
+		net_user_end(proc.net_fd, proc.net_pid);
+		dying = proc.net_pid;
 		net_user_stop(s, c->id);
 		if (p->networks)
 			run_net_release(s, c->id);

@@ -5,15 +5,20 @@
  * not open /proc/PID/ns/net of a process with more capabilities than it
  * (the container's init is root of our user namespace); so it gets the
  * namespace as an inherited descriptor, named /proc/self/fd/3, which it
- * may always open.  It forks into the background once the namespace is
- * configured and exits when the namespace is gone.  slirp4netns (no
- * capability dropping) takes the PID; it stops when the descriptor given
- * as --exit-fd closes, which the caller keeps for the container's life. */
+ * may always open.  It does not notice when a namespace given so goes
+ * away: a container's pasta stays in the foreground, our child, killed
+ * when the container ends or we die (its parent-death signal), and is
+ * ready long before its start-up ends (pasta_ready.c).  A build's forks
+ * into the background once it is up, and is stopped through its pid file.
+ * slirp4netns (no capability dropping) takes the PID; it stops when the
+ * descriptor given as --exit-fd closes, which the caller keeps for the
+ * container's life. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -49,13 +54,36 @@ static char *log_tail(const char *log)
 	return xstrdup(nl ? nl + 1 : *text ? text : "no message");
 }
 
-/* Forks and execs argv with stdin/stdout on /dev/null, stderr on log,
- * keep (if >= 0) as descriptor NET_FD and extra (if >= 0) left open. */
-static pid_t spawn_tool(char *const *argv, const char *log, int keep, int extra, bool daemon)
+enum tool_life {
+	TOOL_CHILD,  /* our child until it exits (pasta then forks its daemon) */
+	TOOL_DAEMON, /* out of our session, not our child: its parent exits at once */
+	TOOL_TIED,   /* out of our session, our child, killed when we die */
+};
+
+/* Forks and execs file (looked up in $PATH without a slash) with argv,
+ * stdin/stdout on /dev/null, stderr on log, keep (if >= 0) as descriptor
+ * NET_FD and extra (if >= 0) left open. */
+static pid_t spawn_tool(const char *file, char *const *argv, const char *log, int keep,
+			int extra, enum tool_life life)
 {
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid != 0)
 		return pid;
+	if (life == TOOL_TIED) {
+		/* Not in the terminal's process group (a ^C is the
+		 * container's), and gone with us even after a SIGKILL. */
+		setsid();
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+			_exit(126);
+	}
+	/* Our blocked signals (the monitor's signalfd set) are not the
+	 * tool's: pasta would never reap its helpers (SIGCHLD). */
+	sigset_t none;
+	sigemptyset(&none);
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* In the container's run dir: relative socket paths stay short. */
 	_cleanup_free_ char *dir = xstrdup(log);
 	*strrchr(dir, '/') = '\0';
@@ -70,14 +98,14 @@ static pid_t spawn_tool(char *const *argv, const char *log, int keep, int extra,
 		_exit(126);
 	if (extra >= 0)
 		fcntl(extra, F_SETFD, 0);
-	if (daemon) {
+	if (life == TOOL_DAEMON) {
 		/* Out of the caller's session; the intermediate exits at once. */
 		setsid();
 		pid_t g = fork();
 		if (g != 0)
 			_exit(g < 0 ? 126 : 0);
 	}
-	execvp(argv[0], argv);
+	execvp(file, argv);
 	_exit(127);
 }
 
@@ -112,11 +140,36 @@ static char *pasta_ports(char *const *ports, bool udp)
 	return buf_steal(&b);
 }
 
-/* Starts pasta for the namespace nsfd, publishing ports; its pid in *tool. */
-static int begin_pasta(char *const *ports, int nsfd, const char *logdir, const char *log,
-		       pid_t *tool, struct kerror *e)
+/* pasta's executable.  On a CPU with AVX2, pasta re-executes itself as its
+ * AVX2 build (about 1.5 ms here) unless it already is that build, which
+ * the packages install beside it as pasta.avx2: that one is started. */
+static char *pasta_file(void)
 {
-	_cleanup_free_ char *pidfile = xasprintf("%s/pasta.pid", logdir);
+	struct kerror e = { 0 };
+	char *path = NULL;
+	if (run_oci_runtime_path("pasta", &path, &e) < 0) {
+		kerror_release(&e);
+		return xstrdup("pasta"); /* execvp's 127 says it is missing */
+	}
+#ifdef __x86_64__
+	if (__builtin_cpu_supports("avx2")) {
+		char *avx2 = xasprintf("%s.avx2", path);
+		if (access(avx2, X_OK) == 0) {
+			free(path);
+			return avx2;
+		}
+		free(avx2);
+	}
+#endif
+	return path;
+}
+
+/* Starts pasta for the namespace nsfd, publishing ports; its pid in *tool.
+ * In the foreground, it stays the process we started. */
+static int begin_pasta(char *const *ports, int nsfd, const char *logdir, const char *log,
+		       bool foreground, pid_t *tool, struct kerror *e)
+{
+	_cleanup_free_ char *pidfile = xasprintf("%s/" PASTA_PID_FILE, logdir);
 	_cleanup_free_ char *tcp = pasta_ports(ports, false);
 	_cleanup_free_ char *udp = pasta_ports(ports, true);
 	char fdpath[32];
@@ -127,8 +180,10 @@ static int begin_pasta(char *const *ports, int nsfd, const char *logdir, const c
 	 * "nobody" (it is root only of our user namespace, or real root). */
 	char *argv[] = { "pasta", "--config-net", "--quiet", "--runas", "0:0",
 			 "-t", tcp, "-u", udp, "-T", "none", "-U", "none",
-			 "--netns", fdpath, "--pid", pidfile, NULL };
-	*tool = spawn_tool(argv, log, nsfd, -1, false);
+			 "--netns", fdpath, "--pid", pidfile,
+			 foreground ? "--foreground" : NULL, NULL };
+	_cleanup_free_ char *file = pasta_file();
+	*tool = spawn_tool(file, argv, log, nsfd, -1, foreground ? TOOL_TIED : TOOL_CHILD);
 	if (*tool < 0)
 		return kerror_sys(e, errno, "starting pasta");
 	return 0;
@@ -140,7 +195,7 @@ static int start_pasta(char *const *ports, int nsfd, const char *logdir, const c
 		       struct kerror *e)
 {
 	pid_t tool;
-	int r = begin_pasta(ports, nsfd, logdir, log, &tool, e);
+	int r = begin_pasta(ports, nsfd, logdir, log, false, &tool, e);
 	return r < 0 ? r : wait_tool(tool, "pasta", log, e);
 }
 
@@ -207,7 +262,7 @@ static int begin_slirp(pid_t pid, bool api, struct net_user_pending *n, struct k
 	argv[i++] = pidstr;
 	argv[i++] = "tap0";
 	argv[i] = NULL;
-	n->tool = spawn_tool(argv, n->log, exitp[0], readyp[1], true);
+	n->tool = spawn_tool(argv[0], argv, n->log, exitp[0], readyp[1], TOOL_DAEMON);
 	close(exitp[0]);
 	close(readyp[1]);
 	if (n->tool < 0) {
@@ -247,10 +302,45 @@ static void pending_release(struct net_user_pending *n)
 		close(n->exit_w);
 	if (n->ready_r >= 0)
 		close(n->ready_r);
+	pasta_ready_release(&n->ready);
 	free(n->logdir);
 	free(n->log);
 	memset(n, 0, sizeof(*n));
 	n->exit_w = n->ready_r = -1;
+	pasta_ready_init(&n->ready);
+}
+
+static int begin_ctr_pasta(const struct run_plan *p, pid_t pid, struct net_user_pending *n,
+			   struct kerror *e)
+{
+	_cleanup_free_ char *nspath = xasprintf("/proc/%d/ns/net", (int)pid);
+	_cleanup_close_ int nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
+	int r;
+	if (nsfd < 0)
+		return kerror_sys(e, errno, "opening \"%s\"", nspath);
+	r = pasta_ready_open(&n->ready, pid, nsfd, p->ports != NULL, n->logdir, e);
+	if (r == 0)
+		r = begin_pasta(p->ports, nsfd, n->logdir, n->log, true, &n->tool, e);
+	return r;
+}
+
+static int finish_ctr_pasta(struct net_user_pending *n, pid_t *keep_pid, struct kerror *e)
+{
+	int r = pasta_ready_wait(&n->ready, n->tool, e);
+	if (r == 1) {
+		/* in the foreground, any exit is a failure */
+		r = wait_tool(n->tool, "pasta", n->log, e);
+		if (r == 0) {
+			_cleanup_free_ char *why = log_tail(n->log);
+			r = kerror_set(e, EIO, "pasta exited: %s", why);
+		}
+		return r;
+	}
+	if (r < 0)
+		net_user_end(-1, n->tool);
+	else
+		*keep_pid = n->tool;
+	return r;
 }
 
 int net_user_begin(const struct run_plan *p, pid_t pid, const char *logdir,
@@ -260,6 +350,7 @@ int net_user_begin(const struct run_plan *p, pid_t pid, const char *logdir,
 
 	memset(n, 0, sizeof(*n));
 	n->exit_w = n->ready_r = -1;
+	pasta_ready_init(&n->ready);
 	n->pasta = !strcmp(p->network, "pasta");
 	if ((r = check_tun(p->network, e)) < 0)
 		return r;
@@ -268,39 +359,46 @@ int net_user_begin(const struct run_plan *p, pid_t pid, const char *logdir,
 	n->logdir = xstrdup(logdir);
 	n->log = xasprintf("%s/network.log", logdir);
 	unlink(n->log);
-	if (n->pasta) {
-		_cleanup_free_ char *nspath = xasprintf("/proc/%d/ns/net", (int)pid);
-		_cleanup_close_ int nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
-		r = nsfd < 0 ? kerror_sys(e, errno, "opening \"%s\"", nspath)
-			     : begin_pasta(p->ports, nsfd, logdir, n->log, &n->tool, e);
-	} else {
-		r = begin_slirp(pid, p->ports != NULL, n, e);
-	}
+	r = n->pasta ? begin_ctr_pasta(p, pid, n, e) : begin_slirp(pid, p->ports != NULL, n, e);
 	if (r < 0)
 		pending_release(n);
 	return r;
 }
 
 int net_user_finish(const struct run_plan *p, struct net_user_pending *n, int *keep_fd,
-		    struct kerror *e)
+		    pid_t *keep_pid, struct kerror *e)
 {
 	int r;
 
 	*keep_fd = -1;
-	r = n->pasta ? wait_tool(n->tool, "pasta", n->log, e) : finish_slirp(p, n, keep_fd, e);
+	*keep_pid = 0;
+	r = n->pasta ? finish_ctr_pasta(n, keep_pid, e) : finish_slirp(p, n, keep_fd, e);
 	pending_release(n);
 	return r;
 }
 
 int net_user_start(const struct run_plan *p, pid_t pid, const char *logdir, int *keep_fd,
-		   struct kerror *e)
+		   pid_t *keep_pid, struct kerror *e)
 {
 	struct net_user_pending n;
 	int r;
 
 	*keep_fd = -1;
+	*keep_pid = 0;
 	r = net_user_begin(p, pid, logdir, &n, e);
-	return r < 0 ? r : net_user_finish(p, &n, keep_fd, e);
+	return r < 0 ? r : net_user_finish(p, &n, keep_fd, keep_pid, e);
+}
+
+void net_user_end(int keep_fd, pid_t keep_pid)
+{
+	if (keep_fd >= 0)
+		close(keep_fd);
+	if (keep_pid > 0) {
+		/* Its exit takes a while (the tap device's removal waits for
+		 * the kernel's grace periods): reaped now only if done. */
+		kill(keep_pid, SIGKILL);
+		waitpid(keep_pid, NULL, WNOHANG);
+	}
 }
 
 int net_user_pasta_ns(int nsfd, const char *dir, struct kerror *e)
@@ -314,7 +412,7 @@ int net_user_pasta_ns(int nsfd, const char *dir, struct kerror *e)
 
 void net_user_pasta_stop(const char *dir)
 {
-	_cleanup_free_ char *pidfile = xasprintf("%s/pasta.pid", dir);
+	_cleanup_free_ char *pidfile = xasprintf("%s/" PASTA_PID_FILE, dir);
 	_cleanup_free_ char *text = NULL, *cmd = NULL, *cmdpath = NULL;
 	struct kerror e = { 0 };
 	size_t len;

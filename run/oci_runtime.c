@@ -317,7 +317,7 @@ int oci_spawn(struct store *s, const char *id, const struct run_plan *p,
 	if (r == 0 && p->tty && (r = out->pty_master = console_take(console_fd, e)) < 0)
 		out->pty_master = -1;
 	if (r == 0 && user_net)
-		r = net_user_start(p, pid, rundir, &out->net_fd, e);
+		r = net_user_start(p, pid, rundir, &out->net_fd, &out->net_pid, e);
 	if (r == 0 && bridge)
 		r = run_net_setup(s, id, p, pid, e);
 	if (r < 0)
@@ -335,9 +335,9 @@ fail:
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 	}
-	if (out->net_fd >= 0)
-		close(out->net_fd);
+	net_user_end(out->net_fd, out->net_pid);
 	out->net_fd = -1;
+	out->net_pid = 0;
 	if (out->pty_master >= 0)
 		close(out->pty_master);
 	out->pty_master = -1;

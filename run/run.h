@@ -254,6 +254,12 @@ struct run_port {
 };
 /* Splits a canonical string; -EINVAL if malformed. */
 int run_port_split(const char *canonical, struct run_port *out);
+/* The families with a default route (not a reject route) in the texts of
+ * /proc/net/route and /proc/net/ipv6_route (either may be NULL), as
+ * RUN_ROUTE_* bits (pasta_ready.c). */
+#define RUN_ROUTE_V4 1u
+#define RUN_ROUTE_V6 2u
+unsigned run_default_route_families(const char *route, const char *ipv6_route);
 /* ---- bridge networking (net.c, net_networks.c, net_plan.c, net_info.c) -----
  * Root's default (network mode "bridge") is the bridge network "kiln" (bridge kiln0, subnet
  * 10.91.0.0/24 or [network] default_subnet of $KILN_CONTAINERS_CONF /
@@ -387,6 +393,7 @@ struct run_proc {
 	int pty_master; /* -1 without a tty */
 	struct cgroup cg;
 	int net_fd;     /* slirp4netns' exit fd: close once the container is gone */
+	pid_t net_pid;  /* pasta: killed (net_user_end) once the container is gone */
 };
 
 /* Creates the container's directory with its upper and work dirs (the

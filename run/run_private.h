@@ -71,29 +71,56 @@ int mounts_move_tree(int tree, const char *target, bool file, struct kerror *e);
  * target's content (owners, modes, links) into it. */
 int volume_copy_up(int tree, const char *target, struct kerror *e);
 
+/* pasta's pid file, in the container's run dir (or a build's). */
+#define PASTA_PID_FILE "pasta.pid"
+
+/* When pasta is ready (pasta_ready.c): without published ports, once the
+ * namespace of ctr (the container's init) has a default route for each
+ * family the host has one for; with ports (or no such family), once pasta
+ * wrote its pid file dir/PASTA_PID_FILE, which pasta_ready_open removes.  open
+ * comes before pasta starts (no route may be missed); wait returns 0 when
+ * ready, 1 when pasta exited first (its status says why). */
+struct pasta_ready {
+	pid_t ctr;
+	unsigned want; /* RUN_ROUTE_* */
+	int nl;        /* a route netlink socket in the namespace, or -1 */
+	char *pidfile;
+};
+void pasta_ready_init(struct pasta_ready *w);
+int pasta_ready_open(struct pasta_ready *w, pid_t ctr, int nsfd, bool ports, const char *dir,
+		     struct kerror *e);
+int pasta_ready_wait(struct pasta_ready *w, pid_t tool, struct kerror *e);
+void pasta_ready_release(struct pasta_ready *w);
+
 /* Starts pasta or slirp4netns (p->network) for the network namespace of
  * pid, publishing p->ports; their messages go to logdir/network.log.
  * net_user_begin only starts the tool (so that the container's own set-up
  * runs while it configures the namespace); net_user_finish waits until the
  * namespace is configured and the ports are published, and must follow
- * every successful begin (it also releases *n on failure).  *keep_fd: a
- * descriptor to keep open for the container's life (slirp4netns exits
- * when it closes), -1 if none (pasta exits with the namespace).  begin
- * fails with a clear message when /dev/net/tun is unusable. */
+ * every successful begin (it also releases *n on failure).  What the
+ * container's life keeps: *keep_fd, a descriptor to hold open
+ * (slirp4netns exits when it closes), and *keep_pid, pasta (our child,
+ * in the foreground, killed with us), for net_user_end; -1 and 0 when
+ * none.  begin fails with a clear message when /dev/net/tun is unusable. */
 struct net_user_pending {
 	pid_t tool;       /* the started tool (its parent, for slirp4netns) */
 	bool pasta;
 	int exit_w;       /* slirp4netns: --exit-fd's other end */
 	int ready_r;      /* slirp4netns: --ready-fd's other end */
+	struct pasta_ready ready;
 	char *logdir, *log;
 };
 int net_user_begin(const struct run_plan *p, pid_t pid, const char *logdir,
 		   struct net_user_pending *n, struct kerror *e);
 int net_user_finish(const struct run_plan *p, struct net_user_pending *n, int *keep_fd,
-		    struct kerror *e);
+		    pid_t *keep_pid, struct kerror *e);
 /* Both at once. */
 int net_user_start(const struct run_plan *p, pid_t pid, const char *logdir, int *keep_fd,
-		   struct kerror *e);
+		   pid_t *keep_pid, struct kerror *e);
+/* Closes keep_fd and kills keep_pid (either may be unset), which may stay
+ * a zombie for a while: a caller that goes on (a monitor that restarts the
+ * container) reaps it with waitpid before it starts the next. */
+void net_user_end(int keep_fd, pid_t keep_pid);
 
 /* Stops the container's pasta (its pid file in the container's run dir),
  * which does not notice that a namespace given by descriptor went away:

@@ -484,16 +484,16 @@ int run_spawn(struct store *s, const char *id, const struct run_plan *p,
 			/* the child died: its error comes through the pipe */
 		}
 		if (net_begun) {
-			r = net_user_finish(p, &net, &out->net_fd, e);
+			r = net_user_finish(p, &net, &out->net_fd, &out->net_pid, e);
 		}
 		if (r == 0 && bridge)
 			r = run_net_setup(s, id, p, pid, e);
 		if (r < 0) {
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
-			if (out->net_fd >= 0)
-				close(out->net_fd);
+			net_user_end(out->net_fd, out->net_pid);
 			out->net_fd = -1;
+			out->net_pid = 0;
 			cgroup_remove(&out->cg);
 			out->pid = 0;
 			return r;
@@ -515,9 +515,9 @@ int run_spawn(struct store *s, const char *id, const struct run_plan *p,
 		return 0; /* exec'd */
 	waitpid(pid, NULL, 0);
 	out->pid = 0;
-	if (out->net_fd >= 0)
-		close(out->net_fd);
+	net_user_end(out->net_fd, out->net_pid);
 	out->net_fd = -1;
+	out->net_pid = 0;
 	if (out->pty_master >= 0)
 		close(out->pty_master);
 	out->pty_master = -1;

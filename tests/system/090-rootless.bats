@@ -317,8 +317,30 @@ EOF
 	[ -n "$mon" ]
 	pgrep -u "$RL_USER" -f "pasta --config-net" >/dev/null
 	kill -9 $mon
-	sleep 0.3
+	# pasta is the monitor's child, killed with it (no kiln command
+	# needed to find it).
+	for _ in $(seq 20); do
+		pgrep -u "$RL_USER" -f "pasta --config-net" >/dev/null || break
+		sleep 0.1
+	done
+	run pgrep -u "$RL_USER" -f "pasta --config-net"
+	[ "$status" -ne 0 ]
 	kr ps -a >/dev/null
+}
+
+@test "rootless: pasta with published ports: bound when run -d returns; a taken port is an error" {
+	command -v pasta >/dev/null || skip "pasta is not installed (passt)"
+	local port
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	kr run -d --name pp -p "127.0.0.1:$port:80" bb sleep 100
+	# pasta's listener takes the connection at once: run waited for
+	# the ports, not only for the namespace's routes.
+	python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), timeout=2)"
+	# The same port again: pasta cannot bind it.
+	run kr run --rm -p "127.0.0.1:$port:80" bb true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"pasta"*"$port"* ]]
+	kr rm -f pp
 	run pgrep -u "$RL_USER" -f "pasta --config-net"
 	[ "$status" -ne 0 ]
 }

@@ -624,6 +624,41 @@ static void test_cidr(void **state)
 	assert_false(net_parse_ip("256.1.1.1", &a));
 }
 
+/* pasta's readiness: which families have a default route, from the texts
+ * of /proc/net/route and /proc/net/ipv6_route (a fresh namespace's ::/0
+ * reject route on lo does not count). */
+static void test_default_routes(void **state)
+{
+	const char *v4_hdr = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask"
+			     "\t\tMTU\tWindow\tIRTT\n";
+	const char *v4_net = "eth0\t0000020A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n";
+	const char *v4_def = "eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n";
+	const char *v6_lo = "00000000000000000000000000000000 00 00000000000000000000000000000000 00 "
+			    "00000000000000000000000000000000 ffffffff 00000001 00000000 00200200"
+			    "       lo\n";
+	const char *v6_net = "fd000000000000000000000000000000 40 00000000000000000000000000000000 00 "
+			     "00000000000000000000000000000000 00000100 00000001 00000000 00000001"
+			     "     eth0\n";
+	const char *v6_def = "00000000000000000000000000000000 00 00000000000000000000000000000000 00 "
+			     "fd000000000000000000000000000001 00000400 00000003 00000000 00000003"
+			     "     eth0\n";
+	char *v4 = xasprintf("%s%s%s", v4_hdr, v4_net, v4_def);
+	char *v6 = xasprintf("%s%s%s", v6_net, v6_lo, v6_def);
+	char *v4_only_net = xasprintf("%s%s", v4_hdr, v4_net);
+	char *v6_lo_net = xasprintf("%s%s", v6_lo, v6_net);
+	(void)state;
+	assert_int_equal(run_default_route_families(v4, v6), RUN_ROUTE_V4 | RUN_ROUTE_V6);
+	assert_int_equal(run_default_route_families(v4, v6_lo_net), RUN_ROUTE_V4);
+	assert_int_equal(run_default_route_families(v4_only_net, v6), RUN_ROUTE_V6);
+	assert_int_equal(run_default_route_families(v4_hdr, v6_lo), 0);
+	assert_int_equal(run_default_route_families(NULL, NULL), 0);
+	assert_int_equal(run_default_route_families("", "garbage\n"), 0);
+	free(v4);
+	free(v6);
+	free(v4_only_net);
+	free(v6_lo_net);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -635,6 +670,7 @@ int main(void)
 		cmocka_unit_test(test_build_net_parse),
 		cmocka_unit_test(test_subid_find),    cmocka_unit_test(test_ports),
 		cmocka_unit_test(test_net_ports),     cmocka_unit_test(test_cidr),
+		cmocka_unit_test(test_default_routes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
