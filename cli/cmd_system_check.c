@@ -174,6 +174,12 @@ int cmd_system_reset(struct cli *c, int argc, char **argv, struct kerror *e)
 			fclose(stdout);
 		stdout = saved;
 	}
+	/* A syncer still running holds the store open (a store on its own
+	 * filesystem could not be unmounted after the reset). */
+	{
+		_cleanup_kerror_ struct kerror we = { 0 };
+		store_sync_wait(c->store, &we);
+	}
 	store_close(c->store);
 	c->store = NULL;
 	r = wipe(root, e);

@@ -283,6 +283,10 @@ int main(int argc, char **argv)
 	const struct command *cmd;
 	int opt, r;
 
+	/* The syncer a commit started (storage/syncer.c). */
+	if (argc >= 2 && strcmp(argv[1], STORE_SYNCER_ARG) == 0)
+		return store_syncer_main(argc, argv);
+	store_background_sync(true);
 	log_set_level(LOG_WARN);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+hv", globals, NULL)) != -1) {

@@ -205,12 +205,18 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 /* The same with the temporary file in tmpdir (same filesystem as path). */
 int fs_write_atomic_in(const char *tmpdir, const char *path, const void *data, size_t len,
 		       mode_t mode, struct kerror *e);
+/* The same without fsync: the caller makes it durable later (syncfs). */
+int fs_write_atomic_unsynced_in(const char *tmpdir, const char *path, const void *data,
+				size_t len, mode_t mode, struct kerror *e);
 /* Reads a whole file; refuses files larger than max bytes.  The result is
  * NUL-terminated (not counted in *len). */
 int fs_read_file(const char *path, size_t max, char **out, size_t *len, struct kerror *e);
 int fs_read_fd(int fd, size_t max, const char *what, char **out, size_t *len,
 	       struct kerror *e);
 int fs_fsync_dir(const char *dir, struct kerror *e);
+/* stdin, stdout and stderr on /dev/null (async-signal-safe: for a child
+ * between fork and exec). */
+void fs_stdio_to_devnull(void);
 /* Writes all of buf, retrying on EINTR and short writes. */
 int fs_write_all(int fd, const void *buf, size_t len);
 bool fs_exists(const char *path);

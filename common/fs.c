@@ -149,8 +149,8 @@ int fs_fsync_dir(const char *dir, struct kerror *e)
 	return 0;
 }
 
-int fs_write_atomic_in(const char *tmpdir, const char *path, const void *data, size_t len,
-		       mode_t mode, struct kerror *e)
+static int write_atomic(const char *tmpdir, const char *path, const void *data, size_t len,
+			mode_t mode, bool sync, struct kerror *e)
 {
 	_cleanup_free_ char *dir = xstrdup(path);
 	_cleanup_free_ char *tmp = NULL;
@@ -171,7 +171,7 @@ int fs_write_atomic_in(const char *tmpdir, const char *path, const void *data, s
 	r = fs_write_all(fd, data, len);
 	if (r == 0 && fchmod(fd, mode) < 0)
 		r = -errno;
-	if (r == 0 && fsync(fd) < 0)
+	if (r == 0 && sync && fsync(fd) < 0)
 		r = -errno;
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
@@ -179,7 +179,19 @@ int fs_write_atomic_in(const char *tmpdir, const char *path, const void *data, s
 		unlink(tmp);
 		return kerror_sys(e, -r, "writing \"%s\"", path);
 	}
-	return fs_fsync_dir(dir, e);
+	return sync ? fs_fsync_dir(dir, e) : 0;
+}
+
+int fs_write_atomic_in(const char *tmpdir, const char *path, const void *data, size_t len,
+		       mode_t mode, struct kerror *e)
+{
+	return write_atomic(tmpdir, path, data, len, mode, true, e);
+}
+
+int fs_write_atomic_unsynced_in(const char *tmpdir, const char *path, const void *data,
+				size_t len, mode_t mode, struct kerror *e)
+{
+	return write_atomic(tmpdir, path, data, len, mode, false, e);
 }
 
 int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
@@ -353,4 +365,16 @@ char *fs_read_in_root(int rootfd, const char *rel, size_t max)
 		fs_read_fd(fd, max, rel, &data, &len, &e);
 	kerror_release(&e);
 	return data;
+}
+
+void fs_stdio_to_devnull(void)
+{
+	int null = open("/dev/null", O_RDWR);
+	if (null < 0)
+		return;
+	dup2(null, 0);
+	dup2(null, 1);
+	dup2(null, 2);
+	if (null > 2)
+		close(null);
 }

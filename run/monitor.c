@@ -647,7 +647,7 @@ int run_detached(const struct store_opts *so, struct container_info *c,
 		struct kerror me = { 0 };
 		struct run_monitor_opts mo = { .detach = true, .remove = remove, .ready_fd = ready[1],
 					       .restarts = restarts };
-		int code, null;
+		int code;
 		/* The caller's descriptors (a test harness's pipes, a
 		 * terminal) must not be held by the monitor: keep only the
 		 * ready pipe, as fd 3. */
@@ -659,14 +659,7 @@ int run_detached(const struct store_opts *so, struct container_info *c,
 		}
 		fcntl(3, F_SETFD, FD_CLOEXEC);
 		close_range(4, ~0U, 0);
-		null = open("/dev/null", O_RDWR);
-		if (null >= 0) {
-			dup2(null, 0);
-			dup2(null, 1);
-			dup2(null, 2);
-			if (null > 2)
-				close(null);
-		}
+		fs_stdio_to_devnull();
 		/* Our own connection: SQLite handles do not survive fork. */
 		if (store_open(so, &ms, &me) < 0) {
 			report_ready(ready[1], 125, &me);

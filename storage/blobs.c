@@ -21,8 +21,8 @@ bool store_blob_exists(struct store *s, const char *digest)
 	return access(p, F_OK) == 0;
 }
 
-int store_blob_put(struct store *s, const void *data, size_t len, const char *expect,
-		   char digest[DIGEST_STR_LEN + 1], struct kerror *e)
+static int blob_put(struct store *s, const void *data, size_t len, const char *expect,
+		    bool sync, bool *written, char digest[DIGEST_STR_LEN + 1], struct kerror *e)
 {
 	_cleanup_free_ char *path = NULL;
 
@@ -38,9 +38,24 @@ int store_blob_put(struct store *s, const void *data, size_t len, const char *ex
 	int r = store_lock(s, e);
 	if (r < 0)
 		return r;
-	r = fs_write_atomic_in(tmpdir, path, data, len, 0644, e);
+	r = sync ? fs_write_atomic_in(tmpdir, path, data, len, 0644, e)
+		 : fs_write_atomic_unsynced_in(tmpdir, path, data, len, 0644, e);
 	store_unlock(s);
+	if (r == 0 && written)
+		*written = true;
 	return r;
+}
+
+int store_blob_put(struct store *s, const void *data, size_t len, const char *expect,
+		   char digest[DIGEST_STR_LEN + 1], struct kerror *e)
+{
+	return blob_put(s, data, len, expect, true, NULL, digest, e);
+}
+
+int store_blob_put_unsynced(struct store *s, const void *data, size_t len, bool *written,
+			    char digest[DIGEST_STR_LEN + 1], struct kerror *e)
+{
+	return blob_put(s, data, len, NULL, false, written, digest, e);
 }
 
 int store_blob_get(struct store *s, const char *digest, size_t max, char **data, size_t *len,

@@ -17,11 +17,16 @@ struct lrow {
 	char *id, *parent, *diff_id, *blob, *blob_type;
 	bool bad;     /* broken beyond repair: the images using it go */
 	bool used;    /* reached from an image */
+	bool checked; /* to be checked (all of them unless only the unsynced) */
+	bool rebuild; /* its directory may have lost files: re-extract its blob */
 };
 
 struct check {
 	struct store *s;
 	const struct store_check_opts *o;
+	/* The recovery of unsynced layers (syncer.c): only these layers are
+	 * checked, and only what their loss breaks (images, containers). */
+	const struct unsynced_set *unsynced;
 	struct store_check_report *rep;
 	struct store_tmp t;
 	struct lrow *layers;
@@ -188,9 +193,12 @@ static int rebuild_layer(struct check *c, struct lrow *l, struct kerror *e)
 	r = store_stage_layer(c->s, &c->t, fd, parent, &sl, e);
 	if (r == 0 && (strcmp(sl.diff_id, l->diff_id) != 0 || strcmp(digest_hex(sl.chain_id), l->id)))
 		r = kerror_set(e, EBADMSG, "its blob unpacks to %s, not %s", sl.diff_id, l->diff_id);
+	/* Its files reach the disk before it replaces what is there. */
+	if (r == 0 && syncfs(c->s->root_fd) < 0)
+		r = kerror_sys(e, errno, "syncing the store");
 	if (r == 0) {
 		_cleanup_kerror_ struct kerror e2 = { 0 };
-		fs_rm_rf(dst, &e2); /* a directory without diff/ */
+		fs_rm_rf(dst, &e2); /* what is left of it */
 		if (rename(sl.dir, dst) < 0)
 			r = kerror_sys(e, errno, "renaming into \"%s\"", dst);
 	}
@@ -229,6 +237,18 @@ static void check_layer(struct check *c, struct lrow *l)
 	if (l->blob && (why = blob_problem(c, l->blob))) {
 		l->bad = true;
 		problem(c, c->o->repair, "layer %s: %s", l->id, why);
+		return;
+	}
+	if (l->rebuild && l->blob) {
+		/* A blob-backed directory cannot be re-hashed against its diff
+		 * ID (its tar is not re-created byte for byte): re-extracting the
+		 * sound blob checks the diff ID and restores any lost file. */
+		_cleanup_kerror_ struct kerror e = { 0 };
+		if (rebuild_layer(c, l, &e) < 0) {
+			l->bad = true;
+			problem(c, true, "layer %s: rebuilding its directory failed: %s", l->id,
+				e.msg);
+		}
 		return;
 	}
 	if (stat(diff, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
@@ -330,7 +350,7 @@ static int check_images(struct check *c, struct kerror *e)
 		while (sqlite3_step(h) == SQLITE_ROW)
 			mark_used(c, (const char *)sqlite3_column_text(h, 0));
 	}
-	for (size_t i = 0; i < c->nl; i++)
+	for (size_t i = 0; i < c->nl && !c->unsynced; i++)
 		if (!c->layers[i].used && !c->layers[i].bad)
 			problem(c, c->o->repair, "layer %s: no image uses it", c->layers[i].id);
 	return 0;
@@ -482,16 +502,58 @@ void store_check_report_release(struct store_check_report *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* Marks the layers to check: all, or those the recovery names. */
+static void select_layers(struct check *c)
+{
+	for (size_t i = 0; i < c->nl; i++)
+		c->layers[i].checked = !c->unsynced;
+	for (size_t i = 0; c->unsynced && c->unsynced->layers && c->unsynced->layers[i]; i++) {
+		struct lrow *l = find_layer(c, c->unsynced->layers[i]);
+		if (l) {
+			l->checked = true;
+			l->rebuild = c->unsynced->rebuild[i];
+		}
+	}
+}
+
+/* What the whole-store check adds to the layers and images: rows and
+ * files nothing references. */
+static int check_leftovers(struct check *c, struct kerror *e)
+{
+	int r;
+
+	check_layer_dirs(c);
+	r = check_dangling(c, "SELECT name, image_id FROM names WHERE image_id NOT IN "
+			      "(SELECT id FROM images)", "name", e);
+	if (r == 0)
+		r = check_dangling(c, "SELECT repo_digest, image_id FROM repo_digests WHERE "
+				      "image_id NOT IN (SELECT id FROM images)", "repo digest", e);
+	if (r == 0)
+		r = check_dangling(c, "SELECT sig_digest, image_id FROM signatures WHERE "
+				      "image_id NOT IN (SELECT id FROM images)", "signature", e);
+	if (r == 0)
+		r = check_blobs(c, e);
+	if (r < 0)
+		return r;
+	check_container_dirs(c, c->s->root);
+	if (c->s->runroot && strcmp(c->s->runroot, c->s->root) != 0)
+		check_container_dirs(c, c->s->runroot);
+	return 0;
+}
+
 static int check_locked(struct check *c, struct kerror *e)
 {
 	int r;
 
-	check_tmp(c);
+	if (!c->unsynced)
+		check_tmp(c);
 	r = load_layers(c, e);
 	if (r < 0)
 		return r;
+	select_layers(c);
 	for (size_t i = 0; i < c->nl; i++)
-		check_layer(c, &c->layers[i]);
+		if (c->layers[i].checked)
+			check_layer(c, &c->layers[i]);
 	/* A layer on a damaged parent cannot be used either. */
 	for (bool changed = true; changed;) {
 		changed = false;
@@ -504,35 +566,20 @@ static int check_locked(struct check *c, struct kerror *e)
 			}
 		}
 	}
-	check_layer_dirs(c);
 	r = check_images(c, e);
 	if (r == 0)
-		r = check_dangling(c, "SELECT name, image_id FROM names WHERE image_id NOT IN "
-				      "(SELECT id FROM images)", "name", e);
-	if (r == 0)
-		r = check_dangling(c, "SELECT repo_digest, image_id FROM repo_digests WHERE "
-				      "image_id NOT IN (SELECT id FROM images)", "repo digest", e);
-	if (r == 0)
-		r = check_dangling(c, "SELECT sig_digest, image_id FROM signatures WHERE "
-				      "image_id NOT IN (SELECT id FROM images)", "signature", e);
-	if (r == 0)
 		r = check_containers(c, e);
-	if (r == 0)
-		r = check_blobs(c, e);
-	if (r < 0)
-		return r;
-	check_container_dirs(c, c->s->root);
-	if (c->s->runroot && strcmp(c->s->runroot, c->s->root) != 0)
-		check_container_dirs(c, c->s->runroot);
-	if (c->o->repair && c->rep->n)
+	if (r == 0 && !c->unsynced)
+		r = check_leftovers(c, e);
+	if (r == 0 && c->o->repair && c->rep->n)
 		r = repair(c, e);
 	return r;
 }
 
-int store_check(struct store *s, const struct store_check_opts *o,
-		struct store_check_report *rep, struct kerror *e)
+static int run_check(struct store *s, const struct store_check_opts *o,
+		     const struct unsynced_set *u, struct store_check_report *rep, struct kerror *e)
 {
-	struct check c = { .s = s, .o = o, .rep = rep, .t = { .lock_fd = -1 } };
+	struct check c = { .s = s, .o = o, .unsynced = u, .rep = rep, .t = { .lock_fd = -1 } };
 	int r;
 
 	memset(rep, 0, sizeof(*rep));
@@ -564,4 +611,17 @@ int store_check(struct store *s, const struct store_check_opts *o,
 	strv_free(c.drop_containers);
 	strv_free(c.forget_manifest);
 	return r;
+}
+
+int store_check(struct store *s, const struct store_check_opts *o,
+		struct store_check_report *rep, struct kerror *e)
+{
+	return run_check(s, o, NULL, rep, e);
+}
+
+int store_check_unsynced(struct store *s, const struct unsynced_set *u,
+			 struct store_check_report *rep, struct kerror *e)
+{
+	static const struct store_check_opts o = { .repair = true };
+	return run_check(s, &o, u, rep, e);
 }

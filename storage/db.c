@@ -124,6 +124,16 @@ static const char *const migrations[] = {
 	"  created INTEGER NOT NULL,"
 	"  infra_id TEXT NOT NULL DEFAULT '',"
 	"  config TEXT NOT NULL);",
+	/* 10 → 11: what a commit wrote without waiting for the disk (a layer's
+	 * directory and blob, or an image's config and manifest blobs), until
+	 * the syncer started by that commit (batch) has synced the store;
+	 * mount: the boot and mount the files were written under (syncer.c) */
+	"CREATE TABLE unsynced ("
+	"  batch TEXT NOT NULL,"
+	"  mount TEXT NOT NULL,"
+	"  layer TEXT,"
+	"  image TEXT);"
+	"CREATE INDEX unsynced_batch ON unsynced(batch);",
 };
 
 int store_schema_version(void)

@@ -49,8 +49,8 @@ static bool layer_row_exists(struct store *s, const char *id)
 
 /* Puts one staged layer in place under the lock and inside the open
  * transaction.  A directory left by a crash (no row) is moved aside. */
-static int commit_layer(struct store *s, struct store_tmp *t, const struct staged_layer *l,
-			const char *parent, int n, struct kerror *e)
+static int commit_layer(struct store *s, struct store_tmp *t, struct sync_batch *b,
+			const struct staged_layer *l, const char *parent, int n, struct kerror *e)
 {
 	const char *id = digest_hex(l->chain_id);
 	_cleanup_free_ char *dst = xasprintf("%s/layers/%s", s->root, id);
@@ -94,7 +94,7 @@ static int commit_layer(struct store *s, struct store_tmp *t, const struct stage
 	}
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return db_error(s, "recording a layer", e);
-	return 0;
+	return sync_batch_record(s, b, id, NULL, e);
 }
 
 static int set_name(struct store *s, const char *id, const char *name, struct kerror *e)
@@ -110,8 +110,9 @@ static int set_name(struct store *s, const char *id, const char *name, struct ke
 	return 0;
 }
 
-static int commit_locked(struct store *s, struct store_tmp *t, const struct image_commit *c,
-			 const char *id, int64_t created, long created_nsec, struct kerror *e)
+static int commit_locked(struct store *s, struct store_tmp *t, struct sync_batch *b,
+			 const struct image_commit *c, const char *id, int64_t created,
+			 long created_nsec, struct kerror *e)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	const char *parent = NULL;
@@ -119,7 +120,7 @@ static int commit_locked(struct store *s, struct store_tmp *t, const struct imag
 	int r;
 
 	for (size_t i = 0; i < c->n_layers; i++) {
-		r = commit_layer(s, t, &c->layers[i], parent, (int)i, e);
+		r = commit_layer(s, t, b, &c->layers[i], parent, (int)i, e);
 		if (r < 0)
 			return r;
 		parent = digest_hex(c->layers[i].chain_id);
@@ -158,6 +159,8 @@ int store_image_commit(struct store *s, const struct image_commit *c,
 {
 	_cleanup_config_ struct image_config *cfg = NULL;
 	struct store_tmp t = { 0 };
+	struct sync_batch b = { .lock_fd = -1 };
+	bool blobs_written = false;
 	char digest[DIGEST_STR_LEN + 1];
 	_cleanup_strv_ char **diff_ids = NULL;
 	int64_t created = 0;
@@ -195,33 +198,33 @@ int store_image_commit(struct store *s, const struct image_commit *c,
 	}
 	digest_bytes(c->config, c->config_len, digest);
 	snprintf(id, DIGEST_HEX_LEN + 1, "%s", digest_hex(digest));
-	/* The staged layers' files and blobs reach the disk before the
-	 * transaction that makes them part of an image: after a power loss
-	 * the DB never names a layer whose files were lost (extraction
-	 * writes them without fsync; one syncfs here, outside the lock, is
-	 * far cheaper than one fsync per file). */
-	for (size_t i = 0; i < c->n_layers; i++)
-		if (c->layers[i].dir || c->layers[i].blob_path) {
-			if (syncfs(s->root_fd) < 0)
-				return kerror_sys(e, errno, "syncing the store \"%s\"", s->root);
-			break;
-		}
+	/* The staged layers' files (extracted without fsync) and the blobs
+	 * are not synced before the commit: the transaction records them as
+	 * unsynced and a syncer started after it syncs the store (syncer.c).
+	 * After a power cut, the rows left say what to re-verify. */
 	r = store_tmp_create(s, &t, e);
-	if (r < 0)
+	if (r == 0)
+		r = sync_batch_begin(s, &b, e);
+	if (r < 0) {
+		store_tmp_release(&t);
 		return r;
+	}
 	r = store_lock(s, e);
 	if (r == 0) {
 		/* Blobs go in under the lock: a concurrent prune must not see
 		 * them before the transaction that references them. */
-		r = store_blob_put(s, c->config, c->config_len, NULL, digest, e);
+		r = store_blob_put_unsynced(s, c->config, c->config_len, &blobs_written, digest, e);
 		if (r == 0 && c->manifest) {
 			char md[DIGEST_STR_LEN + 1];
-			r = store_blob_put(s, c->manifest, c->manifest_len, NULL, md, e);
+			r = store_blob_put_unsynced(s, c->manifest, c->manifest_len, &blobs_written,
+						    md, e);
 		}
 		if (r == 0)
 			r = db_begin(s, e);
 		if (r == 0) {
-			r = commit_locked(s, &t, c, id, created, nsec, e);
+			r = commit_locked(s, &t, &b, c, id, created, nsec, e);
+			if (r == 0 && blobs_written)
+				r = sync_batch_record(s, &b, NULL, id, e);
 			if (r == 0)
 				r = db_commit(s, e);
 			else
@@ -229,6 +232,7 @@ int store_image_commit(struct store *s, const struct image_commit *c,
 		}
 		store_unlock(s);
 	}
+	sync_batch_end(s, &b, r == 0);
 	store_tmp_release(&t);
 	return r;
 }

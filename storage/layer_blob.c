@@ -62,8 +62,6 @@ int blob_writer_finish(struct blob_writer *w, char digest[DIGEST_STR_LEN + 1], s
 	int r = drain(w, NULL, 0, ZSTD_e_end, e);
 	if (r < 0)
 		return r;
-	if (fsync(w->fd) < 0)
-		return kerror_sys(e, errno, "writing a layer blob");
 	digester_final(w->digest, digest);
 	return 0;
 }

@@ -287,8 +287,6 @@ int store_stage_layer_blob(struct store *s, struct store_tmp *t, layer_source re
 	if (r == 0 && strcmp(got, desc->digest) != 0)
 		r = kerror_set(e, EBADMSG, "blob %s: digest mismatch (the content hashes to %s)",
 			       desc->digest, got);
-	if (r == 0 && fsync(fd) < 0)
-		r = kerror_sys(e, errno, "writing blob %s", desc->digest);
 	if (r < 0) {
 		staged_layer_release(out);
 		unlink(path);

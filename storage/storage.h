@@ -251,6 +251,16 @@ int store_check(struct store *s, const struct store_check_opts *o,
 		struct store_check_report *rep, struct kerror *e);
 void store_check_report_release(struct store_check_report *r);
 
+/* Commits return before their files reach the disk: a detached syncer
+ * (this program re-executed as `kiln STORE_SYNCER_ARG ROOT BATCH`) syncs
+ * the store behind them.  A program that turns this on routes that argv
+ * to store_syncer_main; off (the default), commits sync before returning. */
+#define STORE_SYNCER_ARG "__store-syncer"
+void store_background_sync(bool on);
+int store_syncer_main(int argc, char **argv);
+/* Waits until no syncer of the store runs: what was committed is on disk. */
+int store_sync_wait(struct store *s, struct kerror *e);
+
 /* Bytes on disk per layer: its directory plus its stored tar blob. */
 struct layer_usage {
 	char id[DIGEST_HEX_LEN + 1];

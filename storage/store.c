@@ -129,6 +129,7 @@ int store_open(const struct store_opts *o, struct store **out, struct kerror *e)
 		goto fail;
 	if (!o->read_only) {
 		clean_stale_tmp(s);
+		store_recover_unsynced(s);
 		store_reserve_ensure(s);
 	}
 	*out = s;

@@ -80,6 +80,44 @@ int store_sweep_locked(struct store *s, struct store_tmp *t, struct gc_stats *st
 int store_container_dir_discard(struct store *s, int dirfd, const char *name,
 				struct store_tmp *t);
 
+/* Config and manifest blobs of a commit: written without fsync (the
+ * commit's syncer makes them durable); *written set when the file was new. */
+int store_blob_put_unsynced(struct store *s, const void *data, size_t len, bool *written,
+			    char digest[DIGEST_STR_LEN + 1], struct kerror *e);
+
+/* Durability of commits (syncer.c).  A commit writes its files without
+ * fsync and records them in the unsynced table in its own transaction; a
+ * detached syncer then syncs the store and deletes the batch's rows.  The
+ * batch holds sync.lock shared from before the commit until its syncer
+ * exits, so that a command finding rows and no holder knows their syncer
+ * died (or the power went) and re-verifies them. */
+struct sync_batch {
+	int lock_fd;
+	char token[33];
+	char mount[80]; /* boot id and mount id: whose page cache holds the files */
+	bool recorded;
+};
+/* Before the store lock: waits out a recovery in progress. */
+int sync_batch_begin(struct store *s, struct sync_batch *b, struct kerror *e);
+/* Inside the commit's transaction: layer or image (the other NULL). */
+int sync_batch_record(struct store *s, struct sync_batch *b, const char *layer,
+		      const char *image, struct kerror *e);
+/* After the transaction: starts the syncer if committed and rows were
+ * recorded, and lets go of the lock. */
+void sync_batch_end(struct store *s, struct sync_batch *b, bool committed);
+/* At store_open (read-write): rows nobody syncs any more are recovered. */
+void store_recover_unsynced(struct store *s);
+
+/* The layers a recovery re-verifies (check.c): rebuild[i] when layers[i]
+ * was written under another mount or boot, so that its directory may have
+ * lost files (its blob, if sound, is extracted again). */
+struct unsynced_set {
+	char **layers;
+	bool *rebuild;
+};
+int store_check_unsynced(struct store *s, const struct unsynced_set *u,
+			 struct store_check_report *rep, struct kerror *e);
+
 /* Appends the image's repo digests to *out (repo_digests.c). */
 int store_repo_digests_load(struct store *s, const char *id, char ***out);
 

@@ -116,6 +116,14 @@ umount_under() {
 	done
 }
 
+# Waits for the syncers of the store (the commits' background syncfs) to
+# finish: they hold sync.lock shared while they run.
+wait_syncer() {
+	local root=${1:-$KROOT}
+	[ -f "$root/sync.lock" ] || return 0
+	timeout 60 flock "$root/sync.lock" true
+}
+
 # Containers a failed test left running (or paused) are stopped.
 stop_leftover_containers() {
 	[ -f "$KROOT/kiln.db" ] || return 0
