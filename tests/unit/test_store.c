@@ -1262,6 +1262,18 @@ static char *layer_blob(struct fx *f, const char *layer)
 	return p;
 }
 
+/* Appends garbage to the layer's blob; its path relative to the store. */
+static char *corrupt_layer_blob(struct fx *f, const char *layer)
+{
+	char *rel = layer_blob(f, layer);
+	_cleanup_free_ char *path = spath(f, rel);
+	FILE *fp = fopen(path, "a");
+	assert_non_null(fp);
+	fputs("garbage", fp);
+	fclose(fp);
+	return rel;
+}
+
 static void test_check_clean(void **state)
 {
 	struct fx *f = *state;
@@ -1280,11 +1292,7 @@ static void test_check_corrupt_blob(void **state)
 	char a[DIGEST_HEX_LEN + 1], b[DIGEST_HEX_LEN + 1];
 	_cleanup_free_ char *la = NULL, *lb = NULL, *out = NULL;
 	two_images(f, a, b, &la, &lb);
-	_cleanup_free_ char *rel = layer_blob(f, la), *path = spath(f, rel);
-	FILE *fp = fopen(path, "a");
-	assert_non_null(fp);
-	fputs("garbage", fp);
-	fclose(fp);
+	_cleanup_free_ char *rel = corrupt_layer_blob(f, la);
 	/* --quick only checks existence. */
 	assert_int_equal(run_check(f, true, false, NULL), 0);
 	assert_true(run_check(f, false, false, &out) >= 2);
@@ -1302,6 +1310,84 @@ static void test_check_corrupt_blob(void **state)
 	_cleanup_free_ char *ldir = xasprintf("layers/%s", la);
 	assert_false(sexists(f, ldir));
 	assert_false(sexists(f, rel));
+}
+
+static int count_unsynced(struct store *s)
+{
+	sqlite3_stmt *st = NULL;
+	int n = -1;
+	assert_int_equal(sqlite3_prepare_v2(s->db, "SELECT count(*) FROM unsynced", -1, &st, NULL),
+			 SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* A row whose syncer is gone, for layer under mount. */
+static void orphan_row(struct fx *f, const char *layer, const char *mount)
+{
+	_cleanup_free_ char *sql = xasprintf("INSERT INTO unsynced (batch, mount, layer) "
+					     "VALUES ('dead', '%s', '%s')", mount, layer);
+	assert_int_equal(sqlite3_exec(f->s->db, sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+static void reopen(struct fx *f)
+{
+	store_close(f->s);
+	f->s = open_store(f, 0);
+}
+
+/* Without a background syncer (a library user), a commit syncs before it
+ * returns and leaves no rows. */
+static void test_commit_syncs_inline(void **state)
+{
+	struct fx *f = *state;
+	char a[DIGEST_HEX_LEN + 1], b[DIGEST_HEX_LEN + 1];
+	_cleanup_free_ char *la = NULL, *lb = NULL;
+	two_images(f, a, b, &la, &lb);
+	assert_int_equal(count_unsynced(f->s), 0);
+}
+
+/* Rows nobody syncs: the next read-write open re-verifies their layers and
+ * drops the damaged one with its image; the sound image stays. */
+static void test_unsynced_recovered_at_open(void **state)
+{
+	struct fx *f = *state;
+	char a[DIGEST_HEX_LEN + 1], b[DIGEST_HEX_LEN + 1];
+	_cleanup_free_ char *la = NULL, *lb = NULL;
+	two_images(f, a, b, &la, &lb);
+	_cleanup_free_ char *rel = corrupt_layer_blob(f, la);
+	orphan_row(f, la, "elsewhere");
+	orphan_row(f, lb, "elsewhere");
+	reopen(f);
+	assert_int_equal(count_unsynced(f->s), 0);
+	lookup_fails(f, "localhost/a", ENOENT, "No such image: localhost/a");
+	_cleanup_image_info_ struct image_info *ib = lookup_ok(f, "localhost/b");
+	assert_string_equal(ib->layers[0], lb);
+	assert_clean(f);
+}
+
+/* While sync.lock is held shared (a syncer lives), the rows are its own:
+ * an open leaves them; once it is gone, the next open recovers them. */
+static void test_unsynced_left_while_syncer_lives(void **state)
+{
+	struct fx *f = *state;
+	char a[DIGEST_HEX_LEN + 1], b[DIGEST_HEX_LEN + 1];
+	_cleanup_free_ char *la = NULL, *lb = NULL;
+	two_images(f, a, b, &la, &lb);
+	orphan_row(f, la, "elsewhere");
+	_cleanup_free_ char *lock = spath(f, "sync.lock");
+	int fd = open(lock, O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_SH), 0);
+	reopen(f);
+	assert_int_equal(count_unsynced(f->s), 1);
+	close(fd);
+	reopen(f);
+	assert_int_equal(count_unsynced(f->s), 0);
+	_cleanup_image_info_ struct image_info *ia = lookup_ok(f, "localhost/a");
+	assert_clean(f);
 }
 
 static void test_check_rebuilds_layer_dir(void **state)
@@ -1637,6 +1723,9 @@ int main(void)
 		T(test_lock_timeout),
 		T(test_check_clean),
 		T(test_check_corrupt_blob),
+		T(test_commit_syncs_inline),
+		T(test_unsynced_recovered_at_open),
+		T(test_unsynced_left_while_syncer_lives),
 		T(test_check_rebuilds_layer_dir),
 		T(test_check_orphans),
 		T(test_check_dangling_container),
