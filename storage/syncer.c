@@ -186,6 +186,9 @@ int store_syncer_main(int argc, char **argv)
 	/* A failure leaves the rows: with the lock (fd 3) gone at exit, the
 	 * next command re-verifies what they name. */
 	r = s->root_fd < 0 || syncfs(s->root_fd) < 0 ? -errno : 0;
+	/* A store removed meanwhile is not re-created. */
+	if (r == 0 && faccessat(s->root_fd, "kiln.db", F_OK, 0) < 0)
+		r = -errno;
 	if (r == 0)
 		r = db_open(s, &e);
 	if (r == 0)

@@ -48,5 +48,5 @@ api_teardown() {
 	stop_service
 	stop_leftover_containers
 	umount_under "$BATS_TEST_TMPDIR"
-	rm -rf "$KROOT" "$KRUN"
+	remove_store
 }

@@ -13,7 +13,7 @@ start() {
 
 teardown() {
 	kiln rm -f ex >/dev/null 2>&1 || true
-	rm -rf "$KROOT" "$KRUN"
+	remove_store
 }
 
 @test "exec runs in the container's PID, UTS and mount namespaces" {

@@ -30,7 +30,7 @@ setup() {
 
 teardown() {
 	[ -f "$BATS_TEST_TMPDIR/proxy.pid" ] && kill "$(cat $BATS_TEST_TMPDIR/proxy.pid)" 2>/dev/null
-	rm -rf "$KROOT" "$KRUN"
+	remove_store
 }
 
 # proxy MODE [COUNT]: exports PROXY (127.0.0.1:PORT).

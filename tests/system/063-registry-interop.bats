@@ -35,6 +35,7 @@ load ../lib/registry-helpers
 	skopeo copy -q --dest-tls-verify=false --format oci --dest-compress-format zstd \
 		docker-archive:$BATS_TEST_TMPDIR/bb.tar docker://$REG/s/ocizstd:zst
 	for ref in s/v2s2:gz s/oci:gz s/ocizstd:zst; do
+		wait_syncer $BATS_TEST_TMPDIR/root2
 		rm -rf $BATS_TEST_TMPDIR/root2 $BATS_TEST_TMPDIR/run2
 		[ "$(kiln2 pull -q --tls-verify=false $REG/$ref)" = "${id#sha256:}" ]
 	done

@@ -12,7 +12,7 @@ teardown() {
 	done
 	stop_leftover_containers
 	umount_under "$BATS_TEST_TMPDIR"
-	rm -rf "$KROOT" "$KRUN"
+	remove_store
 }
 
 # kiln with a debug log of every registry request (method, URL, status).

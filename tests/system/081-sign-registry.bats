@@ -47,7 +47,7 @@ setup() {
 
 teardown() {
 	[ -f "$BATS_TEST_TMPDIR/web.pid" ] && kill "$(cat "$BATS_TEST_TMPDIR/web.pid")" 2>/dev/null
-	rm -rf "$KROOT" "$KRUN"
+	remove_store
 }
 
 # policy FILE REQUIREMENT-JSON: reject by default, REQUIREMENT for $REG.
@@ -75,6 +75,7 @@ sigstore_signed() {
 	[ "$status" -eq 0 ]
 	run kiln2 images -q
 	[ "${#lines[@]}" -eq 1 ]
+	wait_syncer "$BATS_TEST_TMPDIR/root2"
 	rm -rf "$BATS_TEST_TMPDIR/root2" "$BATS_TEST_TMPDIR/run2"
 
 	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/s/bb:unsigned
@@ -153,6 +154,7 @@ sigstore_signed() {
 	policy "$P" "$(sigstore_signed "$BATS_TEST_TMPDIR/k1.pub")"
 	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/ss/bb:v1
 	[ "$status" -eq 0 ]
+	wait_syncer "$BATS_TEST_TMPDIR/root2"
 	rm -rf "$BATS_TEST_TMPDIR/root2" "$BATS_TEST_TMPDIR/run2"
 
 	policy "$P" "$(sigstore_signed "$BATS_TEST_TMPDIR/k2.pub")"
@@ -295,6 +297,7 @@ sigstore_signed() {
 		"$(signed_by "$BATS_FILE_TMPDIR/A.gpg")" > "$P"
 	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $EXT/x/bb:v1
 	[ "$status" -eq 0 ]
+	wait_syncer "$BATS_TEST_TMPDIR/root2"
 	rm -rf "$BATS_TEST_TMPDIR/root2" "$BATS_TEST_TMPDIR/run2"
 	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $EXT/x/bb:unsigned
 	[ "$status" -eq 125 ]
@@ -483,6 +486,7 @@ PY
 	[ "$status" -eq 0 ]
 	kiln generate-sigstore-key --output-prefix $T/k2
 	policy "$P" "$(sigstore_signed $T/k2.pub)"
+	wait_syncer $T/root2
 	rm -rf $T/root2 $T/run2
 	run kiln2 pull -q --tls-verify=false --signature-policy "$P" --registries.d "$RD" $REG/osl/other:v1
 	[ "$status" -eq 125 ]

@@ -469,5 +469,6 @@ EOF
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"only supported in rootless mode"* ]]
 	"$KILN_BIN" --root "$r/root" --runroot "$r/run" rm um
+	wait_syncer "$r/root"
 	rm -rf "$r"
 }

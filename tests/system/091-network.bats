@@ -25,7 +25,7 @@ teardown() {
 		kiln network rm -f "$n" >/dev/null 2>&1 || true
 	done
 	umount_under "$BATS_TEST_TMPDIR"
-	rm -rf "$KROOT" "$KRUN"
+	remove_store
 }
 
 free_port() {

@@ -111,7 +111,7 @@ run_kind() {
 		msg=${msg//TMPSENTINEL/$SENT}
 		# A fresh store for each case: what a case meets does not depend
 		# on what the cases before it left (a stored layer is not fetched).
-		rm -rf "$KROOT" "$KRUN"
+		remove_store
 		mkdir -p "$KROOT" "$KRUN"
 		problem=
 		if ! run_case "$kind" "$name"; then

@@ -16,7 +16,7 @@ teardown() {
 	stop_service
 	stop_leftover_containers
 	umount_under "$BATS_TEST_TMPDIR"
-	rm -rf "$KROOT" "$KRUN"
+	remove_store
 }
 
 @test "api: version, info, _ping (GET, HEAD, version prefixes), errors as Docker's" {

@@ -14,7 +14,7 @@ teardown() {
 	stop_service
 	[ -n "${FOLLOW_PID:-}" ] && kill "$FOLLOW_PID" 2>/dev/null
 	kiln rm -af >/dev/null 2>&1 || true
-	rm -rf "$KROOT" "$KRUN"
+	remove_store
 }
 
 # Type Action name, one per line.

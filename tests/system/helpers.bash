@@ -124,6 +124,13 @@ wait_syncer() {
 	timeout 60 flock "$root/sync.lock" true
 }
 
+# The test's store removed, after its syncers (one still opening the DB
+# would re-create files under rm -rf).
+remove_store() {
+	wait_syncer
+	rm -rf "$KROOT" "$KRUN"
+}
+
 # Containers a failed test left running (or paused) are stopped.
 stop_leftover_containers() {
 	[ -f "$KROOT/kiln.db" ] || return 0
@@ -134,7 +141,7 @@ stop_leftover_containers() {
 teardown() {
 	stop_leftover_containers
 	umount_under "$BATS_TEST_TMPDIR"
-	rm -rf "$KROOT" "$KRUN"
+	remove_store
 }
 
 # Consistency of the store seen from outside: every layer row has its
