@@ -257,7 +257,9 @@ void db_sync_normal(struct store *s, bool on)
 int db_open(struct store *s, struct kerror *e)
 {
 	_cleanup_free_ char *path = xasprintf("%s/kiln.db", s->root);
-	int flags = s->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	int flags = s->read_only     ? SQLITE_OPEN_READONLY
+		    : s->existing_db ? SQLITE_OPEN_READWRITE
+				     : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 
 	if (sqlite3_open_v2(path, &s->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		int r = kerror_set(e, EIO, "opening \"%s\": %s", path,

@@ -16,6 +16,7 @@ struct store {
 	int lock_depth;
 	int lock_timeout_ms;
 	bool read_only;
+	bool existing_db; /* the syncer: never creates kiln.db */
 	sqlite3 *db;
 };
 

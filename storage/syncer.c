@@ -182,15 +182,15 @@ int store_syncer_main(int argc, char **argv)
 	s->root = xstrdup(argv[2]);
 	s->lock_fd = -1;
 	s->lock_timeout_ms = 60000;
+	s->existing_db = true;
 	s->root_fd = open(s->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	/* A failure leaves the rows: with the lock (fd 3) gone at exit, the
-	 * next command re-verifies what they name. */
-	r = s->root_fd < 0 || syncfs(s->root_fd) < 0 ? -errno : 0;
-	/* A store removed meanwhile is not re-created. */
-	if (r == 0 && faccessat(s->root_fd, "kiln.db", F_OK, 0) < 0)
+	/* The DB (and its WAL and shm files) opened before the syncfs: a
+	 * store removed meanwhile (`rm -rf` right after the command) is not
+	 * re-created under the remover.  A failure leaves the rows: with the
+	 * lock (fd 3) gone at exit, the next command re-verifies them. */
+	r = s->root_fd < 0 ? -errno : db_open(s, &e);
+	if (r == 0 && syncfs(s->root_fd) < 0)
 		r = -errno;
-	if (r == 0)
-		r = db_open(s, &e);
 	if (r == 0)
 		r = delete_batch(s, argv[3], &e);
 	store_close(s);

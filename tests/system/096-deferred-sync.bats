@@ -102,3 +102,18 @@ orphan_row() {
 	run kiln system check
 	[ "$output" = "No problems found" ]
 }
+
+@test "deferred sync: a store removed while its syncer runs is not re-created" {
+	command -v strace >/dev/null || skip "strace is needed"
+	strace -f -qq -o /dev/null -e trace=syncfs -e inject=syncfs:delay_enter=1500000 \
+		"$KILN_BIN" --root "$KROOT" --runroot "$KRUN" import -q "$(busybox_tar)" bb \
+		>/dev/null 3>&- &
+	local tracer=$! i
+	for i in $(seq 100); do
+		[ "$(sqlite3 "$KROOT/kiln.db" "SELECT count(*) FROM images" 2>/dev/null)" = 1 ] && break
+		sleep 0.05
+	done
+	rm -rf "$KROOT"
+	wait "$tracer"
+	[ ! -e "$KROOT" ]
+}
