@@ -20,6 +20,23 @@ layer_of() {
 	BLOB=$KROOT/blobs/sha256/${BLOB#sha256:}
 }
 
+# Imports busybox as bb with the syncer's syncfs held back $1 us (strace
+# delay injection), returning once the image is committed; $tracer is the
+# strace to wait for.
+import_held() {
+	command -v strace >/dev/null || skip "strace is needed"
+	strace -f -qq -o /dev/null -e trace=syncfs -e inject=syncfs:delay_enter="$1" \
+		"$KILN_BIN" --root "$KROOT" --runroot "$KRUN" import -q "$(busybox_tar)" bb \
+		>/dev/null 3>&- &
+	tracer=$!
+	local i
+	for i in $(seq 100); do
+		[ "$(sqlite3 "$KROOT/kiln.db" "SELECT count(*) FROM images" 2>/dev/null)" = 1 ] &&
+			return 0
+		sleep 0.05
+	done
+}
+
 # An orphan row for layer $1 (no syncer holds it), written under mount $2.
 orphan_row() {
 	sqlite3 "$KROOT/kiln.db" \
@@ -27,17 +44,9 @@ orphan_row() {
 }
 
 @test "deferred sync: the syncer deletes the commit's rows once the store is synced" {
-	command -v strace >/dev/null || skip "strace is needed"
-	# The syncer's syncfs held for 2 s: the command has returned, the rows
-	# are there; once the syncer is through they are gone.
-	strace -f -qq -o /dev/null -e trace=syncfs -e inject=syncfs:delay_enter=2000000 \
-		"$KILN_BIN" --root "$KROOT" --runroot "$KRUN" import -q "$(busybox_tar)" bb \
-		>/dev/null 3>&- &
-	local tracer=$! i
-	for i in $(seq 100); do
-		[ "$(sqlite3 "$KROOT/kiln.db" "SELECT count(*) FROM images" 2>/dev/null)" = 1 ] && break
-		sleep 0.05
-	done
+	# The command has returned, the rows are there; once the syncer is
+	# through they are gone.
+	import_held 2000000
 	[ "$(unsynced)" = 2 ] # the layer, the image's config
 	# A command meanwhile leaves them alone: their syncer lives.
 	kiln images -q >/dev/null
@@ -104,15 +113,7 @@ orphan_row() {
 }
 
 @test "deferred sync: a store removed while its syncer runs is not re-created" {
-	command -v strace >/dev/null || skip "strace is needed"
-	strace -f -qq -o /dev/null -e trace=syncfs -e inject=syncfs:delay_enter=1500000 \
-		"$KILN_BIN" --root "$KROOT" --runroot "$KRUN" import -q "$(busybox_tar)" bb \
-		>/dev/null 3>&- &
-	local tracer=$! i
-	for i in $(seq 100); do
-		[ "$(sqlite3 "$KROOT/kiln.db" "SELECT count(*) FROM images" 2>/dev/null)" = 1 ] && break
-		sleep 0.05
-	done
+	import_held 1500000
 	rm -rf "$KROOT"
 	wait "$tracer"
 	[ ! -e "$KROOT" ]
