@@ -31,14 +31,16 @@ int run_prepare_dirs(struct store *s, const char *id, const struct run_plan *p,
 	static const char *const sub[] = { "upper", "work" };
 	_cleanup_free_ char *top = xasprintf("%s/containers", store_root(s));
 	_cleanup_free_ char *dir = store_container_dir(s, id);
+	bool spare = store_container_dir_take_spare(s, id) == 0;
 
-	if (mkdir(top, 0700) < 0 && errno != EEXIST)
+	if (!spare && mkdir(top, 0700) < 0 && errno != EEXIST)
 		return kerror_sys(e, errno, "creating \"%s\"", top);
-	if (mkdir(dir, 0700) < 0)
+	if (!spare && mkdir(dir, 0700) < 0)
 		return kerror_sys(e, errno, "creating \"%s\"", dir);
 	for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
 		_cleanup_free_ char *d = xasprintf("%s/%s", dir, sub[i]);
-		if (mkdir(d, i == 0 ? 0755 : 0700) < 0)
+		/* a spare has its (empty) work dir */
+		if (mkdir(d, i == 0 ? 0755 : 0700) < 0 && !(spare && errno == EEXIST))
 			return kerror_sys(e, errno, "creating \"%s\"", d);
 	}
 	return p->rootfs_copy ? rootfs_copy(s, dir, p, e) : 0;

@@ -1,8 +1,11 @@
 /* Containers: their rows in the DB and their directories. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,13 +268,67 @@ int store_container_dir_discard(struct store *s, int dirfd, const char *name,
 	return 0;
 }
 
+static char *spare_path(const struct store *s)
+{
+	return xasprintf("%s/containers/.spare", s->root);
+}
+
+int store_container_dir_take_spare(struct store *s, const char *id)
+{
+	_cleanup_free_ char *spare = spare_path(s), *dir = store_container_dir(s, id);
+	if (renameat2(AT_FDCWD, spare, AT_FDCWD, dir, RENAME_NOREPLACE) < 0)
+		return -ENOENT;
+	return 0;
+}
+
+/* Empties a removed container's directory (in tmp/, still locked) down to
+ * its empty work/ and makes it the spare, unless there is one already;
+ * else, or on any failure, deletes it.  Only an emptied directory ever
+ * gets the spare's name: a crash before leaves it in tmp/. */
+static void recycle(struct store *s, const char *trash)
+{
+	_cleanup_kerror_ struct kerror e = { 0 };
+	_cleanup_free_ char *spare = spare_path(s);
+	_cleanup_closedir_ DIR *d = opendir(trash);
+	struct dirent *de;
+	bool ok = d != NULL, work = false;
+	struct stat st;
+
+	while (ok && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (!strcmp(de->d_name, "work") &&
+		    fstatat(dirfd(d), "work", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+			_cleanup_closedir_ DIR *w = NULL;
+			struct dirent *we;
+			int wfd = openat(dirfd(d), "work", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			w = wfd < 0 ? NULL : fdopendir(wfd);
+			if (!w && wfd >= 0)
+				close(wfd);
+			ok = w != NULL;
+			while (ok && (we = readdir(w)))
+				if (strcmp(we->d_name, ".") && strcmp(we->d_name, ".."))
+					ok = fs_rm_rf_at(dirfd(w), we->d_name, &e) == 0;
+			work = ok;
+			continue;
+		}
+		ok = fs_rm_rf_at(dirfd(d), de->d_name, &e) == 0;
+	}
+	if (ok && work && renameat2(AT_FDCWD, trash, AT_FDCWD, spare, RENAME_NOREPLACE) == 0)
+		return;
+	kerror_release(&e);
+	if (fs_rm_rf(trash, &e) < 0)
+		log_warn("removing container directory: %s", e.msg);
+}
+
 /* Deletes the row and moves the directories away under the store lock, so
  * that the crash clean-up (which sweeps container directories without a
  * row) never sees a removal half done.  The store's directory goes to
  * tmp/ctr-<id>, locked before the move: tmp/'s clean-up leaves a locked
  * entry alone and finishes one whose removal died.  (No tmp/op-* of its
- * own: on this ext4 every new inode costs, more so amid deletions.)  The
- * run dir, on a tmpfs, is deleted in place. */
+ * own: on this ext4 every new inode costs, more so amid deletions, and
+ * every deleted directory a discard.)  It may become the spare.  The run
+ * dir, on a tmpfs, is deleted in place. */
 int store_container_remove(struct store *s, const char *id, struct kerror *e)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -321,11 +378,8 @@ int store_container_remove(struct store *s, const char *id, struct kerror *e)
 			r = kerror_set(e, EIO, "removing the directory of container %s", id);
 	}
 	store_unlock(s);
-	if (moved) {
-		_cleanup_kerror_ struct kerror re = { 0 };
-		if (fs_rm_rf(trash, &re) < 0)
-			log_warn("removing container directory: %s", re.msg);
-	}
+	if (moved)
+		recycle(s, trash);
 	if (r == 0 && gone)
 		store_container_event(s, gone, "destroy", NULL, NULL);
 	return r;

@@ -132,6 +132,26 @@ bb() {
 	[ -z "$(ls -A "$KROOT/tmp")" ]
 }
 
+@test "a removed container's directory, emptied to its work dir, is the next container's" {
+	bb
+	kiln run --rm bb sh -c 'echo x > /y; echo z > /etc/z'
+	# only the empty work dir is kept, under a name ls, ps and check skip
+	[ "$(ls -A "$KROOT/containers/.spare")" = "work" ]
+	[ -z "$(ls -A "$KROOT/containers/.spare/work")" ]
+	[ -z "$(ls "$KROOT/containers")" ]
+	id=$(kiln create --name s1 bb true)
+	[ ! -e "$KROOT/containers/.spare" ]
+	[ -z "$(ls -A "$KROOT/containers/$id/upper")" ]
+	run kiln run --rm bb sh -c 'test -e /y || test -e /etc/z || echo clean'
+	[ "$output" = "clean" ]
+	run kiln diff s1
+	[ -z "$output" ]
+	run kiln system check
+	[ "$status" -eq 0 ]
+	kiln rm s1
+	[ -z "$(ls -A "$KROOT/tmp")" ]
+}
+
 @test "generated /etc files are bind-mounted and writable under --read-only" {
 	bb
 	run kiln run --rm --read-only bb sh -c 'echo 10.0.0.1 x >> /etc/hosts && tail -1 /etc/hosts; touch /etc/nope'
