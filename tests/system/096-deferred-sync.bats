@@ -114,6 +114,18 @@ orphan_row() {
 
 @test "deferred sync: a store removed while its syncer runs is not re-created" {
 	import_held 1500000
+	# "While it runs": the command has exited and its syncer holds the
+	# DB's files open, held in its syncfs (under ASan and a loaded CI
+	# machine, the syncer may still be starting when the image row shows).
+	local main p i
+	main=$(pgrep -P "$tracer" | head -1)
+	for i in $(seq 200); do
+		[ -z "$main" ] || ! kill -0 "$main" 2>/dev/null || { sleep 0.05; continue; }
+		for p in $(pgrep -f -- "__store-syncer .*$(basename "$KROOT")"); do
+			ls -l "/proc/$p/fd" 2>/dev/null | grep -q 'kiln.db-shm' && break 2
+		done
+		sleep 0.05
+	done
 	rm -rf "$KROOT"
 	wait "$tracer"
 	[ ! -e "$KROOT" ]
