@@ -257,14 +257,16 @@ bb() {
 @test "--pids-limit contains a fork bomb" {
 	bb
 	[ -d /sys/fs/cgroup/pids ] || [ -f /sys/fs/cgroup/cgroup.controllers ] || skip "no pids cgroup controller"
-	# Other kiln containers (a concurrent run) may hold cgroups: only new ones count.
-	before=$(ls -d /sys/fs/cgroup/pids/kiln-* /sys/fs/cgroup/pids/*/kiln-* 2>/dev/null | sort)
-	run timeout 60 "$KILN_BIN" --root "$KROOT" --runroot "$KRUN" run --rm --pids-limit 50 bb sh -c \
+	# Tests beside this one make and remove kiln-* cgroups: only this
+	# container's (named by its id) must be gone after it.
+	run timeout 60 "$KILN_BIN" --root "$KROOT" --runroot "$KRUN" run --rm --pids-limit 50 \
+		--cidfile "$BATS_TEST_TMPDIR/cid" bb sh -c \
 		'sh -c "for i in \$(seq 200); do sleep 5 & done" 2>/dev/null; set -- /proc/[0-9]*; echo $#'
 	[ "$status" -eq 0 ]
 	[ "$output" -le 50 ]
-	after=$(ls -d /sys/fs/cgroup/pids/kiln-* /sys/fs/cgroup/pids/*/kiln-* 2>/dev/null | sort)
-	[ "$after" = "$before" ]
+	cid=$(cat "$BATS_TEST_TMPDIR/cid")
+	[ ${#cid} -eq 64 ]
+	! ls -d /sys/fs/cgroup/pids/kiln-"$cid" /sys/fs/cgroup/pids/*/kiln-"$cid" /sys/fs/cgroup/kiln-"$cid" 2>/dev/null
 }
 
 @test "--memory is enforced where the memory controller is available" {
