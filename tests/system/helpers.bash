@@ -18,6 +18,12 @@ kiln() {
 	"$KILN_BIN" --root "$KROOT" --runroot "$KRUN" "$@"
 }
 
+# A test's look into a store waits out a writer (a command's syncer deletes
+# its rows in the background) instead of failing with "database is locked".
+sqlite3() {
+	command sqlite3 -cmd '.timeout 10000' "$@"
+}
+
 # A busybox rootfs tarball, built once per test run.
 busybox_tar() {
 	local tar=$BATS_RUN_TMPDIR/busybox.tar
