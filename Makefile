@@ -9,7 +9,7 @@ DEPS_PKGS := build-essential pkg-config clang \
 	libcurl4-openssl-dev libssl-dev libarchive-dev libzstd-dev zlib1g-dev \
 	liblzma-dev libbz2-dev liblz4-dev \
 	libjansson-dev libsqlite3-dev libseccomp-dev libyaml-dev libsodium-dev \
-	libmicrohttpd-dev libmnl-dev libnftables-dev libgpgme-dev \
+	libmicrohttpd-dev libmnl-dev libnftables-dev libgpgme-dev libisal-dev \
 	libcmocka-dev bats busybox-static tar gzip zstd sqlite3 python3 \
 	podman skopeo runc crun docker-registry apache2-utils openssl buildah debootstrap python3-docker \
 	uidmap passt slirp4netns nftables iproute2

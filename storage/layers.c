@@ -7,37 +7,54 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <fcntl.h>
+#include <unistd.h>
 
+#include "storage/gunzip.h"
 #include "storage/layer_blob.h"
 #include "storage/store_private.h"
 
 #define READ_CHUNK (64 * 1024)
 
+/* The decompressed layer: up to cap bytes into buf, 0 at the end, or a
+ * negative errno with e filled. */
+typedef ssize_t (*plain_read)(void *ctx, void *buf, size_t cap, struct kerror *e);
+
 struct hashing_source {
-	struct archive *outer; /* decompressed bytes (raw format) */
+	plain_read read;
+	void *ctx;
 	struct digester *d;
 	char *buf;
 	int64_t total;
-	struct blob_writer *blob; /* the compressed copy, or NULL */
-	struct kerror blob_err;
+	struct blob_writer *blob; /* the zstd copy, or NULL */
+	struct kerror err;
 };
+
+/* One decompressed chunk, hashed and copied to the blob as it goes by. */
+static ssize_t hash_chunk(struct hashing_source *h, struct kerror *e)
+{
+	ssize_t n = h->read(h->ctx, h->buf, READ_CHUNK, e);
+
+	if (n <= 0)
+		return n;
+	digester_update(h->d, h->buf, (size_t)n);
+	if (h->blob && blob_writer_update(h->blob, h->buf, (size_t)n, e) < 0)
+		return -1;
+	h->total += n;
+	return n;
+}
 
 static la_ssize_t hashing_read(struct archive *a, void *ctx, const void **out)
 {
 	struct hashing_source *h = ctx;
-	la_ssize_t n = archive_read_data(h->outer, h->buf, READ_CHUNK);
+	ssize_t n;
 
+	kerror_release(&h->err);
+	n = hash_chunk(h, &h->err);
 	if (n < 0) {
-		archive_set_error(a, archive_errno(h->outer), "%s",
-				  archive_error_string(h->outer));
+		archive_set_error(a, h->err.code ? h->err.code : EIO, "%s",
+				  h->err.msg ? h->err.msg : "read error");
 		return -1;
 	}
-	digester_update(h->d, h->buf, (size_t)n);
-	if (h->blob && n > 0 && blob_writer_update(h->blob, h->buf, (size_t)n, &h->blob_err) < 0) {
-		archive_set_error(a, h->blob_err.code, "%s", h->blob_err.msg);
-		return -1;
-	}
-	h->total += n;
 	*out = h->buf;
 	return n;
 }
@@ -48,17 +65,17 @@ static void free_archive(struct archive **a)
 		archive_read_free(*a);
 }
 
-/* The shared body: outer is open (raw format, any filter) and not yet
- * positioned at its one entry. */
-static int stage_from_outer(struct store_tmp *t, struct archive *outer, const char *parent_chain,
-			    bool zstd_copy, struct staged_layer *out, struct kerror *e)
+/* The shared body: extracts the tar that read yields into a new layer
+ * directory, hashing it (and, with zstd_copy, compressing it into a blob). */
+static int stage_plain(struct store_tmp *t, plain_read read, void *rctx, const char *parent_chain,
+		       bool zstd_copy, struct staged_layer *out, struct kerror *e)
 {
 	__attribute__((cleanup(free_archive))) struct archive *inner = NULL;
 	_cleanup_digester_ struct digester *d = digester_new();
 	_cleanup_free_ char *buf = xmalloc(READ_CHUNK);
 	_cleanup_free_ char *dir = xasprintf("%s/layer-XXXXXX", t->path);
 	_cleanup_close_ int diff_fd = -1;
-	struct hashing_source h = { 0 };
+	struct hashing_source h = { .read = read, .ctx = rctx, .d = d, .buf = buf };
 	/* In a user namespace (rootless) the opaque markers are user.overlay.*
 	 * and ids the namespace does not map cannot be given to files. */
 	struct tar_apply_opts opts = { .whiteouts = TAR_WHITEOUT_OVERLAY,
@@ -66,7 +83,6 @@ static int stage_from_outer(struct store_tmp *t, struct archive *outer, const ch
 				       .ignore_chown_errors = fs_in_user_namespace() };
 	_cleanup_free_ char *blob_path = NULL;
 	struct blob_writer bw = { .fd = -1 };
-	struct archive_entry *ent;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -79,12 +95,6 @@ static int stage_from_outer(struct store_tmp *t, struct archive *outer, const ch
 			return kerror_sys(e, errno, "creating \"%s\"", diff);
 	}
 
-	r = archive_read_next_header(outer, &ent);
-	if (r == ARCHIVE_EOF)
-		return kerror_set(e, EINVAL, "reading the layer: the input is empty");
-	if (r != ARCHIVE_OK)
-		return kerror_set(e, EIO, "reading the layer: %s", archive_error_string(outer));
-
 	if (zstd_copy) {
 		blob_path = xasprintf("%s.tar.zst", dir);
 		r = blob_writer_open(&bw, blob_path, e);
@@ -92,13 +102,12 @@ static int stage_from_outer(struct store_tmp *t, struct archive *outer, const ch
 			return r;
 		h.blob = &bw;
 	}
-	h.outer = outer;
-	h.d = d;
-	h.buf = buf;
 	inner = archive_read_new();
 	archive_read_support_format_tar(inner);
 	if (archive_read_open(inner, &h, NULL, hashing_read, NULL) != ARCHIVE_OK) {
-		r = kerror_set(e, EINVAL, "reading the layer: %s", archive_error_string(inner));
+		r = h.err.msg ? kerror_set(e, h.err.code, "%s", h.err.msg)
+			      : kerror_set(e, EINVAL, "reading the layer: %s",
+					   archive_error_string(inner));
 		goto out;
 	}
 	r = tar_apply(inner, diff_fd, &opts, NULL, e);
@@ -106,20 +115,13 @@ static int stage_from_outer(struct store_tmp *t, struct archive *outer, const ch
 		goto out;
 	/* The DiffID covers everything after the end-of-archive marker too. */
 	for (;;) {
-		la_ssize_t n = archive_read_data(outer, buf, READ_CHUNK);
+		ssize_t n = hash_chunk(&h, e);
 		if (n < 0) {
-			r = kerror_set(e, EIO, "reading the layer: %s", archive_error_string(outer));
+			r = (int)n;
 			goto out;
 		}
 		if (n == 0)
 			break;
-		digester_update(d, buf, (size_t)n);
-		if (zstd_copy) {
-			r = blob_writer_update(&bw, buf, (size_t)n, e);
-			if (r < 0)
-				goto out;
-		}
-		h.total += n;
 	}
 	if (zstd_copy) {
 		r = blob_writer_finish(&bw, out->blob_digest, e);
@@ -135,35 +137,34 @@ static int stage_from_outer(struct store_tmp *t, struct archive *outer, const ch
 	out->dir = steal_pointer(&dir);
 out:
 	blob_writer_release(&bw);
-	kerror_release(&h.blob_err);
+	kerror_release(&h.err);
 	return r;
 }
 
-int store_stage_layer(struct store *s, struct store_tmp *t, int fd, const char *parent_chain,
-		      struct staged_layer *out, struct kerror *e)
-{
-	__attribute__((cleanup(free_archive))) struct archive *outer = archive_read_new();
-
-	(void)s;
-	memset(out, 0, sizeof(*out));
-	archive_read_support_filter_all(outer);
-	archive_read_support_format_raw(outer);
-	if (archive_read_open_fd(outer, fd, READ_CHUNK) != ARCHIVE_OK)
-		return kerror_set(e, EIO, "reading the layer: %s", archive_error_string(outer));
-	return stage_from_outer(t, outer, parent_chain, true, out, e);
-}
-
+/* The libarchive decoders (zstd, xz, bzip2, and gzip where libisal is
+ * missing; filter_all adds more for local files), reading the source. */
 struct cb_source {
 	layer_source read;
 	void *ctx;
+	const void *first; /* the chunk read to sniff the format, given out first */
+	size_t first_len;
 	struct kerror err;
+	struct archive *outer;
+	struct gunzip *gz;
 };
 
 static la_ssize_t cb_read(struct archive *a, void *ctx, const void **out)
 {
 	struct cb_source *c = ctx;
-	ssize_t n = c->read(c->ctx, out, &c->err);
+	ssize_t n;
 
+	if (c->first) {
+		*out = c->first;
+		n = (ssize_t)c->first_len;
+		c->first = NULL;
+		return n;
+	}
+	n = c->read(c->ctx, out, &c->err);
 	if (n < 0) {
 		archive_set_error(a, c->err.code ? c->err.code : EIO, "%s",
 				  c->err.msg ? c->err.msg : "read error");
@@ -172,38 +173,130 @@ static la_ssize_t cb_read(struct archive *a, void *ctx, const void **out)
 	return n;
 }
 
-static int stage_cb(struct store_tmp *t, layer_source read, void *ctx, const char *parent_chain,
-		    bool zstd_copy, struct staged_layer *out, struct kerror *e)
+static ssize_t outer_read(void *ctx, void *buf, size_t cap, struct kerror *e)
 {
-	__attribute__((cleanup(free_archive))) struct archive *outer = archive_read_new();
+	struct cb_source *c = ctx;
+	la_ssize_t n = archive_read_data(c->outer, buf, cap);
+
+	if (n < 0)
+		return kerror_set(e, EIO, "reading the layer: %s", archive_error_string(c->outer));
+	return n;
+}
+
+/* igzip reads the source through here, so that its failure is kept in
+ * c->err like libarchive's. */
+static ssize_t gz_source(void *ctx, const void **buf, struct kerror *e)
+{
+	struct cb_source *c = ctx;
+	ssize_t n = c->read(c->ctx, buf, &c->err);
+
+	if (n < 0)
+		kerror_set(e, c->err.code ? c->err.code : EIO, "%s",
+			   c->err.msg ? c->err.msg : "read error");
+	return n;
+}
+
+static ssize_t gz_read(void *ctx, void *buf, size_t cap, struct kerror *e)
+{
+	struct cb_source *c = ctx;
+	return gunzip_read(c->gz, buf, cap, e);
+}
+
+static int open_outer(struct cb_source *c, bool filter_all, struct kerror *e)
+{
+	c->outer = archive_read_new();
+	if (filter_all) {
+		archive_read_support_filter_all(c->outer);
+	} else {
+		/* Built-in decoders only: the input is untrusted and filter_all
+		 * could run an external program chosen by its first bytes. */
+		archive_read_support_filter_gzip(c->outer);
+		archive_read_support_filter_zstd(c->outer);
+		archive_read_support_filter_xz(c->outer);
+		archive_read_support_filter_bzip2(c->outer);
+	}
+	archive_read_support_format_raw(c->outer);
+	if (archive_read_open(c->outer, c, NULL, cb_read, NULL) != ARCHIVE_OK)
+		return kerror_set(e, EIO, "reading the layer: %s", archive_error_string(c->outer));
+	switch (archive_read_next_header(c->outer, &(struct archive_entry *){ NULL })) {
+	case ARCHIVE_OK:
+		return 0;
+	case ARCHIVE_EOF:
+		return kerror_set(e, EINVAL, "reading the layer: the input is empty");
+	default:
+		return kerror_set(e, EIO, "reading the layer: %s", archive_error_string(c->outer));
+	}
+}
+
+static int stage_cb(struct store_tmp *t, layer_source read, void *ctx, bool filter_all,
+		    const char *parent_chain, bool zstd_copy, struct staged_layer *out,
+		    struct kerror *e)
+{
 	struct cb_source c = { .read = read, .ctx = ctx };
+	ssize_t n;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	/* Built-in decoders only: the input is untrusted and filter_all could
-	 * run an external program chosen by its first bytes. */
-	archive_read_support_filter_gzip(outer);
-	archive_read_support_filter_zstd(outer);
-	archive_read_support_filter_xz(outer);
-	archive_read_support_filter_bzip2(outer);
-	archive_read_support_format_raw(outer);
-	if (archive_read_open(outer, &c, NULL, cb_read, NULL) != ARCHIVE_OK)
-		r = kerror_set(e, EIO, "reading the layer: %s", archive_error_string(outer));
-	else
-		r = stage_from_outer(t, outer, parent_chain, zstd_copy, out, e);
+	n = read(ctx, &c.first, &c.err);
+	if (n < 0)
+		r = kerror_set(e, c.err.code ? c.err.code : EIO, "%s",
+			       c.err.msg ? c.err.msg : "reading the layer");
+	else if (n == 0)
+		r = kerror_set(e, EINVAL, "reading the layer: the input is empty");
+	else if (gunzip_magic(c.first, (size_t)n) &&
+		 (c.gz = gunzip_new(gz_source, &c, c.first, (size_t)n)))
+		r = stage_plain(t, gz_read, &c, parent_chain, zstd_copy, out, e);
+	else {
+		c.first_len = (size_t)n;
+		r = open_outer(&c, filter_all, e);
+		if (r == 0)
+			r = stage_plain(t, outer_read, &c, parent_chain, zstd_copy, out, e);
+	}
 	/* The source's own failure (a short read, a full disk under the blob
 	 * copy) says more than the decoder's "truncated input" it caused. */
 	if (r < 0 && c.err.msg)
 		r = kerror_set(e, c.err.code ? c.err.code : EIO, "%s", c.err.msg);
+	if (c.outer)
+		archive_read_free(c.outer);
+	gunzip_free(c.gz);
 	kerror_release(&c.err);
 	return r;
+}
+
+struct fd_source {
+	int fd;
+	char *buf;
+};
+
+static ssize_t fd_read(void *ctx, const void **buf, struct kerror *e)
+{
+	struct fd_source *f = ctx;
+	ssize_t n;
+
+	do
+		n = read(f->fd, f->buf, 128 * 1024);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return kerror_sys(e, errno, "reading the layer");
+	*buf = f->buf;
+	return n;
+}
+
+int store_stage_layer(struct store *s, struct store_tmp *t, int fd, const char *parent_chain,
+		      struct staged_layer *out, struct kerror *e)
+{
+	_cleanup_free_ char *buf = xmalloc(128 * 1024);
+	struct fd_source f = { .fd = fd, .buf = buf };
+
+	(void)s;
+	return stage_cb(t, fd_read, &f, true, parent_chain, true, out, e);
 }
 
 int store_stage_layer_cb(struct store *s, struct store_tmp *t, layer_source read, void *ctx,
 			 const char *parent_chain, struct staged_layer *out, struct kerror *e)
 {
 	(void)s;
-	return stage_cb(t, read, ctx, parent_chain, true, out, e);
+	return stage_cb(t, read, ctx, false, parent_chain, true, out, e);
 }
 
 /* The compressed bytes as they pass: hashed, counted against the
@@ -215,6 +308,7 @@ struct blob_tee {
 	const char *digest;
 	int64_t expect, size;
 	int fd;
+	bool eof;
 	struct digester *d;
 };
 
@@ -224,6 +318,8 @@ static ssize_t tee_read(void *ctx, const void **buf, struct kerror *e)
 	ssize_t n = b->read(b->ctx, buf, e);
 	int r;
 
+	if (n == 0)
+		b->eof = true;
 	if (n <= 0)
 		return n;
 	if (b->size + n > b->expect)
@@ -269,7 +365,7 @@ int store_stage_layer_blob(struct store *s, struct store_tmp *t, layer_source re
 		return kerror_sys(e, errno, "creating \"%s\"", path);
 	b.fd = fd;
 	b.d = digester_new();
-	r = stage_cb(t, tee_read, &b, parent_chain, false, out, e);
+	r = stage_cb(t, tee_read, &b, false, parent_chain, false, out, e);
 	/* Whatever follows the compressed stream is part of the blob too. */
 	while (r == 0) {
 		const void *p;
@@ -281,7 +377,9 @@ int store_stage_layer_blob(struct store *s, struct store_tmp *t, layer_source re
 	}
 	digester_final(b.d, got);
 	digester_free(b.d);
-	if (r == 0 && b.size != desc->size)
+	/* A blob cut short fails in the decoder first ("truncated"): the
+	 * count says what happened. */
+	if ((r == 0 || b.eof) && b.size != desc->size)
 		r = kerror_set(e, EBADMSG, "blob %s: %" PRId64 " bytes received, %" PRId64
 			       " expected", desc->digest, b.size, desc->size);
 	if (r == 0 && strcmp(got, desc->digest) != 0)
