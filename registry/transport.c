@@ -230,6 +230,7 @@ int registry_copy(const char *src, const char *dst, const struct pull_opts *po,
 	run = xasprintf("%s/run", dir);
 	so.root = dir;
 	so.runroot = run;
+	so.ephemeral = true;
 	r = store_open(&so, &tmp, e);
 	if (r == 0)
 		r = transport_pull(tmp, &ts, po, id, e);

@@ -98,6 +98,8 @@ struct store_opts {
 			      * the same; a container's root is a full copy, no overlay */
 	bool read_only;      /* no tmp clean-up, no schema creation */
 	int lock_timeout_ms; /* 0 = default (60 s) */
+	bool ephemeral;      /* a throw-away store (kiln copy's): commits are not
+			      * made durable and start no syncer */
 };
 
 struct store;

@@ -96,6 +96,7 @@ int store_open(const struct store_opts *o, struct store **out, struct kerror *e)
 	s->lock_fd = -1;
 	s->root_fd = -1;
 	s->read_only = o->read_only;
+	s->ephemeral = o->ephemeral;
 	s->lock_timeout_ms = o->lock_timeout_ms > 0 ? o->lock_timeout_ms : 60000;
 	if (strcmp(s->driver, "overlay") != 0 && strcmp(s->driver, "vfs") != 0) {
 		r = kerror_set(e, EINVAL, "storage driver \"%s\" is not supported (overlay, vfs)",

@@ -17,6 +17,7 @@ struct store {
 	int lock_timeout_ms;
 	bool read_only;
 	bool existing_db; /* the syncer: never creates kiln.db */
+	bool ephemeral;   /* store_opts.ephemeral */
 	sqlite3 *db;
 };
 

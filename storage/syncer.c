@@ -62,6 +62,11 @@ int sync_batch_begin(struct store *s, struct sync_batch *b, struct kerror *e)
 	unsigned char rnd[16];
 
 	memset(b, 0, sizeof(*b));
+	b->lock_fd = -1;
+	/* Deleted right after use: nothing to make durable, and a syncer
+	 * would still be opening the DB while the store is removed. */
+	if (s->ephemeral)
+		return 0;
 	b->lock_fd = open_sync_lock(s);
 	if (b->lock_fd < 0)
 		return kerror_sys(e, errno, "opening \"%s/sync.lock\"", s->root);
@@ -86,7 +91,11 @@ int sync_batch_record(struct store *s, struct sync_batch *b, const char *layer,
 		      const char *image, struct kerror *e)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
-	int r = db_prepare(s, "INSERT INTO unsynced (batch, mount, layer, image) VALUES (?, ?, ?, ?)",
+	int r;
+
+	if (s->ephemeral)
+		return 0;
+	r = db_prepare(s, "INSERT INTO unsynced (batch, mount, layer, image) VALUES (?, ?, ?, ?)",
 			   &st, e);
 	if (r < 0)
 		return r;

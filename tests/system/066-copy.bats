@@ -37,6 +37,18 @@ setup() {
 	fi
 }
 
+@test "copy: its temporary store is gone when it returns (no syncer left behind)" {
+	import_bb bb
+	T=$BATS_TEST_TMPDIR
+	kiln save -q --format oci-archive -o $T/src.tar bb
+	for i in 1 2 3 4 5; do
+		kiln2 copy -q oci-archive:$T/src.tar dir:$T/d$i
+		[ -z "$(ls -d $T/kiln-copy.* 2>/dev/null)" ]
+	done
+	# A copy's store is thrown away: it starts no syncer.
+	[ -z "$(pgrep -f "__store-syncer $T/kiln-copy" || true)" ]
+}
+
 @test "copy: a digest mismatch in the source fails and writes nothing" {
 	import_bb bb
 	T=$BATS_TEST_TMPDIR
