@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,38 +136,69 @@ static void sync_inline(struct store *s, struct sync_batch *b)
 		log_warn("%s", e.msg);
 }
 
+/* How long a command waits for its syncer to hold the DB open: that takes
+ * about 2 ms; the bound only keeps a syncer stuck in its start from
+ * holding up the command. */
+#define SYNCER_READY_TIMEOUT_MS 10000
+
+/* Until the syncer closes its end of the pipe (it holds the DB open) or
+ * dies: nothing is ever written, so the only event is the hang-up. */
+static void wait_syncer_ready(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	while (poll(&p, 1, SYNCER_READY_TIMEOUT_MS) < 0 && errno == EINTR)
+		;
+}
+
 /* Double fork: the syncer is nobody's child (no zombie in a long-running
  * caller) and in a session of its own; between fork and exec only
- * async-signal-safe calls.  It gets the batch's lock as fd 3. */
+ * async-signal-safe calls.  It gets the batch's lock as fd 3 and the write
+ * end of a pipe as fd 4, which it closes once it has the DB (and its WAL
+ * and shm files) open: the command waits for that, so that nothing of the
+ * store is created after the command exits (`kiln pull X && rm -rf STORE`
+ * would then fail with "Directory not empty"). */
 static bool spawn_syncer(struct store *s, struct sync_batch *b)
 {
 	char *argv[] = { "kiln", STORE_SYNCER_ARG, s->root, b->token, NULL };
 	sigset_t none;
+	int ready[2];
 	int status;
 	pid_t pid;
 
 	sigemptyset(&none);
-	pid = fork();
-	if (pid < 0)
+	if (pipe2(ready, O_CLOEXEC) < 0)
 		return false;
+	pid = fork();
+	if (pid < 0) {
+		close(ready[0]);
+		close(ready[1]);
+		return false;
+	}
 	if (pid == 0) {
 		setsid();
 		pid_t g = fork();
 		if (g != 0)
 			_exit(g < 0 ? 1 : 0);
-		if (b->lock_fd == 3)
-			fcntl(3, F_SETFD, 0);
-		else if (dup2(b->lock_fd, 3) < 0)
+		/* Above 4 first: either may be 3 or 4 already. */
+		int lock = fcntl(b->lock_fd, F_DUPFD, 5);
+		int w = fcntl(ready[1], F_DUPFD, 5);
+		if (lock < 0 || w < 0 || dup2(lock, 3) < 0 || dup2(w, 4) < 0)
 			_exit(1);
-		close_range(4, ~0U, 0);
+		close_range(5, ~0U, 0);
 		fs_stdio_to_devnull();
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		execve("/proc/self/exe", argv, environ);
 		_exit(127);
 	}
+	close(ready[1]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	bool started = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	if (started)
+		wait_syncer_ready(ready[0]);
+	close(ready[0]);
+	return started;
 }
 
 void sync_batch_end(struct store *s, struct sync_batch *b, bool committed)
@@ -193,11 +225,14 @@ int store_syncer_main(int argc, char **argv)
 	s->lock_timeout_ms = 60000;
 	s->existing_db = true;
 	s->root_fd = open(s->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	/* The DB (and its WAL and shm files) opened before the syncfs: a
-	 * store removed meanwhile (`rm -rf` right after the command) is not
-	 * re-created under the remover.  A failure leaves the rows: with the
-	 * lock (fd 3) gone at exit, the next command re-verifies them. */
+	/* The DB (its first read opens the WAL and shm files) is open before
+	 * the command, waiting on fd 4, exits: a store removed afterwards
+	 * (`rm -rf` right after the command) has nothing created under the
+	 * remover; what follows only writes to open files.  A failure leaves
+	 * the rows: with the lock (fd 3) gone at exit, the next command
+	 * re-verifies them. */
 	r = s->root_fd < 0 ? -errno : db_open(s, &e);
+	close(4);
 	if (r == 0 && syncfs(s->root_fd) < 0)
 		r = -errno;
 	if (r == 0)

@@ -130,8 +130,9 @@ wait_syncer() {
 	timeout 60 flock "$root/sync.lock" true
 }
 
-# The test's store removed, after its syncers (one still opening the DB
-# would re-create files under rm -rf).
+# The test's store removed, after its syncers (a command returns once its
+# syncer has the DB open, but one a test killed does not wait: its syncer,
+# still opening the DB, would re-create files under rm -rf).
 remove_store() {
 	wait_syncer
 	rm -rf "$KROOT" "$KRUN"
