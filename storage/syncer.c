@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -219,6 +220,8 @@ int store_syncer_main(int argc, char **argv)
 
 	if (argc != 4)
 		return 2;
+	/* `ps` shows it by name, not as "exe" (/proc/self/exe). */
+	prctl(PR_SET_NAME, "kiln-syncer");
 	s = xcalloc(1, sizeof(*s));
 	s->root = xstrdup(argv[2]);
 	s->lock_fd = -1;

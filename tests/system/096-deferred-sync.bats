@@ -153,6 +153,17 @@ orphan_row() {
 	[ -z "$(ls "$BATS_TEST_TMPDIR" | grep '^s[0-9]')" ]
 }
 
+@test "deferred sync: the syncer shows in ps as kiln-syncer" {
+	import_held 2000000
+	held_command_exited
+	local p
+	p=$(pgrep -f -- "__store-syncer $KROOT " | head -1)
+	[ -n "$p" ]
+	run ps -o comm= -p "$p"
+	[ "$output" = kiln-syncer ]
+	wait "$tracer"
+}
+
 @test "deferred sync: a syncer that cannot start does not hold up the command" {
 	command -v strace >/dev/null || skip "strace is needed"
 	# Its exec fails: the pipe the command waits on hangs up at once (a
