@@ -41,3 +41,56 @@ ts.sort()
 print(ts[len(ts) // 2])
 PY
 }
+# bench_user: a temporary user with a subordinate id range, removed (with
+# its processes and $work) at the exit, for the rootless benchmarks; needs
+# root.  Sets $work (mode 0755, with the user's home), $user, as_user CMD…,
+# $work/kiln (a copy of $KILN the user can run) and $work/bb.tar (busybox).
+# /dev/net/tun is made 0666 for the run (its mode on a host with udev) and
+# put back.
+bench_user() {
+	[ "$(id -u)" = 0 ] || { echo "skipped: needs root to create a test user"; exit 0; }
+	work=$(mktemp -d "${TMPDIR:-/tmp}/kiln-bench-rl.XXXXXX")
+	chmod 0755 "$work"
+	echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
+	user=kilnbench$$
+	local sub
+	sub=$(awk -F: 'BEGIN{m=300000} {e=$2+$3; if (e>m) m=e} END{print m}' /etc/subuid /etc/subgid)
+	tun_mode=$(stat -c %a /dev/net/tun 2>/dev/null || echo "")
+	trap bench_user_cleanup EXIT
+	useradd -M -d "$work/home" -s /bin/sh "$user"
+	sed -i "/^$user:/d" /etc/subuid /etc/subgid
+	echo "$user:$sub:65536" >> /etc/subuid
+	echo "$user:$sub:65536" >> /etc/subgid
+	mkdir -p "$work/home/xdg"
+	chmod 0700 "$work/home/xdg"
+	chown -R "$user:" "$work/home"
+	[ -z "$tun_mode" ] || chmod 0666 /dev/net/tun
+	"$top/tests/lib/busybox-rootfs.sh" "$work/rootfs"
+	tar -C "$work/rootfs" -cf "$work/bb.tar" .
+	cp "$KILN" "$work/kiln"
+	chmod 0755 "$work/kiln"
+	chmod 0644 "$work/bb.tar"
+	export user work
+	export -f as_user
+}
+bench_user_cleanup() {
+	for pid in $(pgrep -u "$user" 2>/dev/null); do kill -9 "$pid" 2>/dev/null || true; done
+	sed -i "/^$user:/d" /etc/subuid /etc/subgid
+	userdel "$user" 2>/dev/null || true
+	[ -z "$tun_mode" ] || chmod "$tun_mode" /dev/net/tun
+	rm -rf "$work"
+}
+# setpriv, not runuser: no PAM session (runuser costs ~9 ms a call here).
+as_user() {
+	setpriv --reuid="$user" --regid="$user" --init-groups env -i HOME="$work/home" \
+		XDG_RUNTIME_DIR="$work/home/xdg" PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin "$@"
+}
+# podman_conf: podman needs runc and no default ulimits here (testing.md);
+# the file is written only when there is none.
+podman_conf() {
+	local conf=/etc/containers/containers.conf
+	[ ! -e "$conf" ] || return 0
+	echo "writing $conf (runtime runc, cgroupfs, no default ulimits): podman needs it here"
+	mkdir -p /etc/containers
+	printf '[containers]\ndefault_ulimits = []\n\n[engine]\nruntime = "runc"\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n' > "$conf"
+}
