@@ -56,6 +56,14 @@ static const char nft_table[] =
 	"	}\n"
 	"}\n";
 
+/* What came after the first version of the table, in the order it came:
+ * run on a table made by an older kiln, and after the table above on a new
+ * one.  The last chain added is what nft_table_current() looks for. */
+static const char nft_upgrade[] =
+	"add chain ip kiln hairpin\n"
+	"add rule ip kiln hairpin ip saddr @nets masquerade\n"
+	"insert rule ip kiln postrouting ct status dnat jump hairpin\n";
+
 static void net_elements(struct buf *b, const struct network_info *n)
 {
 	buf_printf(b, "add element ip kiln bridges { \"%s\" }\n", n->bridge);
@@ -66,19 +74,24 @@ static void net_elements(struct buf *b, const struct network_info *n)
 }
 
 /* The table with every network of the store in its sets, when missing
- * (first use, after a reboot or a flush).  Called under the net lock. */
+ * (first use, after a reboot or a flush); an older kiln's table gets the
+ * rules it lacks, its sets and maps (other stores' networks and ports)
+ * kept.  Called under the net lock. */
 static int nft_ensure(struct store *s, const struct network_info *also, struct kerror *e)
 {
 	struct network_info **l = NULL;
 	struct buf b = { 0 };
 	size_t n = 0;
 	int r;
-	if (nft_table_exists())
+	if (nft_table_current())
 		return 0;
-	r = store_network_list(s, &l, &n, e);
-	if (r < 0)
-		return r;
-	buf_append(&b, nft_table, sizeof(nft_table) - 1);
+	if (!nft_table_exists()) {
+		r = store_network_list(s, &l, &n, e);
+		if (r < 0)
+			return r;
+		buf_append(&b, nft_table, sizeof(nft_table) - 1);
+	}
+	buf_append(&b, nft_upgrade, sizeof(nft_upgrade) - 1);
 	for (size_t i = 0; i < n; i++)
 		net_elements(&b, l[i]);
 	if (also)
@@ -89,7 +102,7 @@ static int nft_ensure(struct store *s, const struct network_info *also, struct k
 		r = 0;
 	buf_release(&b);
 	network_list_free(l, n);
-	return r;
+	return r < 0 ? kerror_wrap(e, "setting up the nftables table ip kiln") : 0;
 }
 
 static void write_sysctl(const char *path, const char *v)
@@ -136,7 +149,7 @@ int run_net_announce_locked(struct store *s, struct nl *nl, const struct network
 	int r = run_net_bridge_ensure(nl, n, e);
 	if (r < 0)
 		return r;
-	if (!nft_table_exists())
+	if (!nft_table_current())
 		return nft_ensure(s, n, e);
 	net_elements(&b, n);
 	buf_append(&b, "", 1);
@@ -166,7 +179,7 @@ int net_ready(struct store *s, struct nl *nl, const struct network_info *n,
 	_cleanup_close_ int lock = -1;
 	int r;
 	*bridge_idx = nl_link_index(nl, n->bridge);
-	if (*bridge_idx > 0 && (*table_checked || nft_table_exists())) {
+	if (*bridge_idx > 0 && (*table_checked || nft_table_current())) {
 		*table_checked = true;
 		return 0;
 	}
@@ -435,6 +448,8 @@ static int attach_one(struct store *s, const char *id, const char *name,
 			r = nl_veth_add(host, veth, br, peer, a.ip, nsfd, e);
 		}
 	}
+	if (r == 0)
+		r = nl_port_hairpin(host, veth, e);
 	if (r == 0 && (idx = nl_link_index(ctr, peer)) < 0)
 		r = kerror_sys(e, -idx, "finding %s in the container", peer);
 	if (r == 0)

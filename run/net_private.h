@@ -31,6 +31,10 @@ int nl_addr_add(struct nl *nl, int index, uint32_t ip, int prefix, struct kerror
  * ip.  Returns the kernel's -errno (-EEXIST when host exists). */
 int nl_veth_add(struct nl *nl, const char *host, int master, const char *peer, uint32_t ip,
 		int peer_netns_fd, struct kerror *e);
+/* Hairpin mode on the bridge port: a frame may go back out of the port it
+ * came in by, as a container's packet to its own published port does once
+ * DNATed on the bridge (br_netfilter). */
+int nl_port_hairpin(struct nl *nl, const char *port, struct kerror *e);
 /* default via gw dev index. */
 int nl_route_default(struct nl *nl, int index, uint32_t gw, struct kerror *e);
 /* Deletes a link by name; a missing one is fine. */
@@ -76,6 +80,8 @@ void net_build_detach(const struct net_build_link *l);
 /* True when the table "ip kiln" exists (one nfnetlink request, no
  * libnftables). */
 bool nft_table_exists(void);
+/* True when the table is this version's: it has the chain added last. */
+bool nft_table_current(void);
 /* Runs an nft script in one transaction (libnftables, loaded on first
  * use).  *out (may be NULL) gets what it printed. */
 int nft_run(const char *script, char **out, struct kerror *e);

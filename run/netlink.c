@@ -207,6 +207,25 @@ int nl_veth_add(struct nl *nl, const char *host, int master, const char *peer, u
 	return 0;
 }
 
+int nl_port_hairpin(struct nl *nl, const char *port, struct kerror *e)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct ifinfomsg *ifi;
+	struct nlmsghdr *h = link_msg(buf, RTM_NEWLINK, 0, &ifi);
+	struct nlattr *info, *data;
+	int r;
+	mnl_attr_put_strz(h, IFLA_IFNAME, port);
+	info = mnl_attr_nest_start(h, IFLA_LINKINFO);
+	data = mnl_attr_nest_start(h, IFLA_INFO_SLAVE_DATA);
+	mnl_attr_put_u8(h, IFLA_BRPORT_MODE, 1);
+	mnl_attr_nest_end(h, data);
+	mnl_attr_nest_end(h, info);
+	r = nl_talk(nl, h, NULL, NULL);
+	if (r < 0)
+		return kerror_sys(e, -r, "setting hairpin mode on %s", port);
+	return 0;
+}
+
 int nl_route_default(struct nl *nl, int index, uint32_t gw, struct kerror *e)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];

@@ -9,7 +9,15 @@
  * leave through the bridge because route_localnet is set on it, and is
  * masqueraded to the bridge's address so that the reply comes back.  This
  * is Docker's --userland-proxy=false: no forwarder process per port (none
- * to start, to leak or to slow the traffic down). */
+ * to start, to leak or to slow the traffic down).
+ *
+ * A container that reaches a published port through one of the host's
+ * addresses (hairpin) is DNATed in prerouting like any other client; the
+ * "hairpin" chain masquerades it to its bridge's address, as Podman does,
+ * or the reply of a container on the same bridge (or the container itself)
+ * would skip the host's conntrack and come from the wrong address.  That
+ * chain marks the table's current version: an older table gets it added
+ * (net.c). */
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
@@ -21,7 +29,9 @@
 
 #include "run/net_private.h"
 
-bool nft_table_exists(void)
+/* Asks for one object of the table: the table itself (chain NULL) or one
+ * of its chains. */
+static bool nft_object_exists(uint16_t type, const char *chain)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
@@ -37,17 +47,22 @@ bool nft_table_exists(void)
 		goto out;
 	portid = mnl_socket_get_portid(nl);
 	h = mnl_nlmsg_put_header(buf);
-	h->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE;
+	h->nlmsg_type = (uint16_t)((NFNL_SUBSYS_NFTABLES << 8) | type);
 	h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
 	h->nlmsg_seq = seq;
 	g = mnl_nlmsg_put_extra_header(h, sizeof(*g));
 	g->nfgen_family = NFPROTO_IPV4;
 	g->version = NFNETLINK_V0;
 	g->res_id = 0;
-	mnl_attr_put_strz(h, NFTA_TABLE_NAME, "kiln");
+	if (chain) {
+		mnl_attr_put_strz(h, NFTA_CHAIN_TABLE, "kiln");
+		mnl_attr_put_strz(h, NFTA_CHAIN_NAME, chain);
+	} else {
+		mnl_attr_put_strz(h, NFTA_TABLE_NAME, "kiln");
+	}
 	if (mnl_socket_sendto(nl, h, h->nlmsg_len) < 0)
 		goto out;
-	/* The table comes back as a message (then an ack), or an error. */
+	/* The object comes back as a message (then an ack), or an error. */
 	while ((n = mnl_socket_recvfrom(nl, buf, sizeof(buf))) > 0) {
 		int r = mnl_cb_run(buf, (size_t)n, seq, portid, NULL, NULL);
 		if (r == MNL_CB_ERROR)
@@ -59,4 +74,14 @@ bool nft_table_exists(void)
 out:
 	mnl_socket_close(nl);
 	return exists;
+}
+
+bool nft_table_exists(void)
+{
+	return nft_object_exists(NFT_MSG_GETTABLE, NULL);
+}
+
+bool nft_table_current(void)
+{
+	return nft_object_exists(NFT_MSG_GETCHAIN, "hairpin");
 }

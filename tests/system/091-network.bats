@@ -126,6 +126,91 @@ no_veths_of() {
 	[ "$status" -ne 0 ]
 }
 
+@test "containers reach a published port through the host's address (hairpin NAT)" {
+	addr=$(host_addr)
+	[ -n "$addr" ] || skip "this host has no address besides loopback"
+	mkdir -p "$WWW/cgi-bin"
+	printf '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n%%s\\n" "$REMOTE_ADDR"\n' \
+		> "$WWW/cgi-bin/peer"
+	chmod 0755 "$WWW/cgi-bin/peer"
+	port=$(free_port)
+	id=$(kiln run -d --name web -p "$port:80" -v "$WWW:/www" bb httpd -f -p 80 -h /www)
+	run fetch "http://127.0.0.1:$port/"
+	[ "$output" = "hello from kiln" ]
+	gw=$(kiln network inspect kiln --format '{{(index .IPAM.Config 0).Gateway}}')
+	# The container itself: its packet goes back out of the bridge port
+	# it came in by (hairpin mode), masqueraded (else it would arrive
+	# from its own address).
+	run kiln exec web timeout 10 wget -qO- "http://$addr:$port/"
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello from kiln" ]
+	# A peer on the same bridge is masqueraded to the bridge's address,
+	# as Podman does: without, its reply would not pass the host's
+	# conntrack on a host without br_netfilter.
+	run kiln run --rm bb timeout 10 wget -qO- "http://$addr:$port/cgi-bin/peer"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$gw" ] || [ "$output" = "[::ffff:$gw]" ]
+	# and a container on a user-defined network
+	kiln network create kt-hairpin >/dev/null
+	run kiln run --rm --network kt-hairpin bb timeout 10 wget -qO- "http://$addr:$port/"
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello from kiln" ]
+	kiln rm -f web
+	no_veths_of "$id"
+	! nft list map ip kiln tcp_any | grep -q " $port : "
+}
+
+@test "an older kiln's nft table gets the hairpin rules on the next command, its elements kept" {
+	command -v unshare >/dev/null || skip "unshare is not installed"
+	# The first version of the table, in a network namespace of its own
+	# (the host's table is shared with the tests running beside).
+	cat > "$BATS_TEST_TMPDIR/old.nft" <<'NFT'
+table ip kiln {
+	set nets { type ipv4_addr; flags interval; }
+	set bridges { type ifname; }
+	set internal { type ifname; }
+	map tcp_any { type inet_service : ipv4_addr . inet_service; }
+	map udp_any { type inet_service : ipv4_addr . inet_service; }
+	map tcp_ip { type ipv4_addr . inet_service : ipv4_addr . inet_service; }
+	map udp_ip { type ipv4_addr . inet_service : ipv4_addr . inet_service; }
+	chain ports {
+		dnat ip to ip daddr . tcp dport map @tcp_ip
+		dnat ip to ip daddr . udp dport map @udp_ip
+		dnat ip to tcp dport map @tcp_any
+		dnat ip to udp dport map @udp_any
+	}
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		fib daddr type local jump ports
+	}
+	chain output {
+		type nat hook output priority -100; policy accept;
+		fib daddr type local jump ports
+	}
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		ip saddr 127.0.0.0/8 oifname @bridges masquerade
+		ip saddr @nets ip daddr != @nets masquerade
+	}
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		iifname @internal oifname != @internal drop
+		oifname @internal iifname != @internal drop
+	}
+}
+add element ip kiln tcp_any { 65000 : 10.99.0.2 . 80 }
+NFT
+	export KILN_BIN
+	run unshare -n sh -c 'nft -f "$1/old.nft" &&
+		"$KILN_BIN" --root "$KROOT" --runroot "$KRUN" run --rm bb true &&
+		"$KILN_BIN" --root "$KROOT" --runroot "$KRUN" run --rm bb true &&
+		nft list table ip kiln' sh "$BATS_TEST_TMPDIR"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"chain hairpin {"*"ip saddr @nets masquerade"* ]]
+	[ "$(grep -c 'ct status dnat jump hairpin' <<<"$output")" = 1 ]
+	[[ "$output" == *"65000 : 10.99.0.2 . 80"* ]]
+}
+
 @test "-P publishes exposed ports to random host ports; ip-bound and udp mappings" {
 	id=$(kiln run -d -P --expose 80 -p 127.0.0.1::8080/udp -v "$WWW:/www" bb httpd -f -p 80 -h /www)
 	run kiln port "$id" 80/tcp
