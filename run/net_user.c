@@ -12,7 +12,9 @@
  * into the background once it is up, and is stopped through its pid file.
  * slirp4netns (no capability dropping) takes the PID; it stops when the
  * descriptor given as --exit-fd closes, which the caller keeps for the
- * container's life. */
+ * container's life.  pasta's published TCP ports are forwarded by a
+ * process of ours instead (portfwd.c), stopped through the descriptor
+ * kept the same way. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -166,11 +168,11 @@ static char *pasta_file(void)
 
 /* Starts pasta for the namespace nsfd, publishing ports; its pid in *tool.
  * In the foreground, it stays the process we started. */
-static int begin_pasta(char *const *ports, int nsfd, const char *logdir, const char *log,
-		       bool foreground, pid_t *tool, struct kerror *e)
+static int begin_pasta(char *const *ports, bool tcp_too, int nsfd, const char *logdir,
+		       const char *log, bool foreground, pid_t *tool, struct kerror *e)
 {
 	_cleanup_free_ char *pidfile = xasprintf("%s/" PASTA_PID_FILE, logdir);
-	_cleanup_free_ char *tcp = pasta_ports(ports, false);
+	_cleanup_free_ char *tcp = pasta_ports(tcp_too ? ports : NULL, false);
 	_cleanup_free_ char *udp = pasta_ports(ports, true);
 	char fdpath[32];
 
@@ -195,7 +197,7 @@ static int start_pasta(char *const *ports, int nsfd, const char *logdir, const c
 		       struct kerror *e)
 {
 	pid_t tool;
-	int r = begin_pasta(ports, nsfd, logdir, log, false, &tool, e);
+	int r = begin_pasta(ports, true, nsfd, logdir, log, false, &tool, e);
 	return r < 0 ? r : wait_tool(tool, "pasta", log, e);
 }
 
@@ -299,7 +301,7 @@ static int finish_slirp(const struct run_plan *p, struct net_user_pending *n, in
 static void pending_release(struct net_user_pending *n)
 {
 	if (n->exit_w >= 0)
-		close(n->exit_w);
+		portfwd_stop(n->exit_w);
 	if (n->ready_r >= 0)
 		close(n->ready_r);
 	pasta_ready_release(&n->ready);
@@ -318,13 +320,18 @@ static int begin_ctr_pasta(const struct run_plan *p, pid_t pid, struct net_user_
 	int r;
 	if (nsfd < 0)
 		return kerror_sys(e, errno, "opening \"%s\"", nspath);
-	r = pasta_ready_open(&n->ready, pid, nsfd, p->ports != NULL, n->logdir, e);
+	/* TCP ports are our forwarder's (portfwd.c), UDP ones pasta's. */
+	r = run_ports_have(p->ports, false) ? portfwd_start(p->ports, pid, &n->exit_w, e) : 0;
 	if (r == 0)
-		r = begin_pasta(p->ports, nsfd, n->logdir, n->log, true, &n->tool, e);
+		r = pasta_ready_open(&n->ready, pid, nsfd, run_ports_have(p->ports, true),
+				     n->logdir, e);
+	if (r == 0)
+		r = begin_pasta(p->ports, false, nsfd, n->logdir, n->log, true, &n->tool, e);
 	return r;
 }
 
-static int finish_ctr_pasta(struct net_user_pending *n, pid_t *keep_pid, struct kerror *e)
+static int finish_ctr_pasta(struct net_user_pending *n, int *keep_fd, pid_t *keep_pid,
+			    struct kerror *e)
 {
 	int r = pasta_ready_wait(&n->ready, n->tool, e);
 	if (r == 1) {
@@ -336,10 +343,13 @@ static int finish_ctr_pasta(struct net_user_pending *n, pid_t *keep_pid, struct 
 		}
 		return r;
 	}
-	if (r < 0)
+	if (r < 0) {
 		net_user_end(-1, n->tool);
-	else
+	} else {
 		*keep_pid = n->tool;
+		*keep_fd = n->exit_w; /* the forwarder's, if any */
+		n->exit_w = -1;
+	}
 	return r;
 }
 
@@ -372,7 +382,7 @@ int net_user_finish(const struct run_plan *p, struct net_user_pending *n, int *k
 
 	*keep_fd = -1;
 	*keep_pid = 0;
-	r = n->pasta ? finish_ctr_pasta(n, keep_pid, e) : finish_slirp(p, n, keep_fd, e);
+	r = n->pasta ? finish_ctr_pasta(n, keep_fd, keep_pid, e) : finish_slirp(p, n, keep_fd, e);
 	pending_release(n);
 	return r;
 }
@@ -392,7 +402,7 @@ int net_user_start(const struct run_plan *p, pid_t pid, const char *logdir, int 
 void net_user_end(int keep_fd, pid_t keep_pid)
 {
 	if (keep_fd >= 0)
-		close(keep_fd);
+		portfwd_stop(keep_fd);
 	if (keep_pid > 0) {
 		/* Its exit takes a while (the tap device's removal waits for
 		 * the kernel's grace periods): reaped now only if done. */

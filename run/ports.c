@@ -168,3 +168,13 @@ int run_port_split(const char *canonical, struct run_port *out)
 	out->ctr_port = (unsigned)cp;
 	return 0;
 }
+
+bool run_ports_have(char *const *ports, bool udp)
+{
+	for (size_t i = 0; ports && ports[i]; i++) {
+		struct run_port pt;
+		if (run_port_split(ports[i], &pt) == 0 && pt.udp == udp)
+			return true;
+	}
+	return false;
+}

@@ -254,6 +254,8 @@ struct run_port {
 };
 /* Splits a canonical string; -EINVAL if malformed. */
 int run_port_split(const char *canonical, struct run_port *out);
+/* Whether the canonical strings have a port of the protocol. */
+bool run_ports_have(char *const *ports, bool udp);
 /* The families with a default route (not a reject route) in the texts of
  * /proc/net/route and /proc/net/ipv6_route (either may be NULL), as
  * RUN_ROUTE_* bits (pasta_ready.c). */

@@ -105,7 +105,7 @@ void pasta_ready_release(struct pasta_ready *w);
 struct net_user_pending {
 	pid_t tool;       /* the started tool (its parent, for slirp4netns) */
 	bool pasta;
-	int exit_w;       /* slirp4netns: --exit-fd's other end */
+	int exit_w;       /* slirp4netns: --exit-fd's other end; pasta: portfwd_start's */
 	int ready_r;      /* slirp4netns: --ready-fd's other end */
 	struct pasta_ready ready;
 	char *logdir, *log;
@@ -121,6 +121,14 @@ int net_user_start(const struct run_plan *p, pid_t pid, const char *logdir, int 
  * a zombie for a while: a caller that goes on (a monitor that restarts the
  * container) reaps it with waitpid before it starts the next. */
 void net_user_end(int keep_fd, pid_t keep_pid);
+/* Binds the TCP ports among ports (canonical strings) on the host and forks
+ * the process that forwards them into ctr's network namespace, on its
+ * loopback (portfwd.c); *exit_w is the socket to keep for the container's
+ * life: net_user_end stops the forwarder through it (as does our death). */
+int portfwd_start(char *const *ports, pid_t ctr, int *exit_w, struct kerror *e);
+/* Stops the forwarder of that socket and waits for it (its ports are free
+ * then); closes keep, which may also be slirp4netns' --exit-fd pipe. */
+void portfwd_stop(int keep);
 
 /* Stops the container's pasta (its pid file in the container's run dir),
  * which does not notice that a namespace given by descriptor went away:

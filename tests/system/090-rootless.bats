@@ -336,13 +336,58 @@ EOF
 	# pasta's listener takes the connection at once: run waited for
 	# the ports, not only for the namespace's routes.
 	python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), timeout=2)"
-	# The same port again: pasta cannot bind it.
+	# The same port again: it cannot be bound.
 	run kr run --rm -p "127.0.0.1:$port:80" bb true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"port $port"*"in use"* ]]
+	# The same for a UDP port, which is pasta's.
+	python3 -c "import socket, time; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', $port)); time.sleep(30)" &
+	local holder=$!
+	sleep 0.3
+	run kr run --rm -p "127.0.0.1:$port:80/udp" bb true
+	kill $holder
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"pasta"*"$port"* ]]
 	kr rm -f pp
 	run pgrep -u "$RL_USER" -f "pasta --config-net"
 	[ "$status" -ne 0 ]
+}
+
+@test "rootless: pasta's TCP ports are kiln's splice forwarder's: the host's address too; gone after rm and with the monitor" {
+	command -v pasta >/dev/null || skip "pasta is not installed (passt)"
+	local www=$(rl_home)/www3 port addr fwd mon
+	addr=$(ip -4 -o addr show scope global | awk '$2 !~ /^(kiln|cni|docker|podman|veth|kv)/ {split($4,a,"/"); print a[1]; exit}')
+	[ -n "$addr" ] || skip "this host has no address besides loopback"
+	mkdir -p "$www/cgi-bin" && echo hello-fwd > "$www/index.html"
+	printf '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n%%s\\n" "$REMOTE_ADDR"\n' \
+		> "$www/cgi-bin/peer"
+	chmod -R a+rX "$www" && chmod 0755 "$www/cgi-bin/peer"
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	kr run -d --name fw -p "$port:80" -v "$www:/www" bb httpd -f -p 80 -h /www
+	run curl -s --retry 20 --retry-connrefused --retry-delay 0 "http://127.0.0.1:$port/index.html"
+	[ "$output" = hello-fwd ]
+	run curl -s -m 10 "http://$addr:$port/index.html"
+	[ "$output" = hello-fwd ]
+	# Through the forwarder, not pasta's tap: the client is the
+	# container's loopback (as with Podman's rootlessport).
+	run curl -s -m 10 "http://$addr:$port/cgi-bin/peer"
+	[ "$output" = 127.0.0.1 ] || [ "$output" = "[::ffff:127.0.0.1]" ]
+	fwd=$(pgrep -u "$RL_USER" -x kiln-portfwd)
+	[ -n "$fwd" ]
+	kr rm -f fw
+	for _ in $(seq 20); do kill -0 "$fwd" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$fwd" 2>/dev/null
+	# no listener left (connections may wait in TIME_WAIT)
+	python3 -c "import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', $port)); s.listen()"
+	# The forwarder dies with its monitor.
+	kr run -d --name fw2 -p "$port:80" bb sleep 100
+	fwd=$(pgrep -u "$RL_USER" -x kiln-portfwd)
+	mon=$(ps -o ppid= -p "$fwd" | tr -d ' ')
+	[ -n "$mon" ] && [ "$mon" -gt 1 ]
+	kill -9 "$mon"
+	for _ in $(seq 20); do kill -0 "$fwd" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$fwd" 2>/dev/null
+	kr ps -a >/dev/null
 }
 
 @test "rootless: slirp4netns publishes a port; --network none has only lo" {
