@@ -12,9 +12,9 @@
  * into the background once it is up, and is stopped through its pid file.
  * slirp4netns (no capability dropping) takes the PID; it stops when the
  * descriptor given as --exit-fd closes, which the caller keeps for the
- * container's life.  pasta's published TCP ports are forwarded by a
- * process of ours instead (portfwd.c), stopped through the descriptor
- * kept the same way. */
+ * container's life.  Published TCP ports are neither tool's but a process
+ * of ours (portfwd.c), stopped through the descriptor kept the same way;
+ * with slirp4netns it holds --exit-fd's end in our place. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -286,10 +286,20 @@ static int finish_slirp(const struct run_plan *p, struct net_user_pending *n, in
 		_cleanup_free_ char *why = log_tail(n->log);
 		r = kerror_set(e, EIO, "slirp4netns failed: %s", why);
 	}
+	/* UDP ports through slirp4netns' API, TCP ones by our forwarder
+	 * (portfwd.c), which then holds slirp4netns' --exit-fd for us. */
 	for (size_t i = 0; r == 0 && p->ports && p->ports[i]; i++) {
 		struct run_port pt;
-		if (run_port_split(p->ports[i], &pt) == 0)
+		if (run_port_split(p->ports[i], &pt) == 0 && pt.udp)
 			r = slirp_hostfwd(n->logdir, &pt, e);
+	}
+	if (r == 0 && run_ports_have(p->ports, false)) {
+		int fwd;
+		r = portfwd_start(p->ports, n->ctr, n->exit_w, &fwd, e);
+		if (r == 0) {
+			close(n->exit_w);
+			n->exit_w = fwd;
+		}
 	}
 	if (r == 0) {
 		*keep_fd = n->exit_w;
@@ -321,7 +331,7 @@ static int begin_ctr_pasta(const struct run_plan *p, pid_t pid, struct net_user_
 	if (nsfd < 0)
 		return kerror_sys(e, errno, "opening \"%s\"", nspath);
 	/* TCP ports are our forwarder's (portfwd.c), UDP ones pasta's. */
-	r = run_ports_have(p->ports, false) ? portfwd_start(p->ports, pid, &n->exit_w, e) : 0;
+	r = run_ports_have(p->ports, false) ? portfwd_start(p->ports, pid, -1, &n->exit_w, e) : 0;
 	if (r == 0)
 		r = pasta_ready_open(&n->ready, pid, nsfd, run_ports_have(p->ports, true),
 				     n->logdir, e);
@@ -362,6 +372,7 @@ int net_user_begin(const struct run_plan *p, pid_t pid, const char *logdir,
 	n->exit_w = n->ready_r = -1;
 	pasta_ready_init(&n->ready);
 	n->pasta = !strcmp(p->network, "pasta");
+	n->ctr = pid;
 	if ((r = check_tun(p->network, e)) < 0)
 		return r;
 	if ((r = fs_mkdir_p(logdir, 0700, e)) < 0)
@@ -369,7 +380,7 @@ int net_user_begin(const struct run_plan *p, pid_t pid, const char *logdir,
 	n->logdir = xstrdup(logdir);
 	n->log = xasprintf("%s/network.log", logdir);
 	unlink(n->log);
-	r = n->pasta ? begin_ctr_pasta(p, pid, n, e) : begin_slirp(pid, p->ports != NULL, n, e);
+	r = n->pasta ? begin_ctr_pasta(p, pid, n, e) : begin_slirp(pid, run_ports_have(p->ports, true), n, e);
 	if (r < 0)
 		pending_release(n);
 	return r;

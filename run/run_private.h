@@ -105,6 +105,7 @@ void pasta_ready_release(struct pasta_ready *w);
 struct net_user_pending {
 	pid_t tool;       /* the started tool (its parent, for slirp4netns) */
 	bool pasta;
+	pid_t ctr;        /* the container's first process */
 	int exit_w;       /* slirp4netns: --exit-fd's other end; pasta: portfwd_start's */
 	int ready_r;      /* slirp4netns: --ready-fd's other end */
 	struct pasta_ready ready;
@@ -124,8 +125,9 @@ void net_user_end(int keep_fd, pid_t keep_pid);
 /* Binds the TCP ports among ports (canonical strings) on the host and forks
  * the process that forwards them into ctr's network namespace, on its
  * loopback (portfwd.c); *exit_w is the socket to keep for the container's
- * life: net_user_end stops the forwarder through it (as does our death). */
-int portfwd_start(char *const *ports, pid_t ctr, int *exit_w, struct kerror *e);
+ * life: net_user_end stops the forwarder through it (as does our death).
+ * hold (if >= 0) stays open in the forwarder while it lives. */
+int portfwd_start(char *const *ports, pid_t ctr, int hold, int *exit_w, struct kerror *e);
 /* Stops the forwarder of that socket and waits for it (its ports are free
  * then); closes keep, which may also be slirp4netns' --exit-fd pipe. */
 void portfwd_stop(int keep);

@@ -78,6 +78,8 @@ kr() {
 }
 
 rl_home() { echo "$RL_DIR/$RL_USER"; }
+# gone PID: exited (a zombie whose new parent has not reaped it yet counts)
+gone() { [ ! -e "/proc/$1" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
 store() { echo "$(rl_home)/.local/share/kiln"; }
 
 @test "rootless: default paths, the user namespace, kiln unshare" {
@@ -372,22 +374,36 @@ EOF
 	# container's loopback (as with Podman's rootlessport).
 	run curl -s -m 10 "http://$addr:$port/cgi-bin/peer"
 	[ "$output" = 127.0.0.1 ] || [ "$output" = "[::ffff:127.0.0.1]" ]
-	fwd=$(pgrep -u "$RL_USER" -x kiln-portfwd)
+	fwd=$(pgrep -n -u "$RL_USER" -x kiln-portfwd)
 	[ -n "$fwd" ]
 	kr rm -f fw
-	for _ in $(seq 20); do kill -0 "$fwd" 2>/dev/null || break; sleep 0.1; done
-	! kill -0 "$fwd" 2>/dev/null
+	for _ in $(seq 20); do gone "$fwd" && break; sleep 0.1; done
+	gone "$fwd"
 	# no listener left (connections may wait in TIME_WAIT)
 	python3 -c "import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', $port)); s.listen()"
 	# The forwarder dies with its monitor.
 	kr run -d --name fw2 -p "$port:80" bb sleep 100
-	fwd=$(pgrep -u "$RL_USER" -x kiln-portfwd)
+	fwd=$(pgrep -n -u "$RL_USER" -x kiln-portfwd)
 	mon=$(ps -o ppid= -p "$fwd" | tr -d ' ')
 	[ -n "$mon" ] && [ "$mon" -gt 1 ]
 	kill -9 "$mon"
-	for _ in $(seq 20); do kill -0 "$fwd" 2>/dev/null || break; sleep 0.1; done
-	! kill -0 "$fwd" 2>/dev/null
+	for _ in $(seq 20); do gone "$fwd" && break; sleep 0.1; done
+	gone "$fwd"
 	kr ps -a >/dev/null
+	# A restarted container's forwarder binds the ports again; the
+	# monitor reaps the last one's.
+	kr run -d --name fw3 --restart always -p "$port:80" bb sh -c 'sleep 0.3; exit 1'
+	fwd=$(pgrep -n -u "$RL_USER" -x kiln-portfwd)
+	mon=$(ps -o ppid= -p "$fwd" | tr -d ' ')
+	for _ in $(seq 50); do
+		[ "$(kr inspect --format '{{.RestartCount}}' fw3)" -ge 3 ] && break
+		sleep 0.1
+	done
+	[ "$(kr inspect --format '{{.RestartCount}}' fw3)" -ge 3 ]
+	run sh -c "ps -o stat=,comm= --ppid $mon | grep kiln-portfwd"
+	[[ "$output" != *Z* ]]
+	[[ "$output" == *kiln-portfwd* ]] || [ "$(kr inspect --format '{{.State.Running}}' fw3)" = false ]
+	kr rm -f fw3
 }
 
 @test "rootless: slirp4netns publishes a port; --network none has only lo" {
@@ -403,12 +419,31 @@ EOF
 		sleep 0.1
 	done
 	[ "$body" = via-slirp ]
+	# TCP through kiln's forwarder (as Podman's rootlessport), not
+	# slirp4netns' user-mode TCP
+	pgrep -u "$RL_USER" -x kiln-portfwd >/dev/null
 	kr rm -f ws
 	sleep 0.2
 	run pgrep -u "$RL_USER" -f "slirp4netns --configure"
 	[ "$status" -ne 0 ]
 	run kr run --rm --network none bb sh -c 'ls /sys/class/net'
 	[ "$status" -eq 0 ] && [ "$output" = lo ]
+	# The forwarder holds slirp4netns' --exit-fd: both go with a killed
+	# monitor.
+	local fwd mon
+	kr run -d --name ws2 --network slirp4netns -p "$port:80" -p "$port:80/udp" bb sleep 100
+	fwd=$(pgrep -n -u "$RL_USER" -x kiln-portfwd)
+	mon=$(ps -o ppid= -p "$fwd" | tr -d ' ')
+	[ -n "$mon" ] && [ "$mon" -gt 1 ]
+	kill -9 "$mon"
+	for _ in $(seq 30); do
+		pgrep -u "$RL_USER" -f "slirp4netns --configure" >/dev/null || break
+		sleep 0.1
+	done
+	run pgrep -u "$RL_USER" -f "slirp4netns --configure"
+	[ "$status" -ne 0 ]
+	gone "$fwd"
+	kr ps -a >/dev/null
 }
 
 @test "rootless: /dev/net/tun unusable gives a clear error" {
