@@ -80,6 +80,24 @@ kr() {
 rl_home() { echo "$RL_DIR/$RL_USER"; }
 # gone PID: exited (a zombie whose new parent has not reaped it yet counts)
 gone() { [ ! -e "/proc/$1" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+# no_proc PATTERN: no process of the user's command line matches, within 3 s
+no_proc() {
+	for _ in $(seq 30); do
+		pgrep -u "$RL_USER" -f "$1" >/dev/null || return 0
+		sleep 0.1
+	done
+	! pgrep -u "$RL_USER" -f "$1"
+}
+# kill_forwarders_monitor: SIGKILLs the monitor of the newest port
+# forwarder, whose pid is left in $fwd.
+kill_forwarders_monitor() {
+	local mon
+	fwd=$(pgrep -n -u "$RL_USER" -x kiln-portfwd)
+	mon=$(ps -o ppid= -p "$fwd" | tr -d ' ')
+	[ -n "$mon" ] && [ "$mon" -gt 1 ]
+	kill -9 "$mon"
+	for _ in $(seq 20); do gone "$fwd" && break; sleep 0.1; done
+}
 store() { echo "$(rl_home)/.local/share/kiln"; }
 
 @test "rootless: default paths, the user namespace, kiln unshare" {
@@ -321,12 +339,7 @@ EOF
 	kill -9 $mon
 	# pasta is the monitor's child, killed with it (no kiln command
 	# needed to find it).
-	for _ in $(seq 20); do
-		pgrep -u "$RL_USER" -f "pasta --config-net" >/dev/null || break
-		sleep 0.1
-	done
-	run pgrep -u "$RL_USER" -f "pasta --config-net"
-	[ "$status" -ne 0 ]
+	no_proc "pasta --config-net"
 	kr ps -a >/dev/null
 }
 
@@ -383,11 +396,7 @@ EOF
 	python3 -c "import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', $port)); s.listen()"
 	# The forwarder dies with its monitor.
 	kr run -d --name fw2 -p "$port:80" bb sleep 100
-	fwd=$(pgrep -n -u "$RL_USER" -x kiln-portfwd)
-	mon=$(ps -o ppid= -p "$fwd" | tr -d ' ')
-	[ -n "$mon" ] && [ "$mon" -gt 1 ]
-	kill -9 "$mon"
-	for _ in $(seq 20); do gone "$fwd" && break; sleep 0.1; done
+	kill_forwarders_monitor
 	gone "$fwd"
 	kr ps -a >/dev/null
 	# A restarted container's forwarder binds the ports again; the
@@ -430,18 +439,10 @@ EOF
 	[ "$status" -eq 0 ] && [ "$output" = lo ]
 	# The forwarder holds slirp4netns' --exit-fd: both go with a killed
 	# monitor.
-	local fwd mon
+	local fwd
 	kr run -d --name ws2 --network slirp4netns -p "$port:80" -p "$port:80/udp" bb sleep 100
-	fwd=$(pgrep -n -u "$RL_USER" -x kiln-portfwd)
-	mon=$(ps -o ppid= -p "$fwd" | tr -d ' ')
-	[ -n "$mon" ] && [ "$mon" -gt 1 ]
-	kill -9 "$mon"
-	for _ in $(seq 30); do
-		pgrep -u "$RL_USER" -f "slirp4netns --configure" >/dev/null || break
-		sleep 0.1
-	done
-	run pgrep -u "$RL_USER" -f "slirp4netns --configure"
-	[ "$status" -ne 0 ]
+	kill_forwarders_monitor
+	no_proc "slirp4netns --configure"
 	gone "$fwd"
 	kr ps -a >/dev/null
 }
