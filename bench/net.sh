@@ -45,7 +45,7 @@ read -r k kn < <(interleave $K run --rm bench/bb true -- $K run --rm --network n
 echo "kiln run --rm: default network (bridge) $(ms "$k"), --network none $(ms "$kn")"
 kp=$(free_port)
 $K run -d --name bench-web -p "$kp:80" -v "$work/www:/www" bench/bb httpd -f -p 80 -h /www >/dev/null
-trap '$K rm -f bench-web >/dev/null 2>&1; rm -rf "$work"' EXIT
+trap '$K rm -f bench-web >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 addr=$(host_addr)
 
 need podman
@@ -57,7 +57,7 @@ ratio "run --rm true, default network (podman: $($P info --format '{{.Host.Netwo
 pp=$(free_port)
 $P run -d --name bench-web --ulimit host -p "$pp:80" -v "$work/www:/www" localhost/bench/bb \
 	httpd -f -p 80 -h /www >/dev/null
-trap '$K rm -f bench-web >/dev/null 2>&1; $P rm -f -t 0 bench-web >/dev/null 2>&1; rm -rf "$work"' EXIT
+trap '$K rm -f bench-web >/dev/null 2>&1 || true; $P rm -f -t 0 bench-web >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 read -r pr kr < <(rates "http://127.0.0.1:$pp/big" "http://127.0.0.1:$kp/big")
 rate_ratio "published port throughput (1 GiB download), 127.0.0.1" "$pr" "$kr"
 if [ -n "$addr" ]; then
