@@ -207,9 +207,9 @@ static int refill(struct gunzip *g, struct kerror *e)
 
 static const char *isal_reason(int r)
 {
+	/* Headers are ours (read_header): igzip sees deflate data and the
+	 * trailer only. */
 	switch (r) {
-	case ISAL_INVALID_WRAPPER: return "not a valid gzip header";
-	case ISAL_UNSUPPORTED_METHOD: return "unsupported compression method";
 	case ISAL_INCORRECT_CHECKSUM: return "CRC or length check failed";
 	case ISAL_INVALID_LOOKBACK: return "invalid back-reference";
 	default: return "invalid deflate data";

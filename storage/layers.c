@@ -33,12 +33,13 @@ struct hashing_source {
 static ssize_t hash_chunk(struct hashing_source *h, struct kerror *e)
 {
 	ssize_t n = h->read(h->ctx, h->buf, READ_CHUNK, e);
+	int r;
 
 	if (n <= 0)
 		return n;
 	digester_update(h->d, h->buf, (size_t)n);
-	if (h->blob && blob_writer_update(h->blob, h->buf, (size_t)n, e) < 0)
-		return -1;
+	if (h->blob && (r = blob_writer_update(h->blob, h->buf, (size_t)n, e)) < 0)
+		return r;
 	h->total += n;
 	return n;
 }
